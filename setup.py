@@ -1,0 +1,35 @@
+"""srn-tf: SRN-DeblurNet (Tao et al., CVPR 2018) in TensorFlow 2 / Keras 3."""
+
+from setuptools import find_packages, setup
+
+# The Dockerfile's base image (tensorflow/tensorflow:<version>-gpu) must match this;
+# tests/test_docker.py checks it.
+TENSORFLOW_VERSION = "2.21.0"
+
+setup(
+    name="srn-tf",
+    version="0.1.0",
+    description="Scale-recurrent Network for Deep Image Deblurring (SRN-DeblurNet) in TF2/Keras 3",
+    long_description=open("README.md", encoding="utf-8").read(),
+    long_description_content_type="text/markdown",
+    python_requires=">=3.10",
+    packages=find_packages(include=["srn_tf", "srn_tf.*"]),
+    include_package_data=True,
+    package_data={"srn_tf": ["weights/**/*"]},
+    install_requires=[
+        f"tensorflow=={TENSORFLOW_VERSION}",
+        "keras>=3.0",
+        "numpy",
+        "scipy",
+        "scikit-image",
+        "absl-py",
+        "opencv-python-headless",
+        "tifffile",
+    ],
+    extras_require={"test": ["pytest"]},
+    entry_points={
+        "console_scripts": [
+            "srn-convert=srn_tf.cli.convert:run",
+        ],
+    },
+)

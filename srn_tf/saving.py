@@ -1,0 +1,105 @@
+"""This project's checkpoint folders: a model config beside TF2 checkpoint files.
+
+A folder written by `save_model`, `srn-convert` or `srn-train` holds
+`srn_config.json` (the `SRNDeblurNet` constructor arguments) and one or more
+`tf.train.Checkpoint` files whose object graph has the model under `model`
+(training checkpoints add the optimizer, step and data position). So a path
+alone rebuilds the right model and restores its newest weights.
+"""
+
+import json
+import os
+
+import tensorflow as tf
+
+from srn_tf.model import SRNDeblurNet
+from srn_tf.model_types import model_type_of
+from srn_tf.tf1_checkpoint import is_tf1_checkpoint
+
+CONFIG_FILE = "srn_config.json"
+FORMAT_VERSION = 1
+
+
+def write_json_atomically(data, path):
+    """Writes `data` as JSON to a temporary name, then renames it onto `path`."""
+    temporary = f"{path}.tmp-{os.getpid()}"
+    with open(temporary, "w") as handle:
+        json.dump(data, handle, indent=2, sort_keys=True)
+        handle.write("\n")
+    os.replace(temporary, path)
+
+
+def write_model_config(model, directory, **extra):
+    """Writes `srn_config.json` for `model` into `directory` (extra keys kept)."""
+    os.makedirs(directory, exist_ok=True)
+    config = {key: value for key, value in model.get_config().items() if key != "name"}
+    data = {"format_version": FORMAT_VERSION, "model_type": model_type_of(model),
+            "model": config, **extra}
+    write_json_atomically(data, os.path.join(directory, CONFIG_FILE))
+
+
+def read_model_config(directory):
+    """Returns the parsed `srn_config.json` of a checkpoint folder."""
+    with open(os.path.join(directory, CONFIG_FILE)) as handle:
+        return json.load(handle)
+
+
+def save_model(model, path, overwrite=False):
+    """Saves `model`'s weights and config into the folder `path`.
+
+    Args:
+        model: a built `SRNDeblurNet`.
+        path: folder to create (or reuse when empty).
+        overwrite: replace the checkpoint a folder already holds.
+
+    Returns:
+        The prefix of the checkpoint written.
+    """
+    path = os.fspath(path)
+    if tf.train.latest_checkpoint(path) and not overwrite:
+        raise FileExistsError(f"{path}: already holds a checkpoint (pass overwrite=True)")
+    write_model_config(model, path)
+    manager = tf.train.CheckpointManager(
+        tf.train.Checkpoint(model=model), path, max_to_keep=1, checkpoint_name="model")
+    return manager.save()
+
+
+def _split_checkpoint_path(path):
+    """Returns (folder, checkpoint prefix) for a folder or a `ckpt-N` prefix."""
+    if os.path.isdir(path):
+        return path, tf.train.latest_checkpoint(path)
+    if tf.io.gfile.exists(path + ".index"):
+        return os.path.dirname(path) or ".", path
+    raise FileNotFoundError(f"{path}: no such checkpoint folder or checkpoint prefix")
+
+
+def load_model(path, dtype=None):
+    """Rebuilds the model a checkpoint folder describes and restores its weights.
+
+    Args:
+        path: a folder written by `save_model`, `srn-convert` or `srn-train` (the
+            newest checkpoint is used), or one checkpoint prefix in such a folder.
+        dtype: Keras dtype policy to build with (e.g. "mixed_bfloat16"); the
+            weights are stored in float32 either way.
+
+    Returns:
+        A built `SRNDeblurNet` with the checkpoint's weights.
+    """
+    path = os.fspath(path)
+    folder, prefix = _split_checkpoint_path(path)
+    if not os.path.isfile(os.path.join(folder, CONFIG_FILE)):
+        if is_tf1_checkpoint(path):
+            raise ValueError(
+                f"{path}: is an original TF1 checkpoint; load it with "
+                "srn_tf.load_tf1_checkpoint(srn_tf.build_model(TYPE), path) or convert it "
+                "with srn-convert")
+        raise ValueError(f"{path}: not an srn_tf checkpoint folder (no {CONFIG_FILE})")
+    if prefix is None:
+        raise ValueError(f"{path}: has {CONFIG_FILE} but no checkpoint files")
+    config = read_model_config(folder)
+    model = SRNDeblurNet(**config["model"], dtype=dtype)
+    model.build()
+    status = tf.train.Checkpoint(model=model).restore(prefix)
+    status.expect_partial()
+    status.assert_existing_objects_matched()
+    return model
