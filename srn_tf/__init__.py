@@ -6,22 +6,35 @@ Public API:
     save_model(model, path)              a checkpoint folder with the model config
     load_model(path)                     rebuild and restore from such a folder
     predict_any_size(model, images)      any height and width, gray models on RGB
+
+Names are imported on first use, so that the console scripts can set up
+TensorFlow's environment (log level, visible GPUs) before TensorFlow loads.
 """
 
-from srn_tf.model import SRNDeblurNet
-from srn_tf.model_types import MODEL_TYPES, build_model, model_type_of
-from srn_tf.padding import predict_any_size, predict_levels_any_size
-from srn_tf.saving import load_model, save_model
-from srn_tf.tf1_checkpoint import load_tf1_checkpoint
+import importlib
 
-__all__ = [
-    "MODEL_TYPES",
-    "SRNDeblurNet",
-    "build_model",
-    "load_model",
-    "load_tf1_checkpoint",
-    "model_type_of",
-    "predict_any_size",
-    "predict_levels_any_size",
-    "save_model",
-]
+_EXPORTS = {
+    "MODEL_TYPES": "srn_tf.model_types",
+    "SRNDeblurNet": "srn_tf.model",
+    "build_model": "srn_tf.model_types",
+    "load_model": "srn_tf.saving",
+    "load_tf1_checkpoint": "srn_tf.tf1_checkpoint",
+    "model_type_of": "srn_tf.model_types",
+    "predict_any_size": "srn_tf.padding",
+    "predict_levels_any_size": "srn_tf.padding",
+    "save_model": "srn_tf.saving",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name):
+    if name not in _EXPORTS:
+        raise AttributeError(f"module 'srn_tf' has no attribute {name!r}")
+    value = getattr(importlib.import_module(_EXPORTS[name]), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted(set(globals()) | set(__all__))

@@ -1,0 +1,1 @@
+"""Console scripts: thin absl mains that validate flags and call one library function."""

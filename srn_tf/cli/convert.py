@@ -1,0 +1,44 @@
+"""srn-convert: turn an original release TF1 checkpoint into an srn_tf checkpoint folder.
+
+    srn-convert --tf1_checkpoint=checkpoints/lstm/checkpoints/deblur.model-523000 \
+        --model=lstm --output=converted/lstm
+"""
+
+from absl import flags
+
+from srn_tf.cli.common import fail, run_console_script
+
+FLAGS = flags.FLAGS
+flags.DEFINE_string("tf1_checkpoint", None,
+                    "Original release checkpoint: a prefix such as .../deblur.model-523000, "
+                    "or a folder holding a 'checkpoint' file.")
+flags.DEFINE_enum("model", "color", ["color", "gray", "lstm"],
+                  "Model type the checkpoint was trained as (the release's --model).")
+flags.DEFINE_string("output", None, "Folder to write the srn_tf checkpoint into.")
+flags.DEFINE_bool("overwrite", False, "Replace a checkpoint already in --output.")
+flags.mark_flags_as_required(["tf1_checkpoint", "output"])
+
+
+def main(argv):
+    if len(argv) > 1:
+        fail(f"unexpected arguments: {' '.join(argv[1:])}")
+    import srn_tf
+    from absl import logging
+
+    logging.set_verbosity(logging.WARNING)
+
+    model = srn_tf.build_model(FLAGS.model)
+    try:
+        prefix = srn_tf.load_tf1_checkpoint(model, FLAGS.tf1_checkpoint)
+        saved = srn_tf.save_model(model, FLAGS.output, overwrite=FLAGS.overwrite)
+    except (FileNotFoundError, FileExistsError, ValueError) as error:
+        fail(str(error))
+    print(f"converted {prefix} ({FLAGS.model}, {model.count_params():,} parameters) -> {saved}")
+
+
+def run():
+    run_console_script(main, __name__)
+
+
+if __name__ == "__main__":
+    run()
