@@ -30,6 +30,7 @@ setup(
     entry_points={
         "console_scripts": [
             "srn-convert=srn_tf.cli.convert:run",
+            "srn-synth=srn_tf.cli.synth:run",
         ],
     },
 )

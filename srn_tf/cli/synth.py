@@ -1,0 +1,85 @@
+"""srn-synth: GOPRO-style blurred/sharp training pairs from sharp images.
+
+    srn-synth --sharp_dir=photos --output_dir=data/synth --pairs_per_image=4 --crop_size=256
+    srn-synth --source=skimage --output_dir=data/skimage_synth --pairs_per_image=8
+
+Each blurred image averages a burst of frames along a random smooth camera path
+(shift, curve and a little rotation) in linear light, as GOPRO averaged 240 fps
+video frames; its sharp partner is the burst's middle frame. Writes
+<split>/<scene>/{blur,sharp}/NNNNNN.png, train_list.txt and test_list.txt
+(`sharp_path blur_path` per line, relative to --output_dir) and synth_config.json.
+"""
+
+from absl import flags
+
+from srn_tf.cli.common import fail, run_console_script
+
+FLAGS = flags.FLAGS
+flags.DEFINE_string("sharp_dir", None, "Folder of sharp images (.png, .jpg, .bmp, .tif, .webp); "
+                    "each image becomes one scene.")
+flags.DEFINE_enum("source", None, ["skimage"],
+                  "Instead of --sharp_dir: 'skimage' uses the colour photographs shipped with "
+                  "scikit-image (astronaut, chelsea, coffee, motorcycle, rocket).")
+flags.DEFINE_string("output_dir", None, "New or empty folder to write the dataset into.")
+flags.DEFINE_integer("pairs_per_image", 1, "Pairs made from each sharp image (each with its own "
+                     "path, crop and scale).", lower_bound=1)
+flags.DEFINE_integer("seed", 0, "Seed of every random choice; the same seed gives identical files.")
+flags.DEFINE_float("test_fraction", 0.2, "Fraction of the source images held out as the test "
+                   "split (at least one when there are two or more images).")
+flags.DEFINE_list("test_images", [], "Scene names (file stems) to hold out as the test split; "
+                  "overrides --test_fraction.")
+flags.DEFINE_enum("blur_kind", "trajectory", ["trajectory", "linear"],
+                  "'trajectory': a burst of frames along a curved path with rotation; "
+                  "'linear': a plain straight motion kernel.")
+flags.DEFINE_integer("frames_per_burst", 15, "Frames averaged per blurred image (odd; the middle "
+                     "one is the sharp image). GOPRO averaged 7 to 13.", lower_bound=1)
+flags.DEFINE_float("min_length", 5.0, "Shortest camera path, pixels.", lower_bound=0.0)
+flags.DEFINE_float("max_length", 30.0, "Longest camera path, pixels.", lower_bound=0.0)
+flags.DEFINE_float("max_turn", 90.0, "Largest change of direction along a path, degrees "
+                   "(its curvature; 0 gives straight paths).", lower_bound=0.0)
+flags.DEFINE_float("max_rotation", 1.0, "Largest in-plane camera rotation over a burst, degrees, "
+                   "about the image centre.", lower_bound=0.0)
+flags.DEFINE_float("noise_sigma", 0.01, "Gaussian sensor noise added to the blurred image, "
+                   "in [0, 1] units (0.01 = 2.55 of 255).", lower_bound=0.0)
+flags.DEFINE_enum("response", "gamma", ["gamma", "srgb", "linear"],
+                  "Camera response undone before averaging and redone after: x**gamma, "
+                  "the sRGB curve, or none.")
+flags.DEFINE_float("gamma", 2.2, "Gamma of --response=gamma (GOPRO used 2.2).")
+flags.DEFINE_integer("crop_size", 0, "Side of a random square crop of each pair; 0 keeps the "
+                     "whole (rescaled) image.", lower_bound=0)
+flags.DEFINE_integer("max_side", 0, "Shrink sources whose longer side exceeds this; 0 for no "
+                     "limit.", lower_bound=0)
+flags.DEFINE_float("min_scale", 1.0, "Each pair shrinks its source by a random factor in "
+                   "[min_scale, 1] (after --max_side), so pairs of one image differ in scale.")
+flags.mark_flag_as_required("output_dir")
+
+
+def main(argv):
+    if len(argv) > 1:
+        fail(f"unexpected arguments: {' '.join(argv[1:])}")
+    if (FLAGS.sharp_dir is None) == (FLAGS.source is None):
+        fail("give exactly one of --sharp_dir=DIR and --source=skimage")
+    from srn_tf.synth.dataset import synthesize_dataset
+
+    try:
+        pairs = synthesize_dataset(
+            FLAGS.output_dir, sharp_dir=FLAGS.sharp_dir, source=FLAGS.source or "folder",
+            pairs_per_image=FLAGS.pairs_per_image, seed=FLAGS.seed,
+            test_fraction=FLAGS.test_fraction, test_images=FLAGS.test_images,
+            blur_kind=FLAGS.blur_kind, frames_per_burst=FLAGS.frames_per_burst,
+            min_length=FLAGS.min_length, max_length=FLAGS.max_length,
+            max_turn_degrees=FLAGS.max_turn, max_rotation_degrees=FLAGS.max_rotation,
+            noise_sigma=FLAGS.noise_sigma, response=FLAGS.response, gamma=FLAGS.gamma,
+            crop_size=FLAGS.crop_size, max_side=FLAGS.max_side, min_scale=FLAGS.min_scale)
+    except (ValueError, OSError) as error:
+        fail(str(error))
+    print(f"wrote {len(pairs['train'])} training and {len(pairs['test'])} test pairs "
+          f"to {FLAGS.output_dir}")
+
+
+def run():
+    run_console_script(main, __name__)
+
+
+if __name__ == "__main__":
+    run()

@@ -1,0 +1,97 @@
+"""The sharp images pairs are made from: a folder of images, or scikit-image's photos.
+
+A source is a list of `SharpSource`s, each a scene name (the file's stem, used as
+the scene folder) and a loader returning uint8 RGB (height, width, 3). Folders are
+checked before anything is written: every image must decode, so a bad file stops
+the job with a one-line error instead of leaving half a dataset.
+"""
+
+import dataclasses
+import os
+from typing import Callable
+
+import cv2
+import numpy as np
+
+IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
+
+# The colour photographs that ship inside scikit-image (no download needed):
+# scene name -> function of skimage.data returning it. Gray, synthetic,
+# microscopy, medical and astronomical images are left out: camera shake on a
+# natural scene is what GOPRO records.
+SKIMAGE_PHOTOS = {
+    "astronaut": lambda data: data.astronaut(),
+    "chelsea": lambda data: data.chelsea(),
+    "coffee": lambda data: data.coffee(),
+    "motorcycle": lambda data: data.stereo_motorcycle()[0],
+    "rocket": lambda data: data.rocket(),
+}
+
+
+@dataclasses.dataclass(frozen=True)
+class SharpSource:
+    """One sharp image: its scene name, size, and a function that loads it as uint8 RGB."""
+
+    name: str
+    height: int
+    width: int
+    load: Callable[[], np.ndarray]
+
+
+class SourceError(ValueError):
+    """A source folder or image that cannot be used; the message is one line."""
+
+
+def read_rgb(path):
+    """Reads an image file as uint8 RGB (height, width, 3); gray is repeated, alpha dropped."""
+    image = cv2.imread(os.fspath(path), cv2.IMREAD_COLOR)
+    if image is None:
+        raise SourceError(f"{path}: cannot be read as an image")
+    return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+
+
+def folder_sources(directory):
+    """The images of a folder (not its subfolders), sorted by name, each checked to decode.
+
+    Raises:
+        SourceError: the folder is missing or holds no images, two images share a
+            stem, or any image does not decode (every such file is named).
+    """
+    directory = os.fspath(directory)
+    if not os.path.isdir(directory):
+        raise SourceError(f"{directory}: no such folder")
+    names = sorted(name for name in os.listdir(directory)
+                   if name.lower().endswith(IMAGE_EXTENSIONS)
+                   and os.path.isfile(os.path.join(directory, name)))
+    if not names:
+        raise SourceError(f"{directory}: no images ({', '.join(IMAGE_EXTENSIONS)}) in this folder")
+    stems = {}
+    for name in names:
+        stems.setdefault(os.path.splitext(name)[0], []).append(name)
+    clashes = [" and ".join(files) for files in stems.values() if len(files) > 1]
+    if clashes:
+        raise SourceError(f"{directory}: images share a scene name: {'; '.join(clashes)}")
+    sources, unreadable = [], []
+    for name in names:
+        path = os.path.join(directory, name)
+        image = cv2.imread(path, cv2.IMREAD_COLOR)
+        if image is None:
+            unreadable.append(name)
+            continue
+        sources.append(SharpSource(os.path.splitext(name)[0], image.shape[0], image.shape[1],
+                                   lambda path=path: read_rgb(path)))
+    if unreadable:
+        raise SourceError(f"{directory}: {len(unreadable)} of {len(names)} images cannot be "
+                          f"read: {', '.join(unreadable)}")
+    return sources
+
+
+def skimage_sources():
+    """scikit-image's colour photographs (`SKIMAGE_PHOTOS`), sorted by name."""
+    import skimage.data
+
+    sources = []
+    for name, load in sorted(SKIMAGE_PHOTOS.items()):
+        image = np.ascontiguousarray(load(skimage.data)[..., :3])
+        sources.append(SharpSource(name, image.shape[0], image.shape[1], lambda image=image: image))
+    return sources

@@ -1,0 +1,95 @@
+"""Smooth random camera paths for a burst of frames, centred on the middle frame.
+
+A path is an arc of constant speed: it starts in direction `heading`, turns
+steadily through `turn` radians over its `length` pixels, and the image rotates
+steadily through `rotation` radians meanwhile. The poses are sampled at
+`num_frames` equally spaced times and shifted so that the middle frame's pose is
+exactly the identity: the middle frame is the sharp image, as in GOPRO, where the
+sharp frame of a pair is the middle one of the averaged burst.
+"""
+
+import dataclasses
+
+import numpy as np
+
+
+@dataclasses.dataclass(frozen=True)
+class PathParameters:
+    """The ranges random camera paths are drawn from.
+
+    Attributes:
+        frames_per_burst: frames averaged into one blurred image (odd, so that one
+            of them is the middle frame). GOPRO averaged 7 to 13 frames of a 240 fps
+            video; more frames give smoother blur for long paths.
+        min_length, max_length: range of the path's length in pixels (uniform).
+        max_turn_degrees: largest change of direction along the path (its
+            curvature); 0 gives straight paths.
+        max_rotation_degrees: largest in-plane camera rotation over the burst,
+            about the image centre.
+    """
+
+    frames_per_burst: int = 15
+    min_length: float = 5.0
+    max_length: float = 30.0
+    max_turn_degrees: float = 90.0
+    max_rotation_degrees: float = 1.0
+
+    def __post_init__(self):
+        if self.frames_per_burst < 1 or self.frames_per_burst % 2 == 0:
+            raise ValueError("frames_per_burst must be odd and positive (the middle frame is "
+                             f"the sharp image). Received: frames_per_burst={self.frames_per_burst}")
+        if not 0 <= self.min_length <= self.max_length:
+            raise ValueError("need 0 <= min_length <= max_length. Received: "
+                             f"min_length={self.min_length}, max_length={self.max_length}")
+        if self.max_turn_degrees < 0 or self.max_rotation_degrees < 0:
+            raise ValueError("max_turn_degrees and max_rotation_degrees must be >= 0. Received: "
+                             f"max_turn_degrees={self.max_turn_degrees}, "
+                             f"max_rotation_degrees={self.max_rotation_degrees}")
+
+
+def camera_path(length, heading, turn=0.0, rotation=0.0, num_frames=15):
+    """Poses of a burst along an arc, the middle one the identity.
+
+    Args:
+        length: arc length of the path in pixels.
+        heading: direction of travel at the middle frame, radians (0 = +x).
+        turn: total change of direction along the path, radians.
+        rotation: total in-plane rotation of the image over the burst, radians.
+        num_frames: odd number of frames.
+
+    Returns:
+        float64 array (num_frames, 3): per frame the shift (dx, dy) in pixels and
+        the rotation angle in radians; row num_frames // 2 is exactly (0, 0, 0).
+    """
+    if num_frames < 1 or num_frames % 2 == 0:
+        raise ValueError(f"num_frames must be odd and positive. Received: num_frames={num_frames}")
+    # Times centred on the middle frame: -1/2 .. 1/2, exactly 0 in the middle.
+    times = (np.arange(num_frames) - num_frames // 2) / max(num_frames - 1, 1)
+    directions = heading + turn * times
+    if abs(turn) < 1e-9:
+        dx = length * times * np.cos(heading)
+        dy = length * times * np.sin(heading)
+    else:
+        # Integral of length * (cos, sin)(heading + turn * t) dt from 0 to t.
+        dx = length * (np.sin(directions) - np.sin(heading)) / turn
+        dy = -length * (np.cos(directions) - np.cos(heading)) / turn
+    return np.stack([dx, dy, rotation * times], axis=1)
+
+
+def random_camera_path(rng, parameters):
+    """Draws a path: length uniform in [min_length, max_length], any heading, the
+    turn and the rotation uniform in [-max, max] degrees.
+
+    Args:
+        rng: a `numpy.random.Generator`.
+        parameters: a `PathParameters`.
+
+    Returns:
+        (poses, length): poses as `camera_path` returns them, length in pixels.
+    """
+    length = rng.uniform(parameters.min_length, parameters.max_length)
+    heading = rng.uniform(0.0, 2.0 * np.pi)
+    turn = np.deg2rad(parameters.max_turn_degrees) * rng.uniform(-1.0, 1.0)
+    rotation = np.deg2rad(parameters.max_rotation_degrees) * rng.uniform(-1.0, 1.0)
+    poses = camera_path(length, heading, turn, rotation, parameters.frames_per_burst)
+    return poses, length
