@@ -1,0 +1,342 @@
+"""srn-synth: aligned pairs, blur that grows with the path, reproducible files, GOPRO layout."""
+
+import os
+import subprocess
+import sys
+
+import cv2
+import numpy as np
+import pytest
+
+from srn_tf.synth import dataset, render, sources, trajectory
+
+NO_NOISE = dict(noise_sigma=0.0)
+LINEAR_LIGHT = render.CameraResponse("linear")
+GAMMA = render.CameraResponse("gamma", 2.2)
+
+
+def photo_crop(height=96, width=128):
+    """A crop of scikit-image's cat photo: real texture, small enough to be fast."""
+    return sources.skimage_sources()[1].load()[60:60 + height, 150:150 + width].copy()
+
+
+def psnr(a, b):
+    mse = np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2)
+    return np.inf if mse == 0 else 10 * np.log10(255.0 ** 2 / mse)
+
+
+def correlation_peak(sharp, blurred):
+    """(dx, dy) of the cross-correlation maximum of two RGB images (zero-mean, Hann-windowed)."""
+    planes = []
+    for image in (sharp, blurred):
+        gray = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY).astype(np.float64)
+        gray = (gray - gray.mean()) * cv2.createHanningWindow(gray.shape[::-1], cv2.CV_64F)
+        planes.append(np.fft.fft2(gray))
+    correlation = np.real(np.fft.ifft2(planes[1] * np.conj(planes[0])))
+    dy, dx = np.unravel_index(np.argmax(correlation), correlation.shape)
+    height, width = correlation.shape
+    return (dx + width // 2) % width - width // 2, (dy + height // 2) % height - height // 2
+
+
+def centroid(image):
+    """(x, y) centre of mass of a one-channel image."""
+    total = image.sum()
+    ys, xs = np.indices(image.shape)
+    return (xs * image).sum() / total, (ys * image).sum() / total
+
+
+def point_image(size=41):
+    """Black (size, size, 3) uint8 with one white pixel in the centre: its blur is the PSF."""
+    image = np.zeros((size, size, 3), np.uint8)
+    image[size // 2, size // 2] = 255
+    return image
+
+
+def write_sources(folder, names=("alpha", "beta", "gamma"), height=40, width=56):
+    """Writes small textured PNGs (a photo crop, shifted per name) as a source folder."""
+    os.makedirs(folder, exist_ok=True)
+    photo = photo_crop(120, 160)
+    for index, name in enumerate(names):
+        crop = photo[index * 10:index * 10 + height, index * 12:index * 12 + width]
+        cv2.imwrite(os.path.join(folder, f"{name}.png"), cv2.cvtColor(crop, cv2.COLOR_RGB2BGR))
+    return folder
+
+
+def read_tree(folder):
+    """{relative path: bytes} of every file under `folder`."""
+    files = {}
+    for root, _, names in os.walk(folder):
+        for name in names:
+            path = os.path.join(root, name)
+            with open(path, "rb") as handle:
+                files[os.path.relpath(path, folder)] = handle.read()
+    return files
+
+
+# --- Camera paths -----------------------------------------------------------
+
+def test_middle_pose_is_the_identity_and_path_length_is_its_arc_length():
+    poses = trajectory.camera_path(20.0, heading=0.3, turn=1.0, rotation=0.02, num_frames=15)
+    assert poses.shape == (15, 3)
+    np.testing.assert_array_equal(poses[7], [0.0, 0.0, 0.0])
+    # Chords of 15 samples of an arc turning 1 rad are shorter than the arc by
+    # about (1/14)^2 / 24 = 2e-4 relative, so 1e-3.
+    polyline = np.sum(np.hypot(*np.diff(poses[:, :2], axis=0).T))
+    assert polyline == pytest.approx(20.0, rel=1e-3)
+    np.testing.assert_allclose([poses[0, 2], poses[-1, 2]], [-0.01, 0.01], atol=1e-12)
+
+
+def test_even_burst_is_refused_because_it_has_no_middle_frame():
+    with pytest.raises(ValueError, match="odd"):
+        trajectory.PathParameters(frames_per_burst=8)
+
+
+def test_random_paths_stay_within_their_parameter_ranges():
+    rng = np.random.default_rng(0)
+    parameters = trajectory.PathParameters(frames_per_burst=9, min_length=4, max_length=12,
+                                           max_turn_degrees=0, max_rotation_degrees=2)
+    for _ in range(20):
+        poses, length = trajectory.random_camera_path(rng, parameters)
+        assert 4 <= length <= 12
+        # Straight (max_turn 0): end-to-end distance equals the length (float64 rounding).
+        assert np.hypot(*(poses[-1, :2] - poses[0, :2])) == pytest.approx(length, rel=1e-9)
+        assert abs(poses[-1, 2] - poses[0, 2]) <= np.deg2rad(2) + 1e-12
+
+
+# --- Rendering: alignment ----------------------------------------------------
+
+def test_middle_frame_of_a_burst_is_the_sharp_crop_exactly():
+    linear = GAMMA.to_linear(photo_crop() / 255.0)
+    poses, _ = trajectory.random_camera_path(np.random.default_rng(1), trajectory.PathParameters())
+    frames = render.render_frames(linear, poses, output_size=(40, 50), offset=(9, 13))
+    np.testing.assert_array_equal(frames[7], linear[13:53, 9:59])
+    assert not np.array_equal(frames[0], frames[7])
+
+
+@pytest.mark.parametrize("kind", ["trajectory", "linear"])
+def test_blur_of_a_point_is_centred_on_it_for_straight_motion(kind):
+    rng = np.random.default_rng(0)
+    if kind == "linear":
+        blurred = render.blur_linear(point_image(), 13.0, 0.7, LINEAR_LIGHT, rng, 0.0)
+    else:
+        poses = trajectory.camera_path(13.0, heading=0.7, num_frames=15)
+        blurred = render.blur_along_path(point_image(), poses, LINEAR_LIGHT, rng, 0.0)
+    psf = blurred[..., 0].astype(np.float64)
+    # Symmetric motion about the middle frame: the centroid is the point. Each
+    # pixel is rounded to 8 bits (error <= 0.5 of ~255 in total), so 0.05 px.
+    np.testing.assert_allclose(centroid(psf), (20.0, 20.0), atol=0.05)
+    extent = np.argwhere(psf > 0)
+    assert np.ptp(extent[:, 1]) >= 8  # really spread along the path, not a dot
+
+
+def test_blur_of_a_point_along_a_curved_path_passes_through_the_point():
+    poses = trajectory.camera_path(16.0, heading=0.0, turn=np.pi, rotation=0.0, num_frames=15)
+    blurred = render.blur_along_path(point_image(), poses, LINEAR_LIGHT,
+                                     np.random.default_rng(0), 0.0)
+    psf = blurred[..., 0].astype(np.float64)
+    # The middle frame puts 1/15 of the point's 255 exactly on it; neighbouring
+    # frames are >= 1 px away, so the centre holds at least 255/15 (minus rounding).
+    assert psf[20, 20] >= 255 / 15 - 0.5
+    # A half-turn bows the path to one side: the centroid is off the point,
+    # which is why alignment means "sharp = middle frame", not "centred PSF".
+    assert np.hypot(*(np.array(centroid(psf)) - 20.0)) > 1.0
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_cross_correlation_of_blur_and_sharp_peaks_at_zero_shift(seed):
+    # In linear light the blurred image is the sharp one convolved with a kernel
+    # symmetric about the middle frame, so the correlation is the photo's
+    # autocorrelation (peaked at 0) smoothed symmetrically: its peak stays at 0.
+    # (Re-encoding with a gamma weights bright details more, which can move the
+    # peak of a long, flat correlation by a pixel without any misalignment.)
+    sharp = photo_crop()
+    rng = np.random.default_rng(seed)
+    parameters = trajectory.PathParameters(min_length=8, max_length=20, max_turn_degrees=0)
+    poses, _ = trajectory.random_camera_path(rng, parameters)
+    blurred = render.blur_along_path(sharp, poses, LINEAR_LIGHT, rng, 0.0)
+    assert correlation_peak(sharp, blurred) == (0, 0)
+    # The check can fail: the same blur shifted by 2 px peaks 2 px away.
+    assert correlation_peak(sharp, np.roll(blurred, 2, axis=1)) == (2, 0)
+
+
+# --- Rendering: strength and light --------------------------------------------
+
+@pytest.mark.parametrize("kind", ["trajectory", "linear"])
+def test_blur_grows_with_path_length(kind):
+    sharp = photo_crop()
+    scores = []
+    for length in [0.0, 2.0, 4.0, 8.0, 16.0, 32.0]:
+        rng = np.random.default_rng(0)
+        if kind == "linear":
+            blurred = render.blur_linear(sharp, length, 0.4, GAMMA, rng, 0.0)
+        else:
+            poses = trajectory.camera_path(length, 0.4, turn=0.5, rotation=length * 1e-3,
+                                           num_frames=31)
+            blurred = render.blur_along_path(sharp, poses, GAMMA, rng, 0.0)
+        scores.append(psnr(blurred, sharp))
+    assert scores[0] == np.inf  # no motion, no noise: the sharp image itself
+    assert all(a > b for a, b in zip(scores, scores[1:])), scores
+
+
+@pytest.mark.parametrize("kind", ["gamma", "srgb", "linear"])
+def test_camera_response_round_trips(kind):
+    response = render.CameraResponse(kind)
+    values = np.linspace(0, 1, 1001, dtype=np.float32)
+    # float32 powers: ~1e-6 relative error.
+    np.testing.assert_allclose(response.from_linear(response.to_linear(values)), values, atol=1e-5)
+
+
+def test_averaging_in_linear_light_brightens_a_moving_edge_like_a_camera():
+    # Half black, half white, moved by a burst: the 50% mix of light is encoded
+    # as 0.5 ** (1 / 2.2) = 0.73 (186 of 255), not 128, when averaged in linear light.
+    image = np.zeros((8, 8, 3), np.uint8)
+    image[:, 4:] = 255
+    rng = np.random.default_rng(0)
+    blurred = render.blur_linear(image, 20.0, 0.0, GAMMA, rng, 0.0)
+    edge_mix = blurred[4, 3, 0]
+    # Pixel 3 sees 9 of the line's 20 px black, 11 white (reflect borders are far).
+    assert 170 <= edge_mix <= 200
+
+
+def test_noise_has_the_requested_strength():
+    flat = np.full((64, 64, 3), 128, np.uint8)
+    blurred = render.blur_linear(flat, 5.0, 0.0, GAMMA, np.random.default_rng(0), 0.02)
+    # 12288 samples: the standard deviation estimate is within ~1% (rounding adds 1/12 level^2).
+    assert np.std(blurred.astype(np.float64) / 255.0) == pytest.approx(0.02, rel=0.05)
+
+
+# --- Sources ------------------------------------------------------------------
+
+def test_skimage_photos_load_offline_as_colour_images():
+    photos = sources.skimage_sources()
+    assert [photo.name for photo in photos] == sorted(sources.SKIMAGE_PHOTOS)
+    for photo in photos:
+        image = photo.load()
+        assert image.dtype == np.uint8 and image.shape == (photo.height, photo.width, 3)
+        assert min(image.shape[:2]) >= 256
+        assert np.abs(image[..., 0].astype(int) - image[..., 2]).mean() > 5, photo.name
+
+
+@pytest.mark.parametrize("problem", ["missing", "empty", "no_images", "unreadable"])
+def test_bad_source_folder_is_a_clear_error_and_writes_nothing(tmp_path, problem):
+    folder = tmp_path / "sharp"
+    if problem != "missing":
+        folder.mkdir()
+    if problem == "no_images":
+        (folder / "notes.txt").write_text("not an image")
+    if problem == "unreadable":
+        write_sources(folder, names=("good",))
+        (folder / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n garbage")
+    expected = {"missing": "no such folder", "empty": "no images", "no_images": "no images",
+                "unreadable": "1 of 2 images cannot be read: broken.png"}[problem]
+    with pytest.raises(sources.SourceError, match=expected) as error:
+        dataset.synthesize_dataset(tmp_path / "out", sharp_dir=folder, report=lambda line: None)
+    assert str(folder) in str(error.value) and "\n" not in str(error.value)
+    assert not (tmp_path / "out").exists()
+
+
+# --- Dataset -------------------------------------------------------------------
+
+def test_layout_lists_and_split_follow_gopro(tmp_path):
+    lines = []
+    pairs = dataset.synthesize_dataset(
+        tmp_path / "out", sharp_dir=write_sources(tmp_path / "sharp"), pairs_per_image=2,
+        test_images=["beta"], crop_size=32, frames_per_burst=5, report=lines.append)
+    out = tmp_path / "out"
+    assert len(lines) == 3 and lines[1].startswith("[2/3] beta -> test/beta: 2 pairs of 32x32")
+    train = (out / "train_list.txt").read_text().splitlines()
+    test = (out / "test_list.txt").read_text().splitlines()
+    assert train == [f"train/{scene}/sharp/{n:06d}.png train/{scene}/blur/{n:06d}.png"
+                     for scene in ("alpha", "gamma") for n in range(2)]
+    assert test == [f"test/beta/sharp/{n:06d}.png test/beta/blur/{n:06d}.png" for n in range(2)]
+    assert [" ".join(pair) for pair in pairs["train"]] == train
+    for line in train + test:
+        sharp, blurred = (cv2.imread(str(out / path)) for path in line.split(" "))
+        assert sharp.shape == blurred.shape == (32, 32, 3)
+    assert sorted(os.listdir(out)) == ["synth_config.json", "test", "test_list.txt", "train",
+                                       "train_list.txt"]
+    assert not [name for name in read_tree(out) if ".tmp" in name]
+
+
+def test_test_fraction_holds_out_whole_source_images(tmp_path):
+    names = tuple(f"scene{i}" for i in range(5))
+    pairs = dataset.synthesize_dataset(
+        tmp_path / "out", sharp_dir=write_sources(tmp_path / "sharp", names), test_fraction=0.4,
+        frames_per_burst=3, seed=5, report=lambda line: None)
+    scenes = {split: {path.split("/")[1] for path, _ in pairs[split]} for split in pairs}
+    assert len(scenes["test"]) == 2 and len(scenes["train"]) == 3
+    assert not scenes["test"] & scenes["train"]
+
+
+def test_split_rejects_unknown_or_all_test_images():
+    with pytest.raises(ValueError, match="not among the sources: nope"):
+        dataset.split_scenes(["a", "b"], 0, test_names=["nope"])
+    with pytest.raises(ValueError, match="none is left for training"):
+        dataset.split_scenes(["a", "b"], 0, test_names=["a", "b"])
+    assert dataset.split_scenes(["a"], 0, test_fraction=0.5) == (["a"], [])
+
+
+def test_same_seed_gives_identical_files_and_another_seed_different_ones(tmp_path):
+    sharp_dir = write_sources(tmp_path / "sharp")
+    options = dict(sharp_dir=sharp_dir, pairs_per_image=2, crop_size=24, min_scale=0.7,
+                   frames_per_burst=7, report=lambda line: None)
+    dataset.synthesize_dataset(tmp_path / "a", seed=3, **options)
+    dataset.synthesize_dataset(tmp_path / "b", seed=3, **options)
+    dataset.synthesize_dataset(tmp_path / "c", seed=4, **options)
+    first, again, other = (read_tree(tmp_path / name) for name in "abc")
+    assert first == again
+    blurs = [name for name in first if "/blur/" in name]
+    assert len(blurs) == 6
+    assert all(first[name] != other.get(name) for name in blurs)
+
+
+@pytest.mark.parametrize("response", ["gamma", "srgb"])
+def test_written_sharp_image_is_the_middle_frame_after_rescale_and_crop(tmp_path, response):
+    # A one-frame burst is only its middle frame: through random rescales, crops,
+    # and the camera response there and back (float32, < 1e-5 before rounding to
+    # 8 bits), the blurred file must equal the sharp file pixel for pixel.
+    pairs = dataset.synthesize_dataset(
+        tmp_path / "out", source="skimage", pairs_per_image=2, crop_size=64, max_side=200,
+        min_scale=0.7, frames_per_burst=1, min_length=20, max_length=30, noise_sigma=0.0,
+        response=response, test_fraction=0, report=lambda line: None)
+    for sharp_path, blur_path in pairs["train"]:
+        sharp, blurred = (cv2.imread(str(tmp_path / "out" / path)) for path in (sharp_path, blur_path))
+        np.testing.assert_array_equal(blurred, sharp, err_msg=blur_path)
+
+
+def test_crop_larger_than_an_image_is_refused_before_writing(tmp_path):
+    with pytest.raises(ValueError, match=r"alpha \(40x56\)"):
+        dataset.synthesize_dataset(tmp_path / "out", sharp_dir=write_sources(tmp_path / "sharp"),
+                                   crop_size=48, report=lambda line: None)
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_non_empty_output_folder_is_refused(tmp_path):
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "old.txt").write_text("x")
+    with pytest.raises(FileExistsError, match="not empty"):
+        dataset.synthesize_dataset(tmp_path / "out", sharp_dir=write_sources(tmp_path / "sharp"),
+                                   report=lambda line: None)
+
+
+# --- The console script ----------------------------------------------------------
+
+def run_srn_synth(*args):
+    script = os.path.join(os.path.dirname(sys.executable), "srn-synth")
+    return subprocess.run([script, *args], capture_output=True, text=True, timeout=120)
+
+
+def test_srn_synth_console_script_writes_a_dataset(tmp_path):
+    result = run_srn_synth(f"--sharp_dir={write_sources(tmp_path / 'sharp')}",
+                           f"--output_dir={tmp_path / 'out'}", "--pairs_per_image=2",
+                           "--test_images=gamma", "--frames_per_burst=5", "--blur_kind=linear")
+    assert result.returncode == 0, result.stderr
+    assert "[3/3] gamma -> test/gamma" in result.stdout
+    assert "wrote 4 training and 2 test pairs" in result.stdout
+    assert len((tmp_path / "out" / "train_list.txt").read_text().splitlines()) == 4
+
+
+def test_srn_synth_console_script_fails_in_one_line_on_a_bad_folder(tmp_path):
+    result = run_srn_synth(f"--sharp_dir={tmp_path / 'nowhere'}", f"--output_dir={tmp_path / 'out'}")
+    assert result.returncode == 1
+    assert result.stderr.strip() == f"error: {tmp_path / 'nowhere'}: no such folder"
