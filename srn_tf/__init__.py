@@ -6,6 +6,7 @@ Public API:
     save_model(model, path)              a checkpoint folder with the model config
     load_model(path)                     rebuild and restore from such a folder
     predict_any_size(model, images)      any height and width, gray models on RGB
+    synthesize_dataset(output_dir, ...)  GOPRO-style blurred/sharp pairs from sharp images
 
 Names are imported on first use, so that the console scripts can set up
 TensorFlow's environment (log level, visible GPUs) before TensorFlow loads.
@@ -23,6 +24,7 @@ _EXPORTS = {
     "predict_any_size": "srn_tf.padding",
     "predict_levels_any_size": "srn_tf.padding",
     "save_model": "srn_tf.saving",
+    "synthesize_dataset": "srn_tf.synth.dataset",
 }
 
 __all__ = sorted(_EXPORTS)
