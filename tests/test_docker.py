@@ -56,7 +56,8 @@ def base_images(dockerfile, **build_args):
             name, default = words[1].strip().split("=", 1)
             values.setdefault(name, build_args.get(name, default))
         elif words[0] == "FROM":
-            image = re.sub(r"\$\{(\w+)\}", lambda match: values[match.group(1)], words[1].split()[0])
+            image = re.sub(r"\$\{(\w+)\}", lambda match: values[match.group(1)],
+                           words[1].split()[0])
             images.append(image)
     return images
 

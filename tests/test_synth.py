@@ -10,7 +10,6 @@ import pytest
 
 from srn_tf.synth import dataset, render, sources, trajectory
 
-NO_NOISE = dict(noise_sigma=0.0)
 LINEAR_LIGHT = render.CameraResponse("linear")
 GAMMA = render.CameraResponse("gamma", 2.2)
 
@@ -322,7 +321,8 @@ def test_written_sharp_image_is_the_middle_frame_after_rescale_and_crop(tmp_path
         min_scale=0.7, frames_per_burst=1, min_length=20, max_length=30, noise_sigma=0.0,
         response=response, test_fraction=0, report=lambda line: None)
     for sharp_path, blur_path in pairs["train"]:
-        sharp, blurred = (cv2.imread(str(tmp_path / "out" / path)) for path in (sharp_path, blur_path))
+        sharp, blurred = (cv2.imread(str(tmp_path / "out" / path))
+                          for path in (sharp_path, blur_path))
         np.testing.assert_array_equal(blurred, sharp, err_msg=blur_path)
 
 
@@ -359,6 +359,7 @@ def test_srn_synth_console_script_writes_a_dataset(tmp_path):
 
 
 def test_srn_synth_console_script_fails_in_one_line_on_a_bad_folder(tmp_path):
-    result = run_srn_synth(f"--sharp_dir={tmp_path / 'nowhere'}", f"--output_dir={tmp_path / 'out'}")
+    result = run_srn_synth(f"--sharp_dir={tmp_path / 'nowhere'}",
+                           f"--output_dir={tmp_path / 'out'}")
     assert result.returncode == 1
     assert result.stderr.strip() == f"error: {tmp_path / 'nowhere'}: no such folder"

@@ -1,8 +1,8 @@
 """Smooth random camera paths for a burst of frames, centred on the middle frame.
 
-A path is an arc of constant speed: it starts in direction `heading`, turns
-steadily through `turn` radians over its `length` pixels, and the image rotates
-steadily through `rotation` radians meanwhile. The poses are sampled at
+A path is an arc of constant speed: it heads in direction `heading` at the middle
+frame, turns steadily through `turn` radians over its `length` pixels, and the
+image rotates steadily through `rotation` radians meanwhile. The poses are sampled at
 `num_frames` equally spaced times and shifted so that the middle frame's pose is
 exactly the identity: the middle frame is the sharp image, as in GOPRO, where the
 sharp frame of a pair is the middle one of the averaged burst.
@@ -36,8 +36,9 @@ class PathParameters:
 
     def __post_init__(self):
         if self.frames_per_burst < 1 or self.frames_per_burst % 2 == 0:
-            raise ValueError("frames_per_burst must be odd and positive (the middle frame is "
-                             f"the sharp image). Received: frames_per_burst={self.frames_per_burst}")
+            raise ValueError("frames_per_burst must be odd and positive (the middle frame is the "
+                             "sharp image). "
+                             f"Received: frames_per_burst={self.frames_per_burst}")
         if not 0 <= self.min_length <= self.max_length:
             raise ValueError("need 0 <= min_length <= max_length. Received: "
                              f"min_length={self.min_length}, max_length={self.max_length}")
