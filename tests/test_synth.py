@@ -363,3 +363,10 @@ def test_srn_synth_console_script_fails_in_one_line_on_a_bad_folder(tmp_path):
                            f"--output_dir={tmp_path / 'out'}")
     assert result.returncode == 1
     assert result.stderr.strip() == f"error: {tmp_path / 'nowhere'}: no such folder"
+    (tmp_path / "broken").mkdir()
+    (tmp_path / "broken" / "a.png").write_bytes(b"\x89PNG\r\n\x1a\n garbage")
+    result = run_srn_synth(f"--sharp_dir={tmp_path / 'broken'}",
+                           f"--output_dir={tmp_path / 'out'}")
+    assert result.returncode == 1  # OpenCV's own decoder warnings are kept off stderr
+    assert result.stderr.strip() == (f"error: {tmp_path / 'broken'}: 1 of 1 images cannot be "
+                                     "read: a.png")

@@ -42,9 +42,23 @@ class SourceError(ValueError):
     """A source folder or image that cannot be used; the message is one line."""
 
 
+def imread_quietly(path):
+    """`cv2.imread(path, IMREAD_COLOR)` (BGR or None) without OpenCV's log lines.
+
+    A broken file makes OpenCV log decoder warnings to stderr before returning
+    None; the caller's one-line error says it better.
+    """
+    previous = cv2.utils.logging.getLogLevel()
+    cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_SILENT)
+    try:
+        return cv2.imread(os.fspath(path), cv2.IMREAD_COLOR)
+    finally:
+        cv2.utils.logging.setLogLevel(previous)
+
+
 def read_rgb(path):
     """Reads an image file as uint8 RGB (height, width, 3); gray is repeated, alpha dropped."""
-    image = cv2.imread(os.fspath(path), cv2.IMREAD_COLOR)
+    image = imread_quietly(path)
     if image is None:
         raise SourceError(f"{path}: cannot be read as an image")
     return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
@@ -74,7 +88,7 @@ def folder_sources(directory):
     sources, unreadable = [], []
     for name in names:
         path = os.path.join(directory, name)
-        image = cv2.imread(path, cv2.IMREAD_COLOR)
+        image = imread_quietly(path)
         if image is None:
             unreadable.append(name)
             continue
