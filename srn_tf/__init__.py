@@ -6,6 +6,8 @@ Public API:
     save_model(model, path)              a checkpoint folder with the model config
     load_model(path)                     rebuild and restore from such a folder
     predict_any_size(model, images)      any height and width, gray models on RGB
+    psnr(image, reference)               MATLAB's psnr on 8-bit images (the paper's)
+    ssim(image, reference, definition)   MATLAB's 3-D ssim ("matlab") or "per_channel"
 
 Names are imported on first use, so that the console scripts can set up
 TensorFlow's environment (log level, visible GPUs) before TensorFlow loads.
@@ -22,7 +24,9 @@ _EXPORTS = {
     "model_type_of": "srn_tf.model_types",
     "predict_any_size": "srn_tf.padding",
     "predict_levels_any_size": "srn_tf.padding",
+    "psnr": "srn_tf.metrics",
     "save_model": "srn_tf.saving",
+    "ssim": "srn_tf.metrics",
 }
 
 __all__ = sorted(_EXPORTS)
