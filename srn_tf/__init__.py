@@ -6,6 +6,7 @@ Public API:
     save_model(model, path)              a checkpoint folder with the model config
     load_model(path)                     rebuild and restore from such a folder
     predict_any_size(model, images)      any height and width, gray models on RGB
+    deblur_image(model, image)           one numpy image (any size, dtype, channels)
     psnr(image, reference)               MATLAB's psnr on 8-bit images (the paper's)
     ssim(image, reference, definition)   MATLAB's 3-D ssim ("matlab") or "per_channel"
 
@@ -19,6 +20,7 @@ _EXPORTS = {
     "MODEL_TYPES": "srn_tf.model_types",
     "SRNDeblurNet": "srn_tf.model",
     "build_model": "srn_tf.model_types",
+    "deblur_image": "srn_tf.inference",
     "load_model": "srn_tf.saving",
     "load_tf1_checkpoint": "srn_tf.tf1_checkpoint",
     "model_type_of": "srn_tf.model_types",
