@@ -30,6 +30,8 @@ setup(
     entry_points={
         "console_scripts": [
             "srn-convert=srn_tf.cli.convert:run",
+            "srn-eval=srn_tf.cli.evaluate:run",
+            "srn-export=srn_tf.cli.export:run",
         ],
     },
 )
