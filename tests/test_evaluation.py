@@ -213,3 +213,21 @@ def test_srn_eval_script_lists_missing_files_and_fails(test_set, tmp_path):
     assert lines[-5:] == [
         f"error: {tmp_path / name}.png: no such file" for name in "badc"] + [
         "error: 4 problem(s) in the test set; nothing was evaluated"]
+
+
+def test_a_corrupt_image_is_reported_and_the_others_still_scored(test_set, model, tmp_path):
+    """The header reads, so the check passes; decoding fails mid-run."""
+    root, datalist = test_set[0] / "list", test_set[1]
+    corrupt = tmp_path / "corrupt.png"
+    data_bytes = (root / "blur" / "coffee.png").read_bytes()
+    corrupt.write_bytes(data_bytes[:len(data_bytes) // 2])
+    pairs = paired_images.read_datalist(datalist)
+    pairs[1] = paired_images.ImagePair("corrupt.png", str(corrupt), pairs[1].sharp_path)
+    lines = []
+    summary = evaluation.evaluate(model, pairs, output_dir=str(tmp_path / "report"),
+                                  progress=lines.append)
+    assert summary["images"] == len(pairs) - 1
+    assert len(summary["failures"]) == 1 and summary["failures"][0].startswith(str(corrupt))
+    assert lines[1].startswith("[2/3] corrupt.png: FAILED: ")
+    with open(tmp_path / "report" / "per_image.csv") as handle:
+        assert len(list(csv.DictReader(handle))) == len(pairs) - 1
