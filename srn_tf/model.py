@@ -78,24 +78,34 @@ class SRNDeblurNet(keras.Model):
 
         widths = [base_filters, 2 * base_filters, 4 * base_filters]
         policy = self.dtype_policy
-        self.encoder_stages = [
+        # Stages are attributes, not lists: Keras 3 lists are not tracked by
+        # tf.train.Checkpoint, and checkpoints must hold every weight.
+        self.encoder_1, self.encoder_2, self.encoder_3 = (
             EBlock(width, strides=1 if stage == 0 else 2, num_res_blocks=blocks_per_stage,
                    kernel_size=kernel_size, dtype=policy, name=f"encoder_{stage + 1}")
             for stage, width in enumerate(widths)
-        ]
+        )
         self.cell = (
             ConvLSTMCell(widths[2], kernel_size=3, dtype=policy, name="conv_lstm")
             if recurrent_cell == "conv_lstm" else None
         )
-        self.decoder_stages = [
-            DBlock(widths[2], widths[1], num_res_blocks=blocks_per_stage,
-                   kernel_size=kernel_size, dtype=policy, name="decoder_3"),
-            DBlock(widths[1], widths[0], num_res_blocks=blocks_per_stage,
-                   kernel_size=kernel_size, dtype=policy, name="decoder_2"),
-        ]
+        self.decoder_3 = DBlock(widths[2], widths[1], num_res_blocks=blocks_per_stage,
+                                kernel_size=kernel_size, dtype=policy, name="decoder_3")
+        self.decoder_2 = DBlock(widths[1], widths[0], num_res_blocks=blocks_per_stage,
+                                kernel_size=kernel_size, dtype=policy, name="decoder_2")
         self.output_block = OutputBlock(
             widths[0], channels, num_res_blocks=blocks_per_stage, kernel_size=kernel_size,
             zero_init=zero_init_output, dtype=policy, name="decoder_1")
+
+    @property
+    def encoder_stages(self):
+        """The three encoder stages, finest first."""
+        return [self.encoder_1, self.encoder_2, self.encoder_3]
+
+    @property
+    def decoder_stages(self):
+        """The two upsampling decoder stages, coarsest first (before `output_block`)."""
+        return [self.decoder_3, self.decoder_2]
 
     @property
     def size_multiple(self):

@@ -6,6 +6,8 @@ the Keras model means both read the spec the same way. Also writes TF1-format
 checkpoints with `tf.compat.v1`, named as the release names its variables.
 """
 
+import os
+
 import numpy as np
 import tensorflow as tf
 
@@ -74,6 +76,7 @@ def write_tf1_checkpoint(weights, directory, step=523000, with_optimizer=True):
     Adds what the release's checkpoints also hold: Adam slots, beta powers and
     the global step (`Variable`), which a loader must ignore.
     """
+    os.makedirs(directory, exist_ok=True)
     with tf.Graph().as_default():
         var_list = {}
         for name, value in weights.items():

@@ -38,14 +38,20 @@ class DBlock(keras.layers.Layer):
         self.num_res_blocks = num_res_blocks
         self.kernel_size = kernel_size
         self.upsample_kernel_size = upsample_kernel_size
-        self.res_blocks = [
-            ResBlock(filters, kernel_size, dtype=self.dtype_policy, name=f"res_block_{i}")
-            for i in range(num_res_blocks)
-        ]
+        # One attribute per block (not a list): Keras 3 lists are not tracked
+        # by tf.train.Checkpoint, and checkpoints must hold every weight.
+        for i in range(num_res_blocks):
+            setattr(self, f"res_block_{i}",
+                    ResBlock(filters, kernel_size, dtype=self.dtype_policy, name=f"res_block_{i}"))
         self.upsample = keras.layers.Conv2DTranspose(
             output_filters, upsample_kernel_size, strides=2, padding="same",
             activation="relu", kernel_initializer="glorot_uniform",
             dtype=self.dtype_policy, name="upsample")
+
+    @property
+    def res_blocks(self):
+        """The ResBlocks in the order they run."""
+        return [getattr(self, f"res_block_{i}") for i in range(self.num_res_blocks)]
 
     def build(self, input_shape):
         for block in self.res_blocks:

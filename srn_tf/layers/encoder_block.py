@@ -40,10 +40,16 @@ class EBlock(keras.layers.Layer):
         self.conv = keras.layers.Conv2D(
             filters, kernel_size, strides=strides, padding="same", activation="relu",
             kernel_initializer="glorot_uniform", dtype=self.dtype_policy, name="conv")
-        self.res_blocks = [
-            ResBlock(filters, kernel_size, dtype=self.dtype_policy, name=f"res_block_{i}")
-            for i in range(num_res_blocks)
-        ]
+        # One attribute per block (not a list): Keras 3 lists are not tracked
+        # by tf.train.Checkpoint, and checkpoints must hold every weight.
+        for i in range(num_res_blocks):
+            setattr(self, f"res_block_{i}",
+                    ResBlock(filters, kernel_size, dtype=self.dtype_policy, name=f"res_block_{i}"))
+
+    @property
+    def res_blocks(self):
+        """The ResBlocks in the order they run."""
+        return [getattr(self, f"res_block_{i}") for i in range(self.num_res_blocks)]
 
     def build(self, input_shape):
         self.conv.build(input_shape)

@@ -1,0 +1,122 @@
+"""Checkpoint folders of this project, TF1 checkpoint errors, and srn-convert."""
+
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+import srn_tf
+from tests import tf1_reference
+
+
+@pytest.fixture(scope="module")
+def gray_tf1_checkpoint(tmp_path_factory):
+    weights = tf1_reference.random_release_weights("gray", seed=5)
+    return tf1_reference.write_tf1_checkpoint(weights, tmp_path_factory.mktemp("release"))
+
+
+def test_save_and_load_round_trip_restores_the_same_model(tmp_path):
+    model = srn_tf.build_model("lstm", base_filters=4, blocks_per_stage=1)
+    srn_tf.save_model(model, tmp_path / "saved")
+    restored = srn_tf.load_model(tmp_path / "saved")
+    def architecture(m):
+        return {k: v for k, v in m.get_config().items() if k != "name"}
+
+    assert architecture(restored) == architecture(model)
+    image = tf.random.uniform((1, 32, 32, 1))
+    np.testing.assert_array_equal(restored(image)[-1].numpy(), model(image)[-1].numpy())
+
+
+def test_checkpoint_holds_every_weight_of_the_model(tmp_path):
+    """Keras 3 does not checkpoint layers kept in lists; the model must not use any."""
+    model = srn_tf.build_model("lstm", base_filters=4, blocks_per_stage=2)
+    prefix = srn_tf.save_model(model, tmp_path)
+    stored = [name for name, _ in tf.train.list_variables(prefix) if name.startswith("model/")]
+    assert len(stored) == len(model.weights)
+
+
+def test_load_model_rebuilds_the_architecture_from_the_path_alone(tmp_path):
+    model = srn_tf.build_model("color", base_filters=8, blocks_per_stage=2,
+                               residual_output=True)
+    srn_tf.save_model(model, tmp_path)
+    restored = srn_tf.load_model(tmp_path)
+    assert (restored.base_filters, restored.blocks_per_stage, restored.residual_output) == (
+        8, 2, True)
+    assert srn_tf.model_type_of(restored) == "color"
+
+
+def test_save_refuses_to_overwrite_without_being_asked(tmp_path):
+    model = srn_tf.build_model("gray", base_filters=4, blocks_per_stage=1)
+    srn_tf.save_model(model, tmp_path)
+    with pytest.raises(FileExistsError, match="already holds a checkpoint"):
+        srn_tf.save_model(model, tmp_path)
+    srn_tf.save_model(model, tmp_path, overwrite=True)
+
+
+def test_loading_a_missing_path_is_a_clear_error(tmp_path):
+    with pytest.raises(FileNotFoundError, match="no such checkpoint"):
+        srn_tf.load_model(tmp_path / "absent")
+    with pytest.raises(FileNotFoundError, match="no such TF1 checkpoint"):
+        srn_tf.load_tf1_checkpoint(srn_tf.build_model("gray"), tmp_path / "absent")
+
+
+def test_load_model_on_a_tf1_checkpoint_says_how_to_load_it(gray_tf1_checkpoint):
+    folder = os.path.dirname(gray_tf1_checkpoint)
+    with pytest.raises(ValueError, match="is an original TF1 checkpoint"):
+        srn_tf.load_model(folder)
+
+
+def test_tf1_checkpoint_of_another_model_type_names_every_problem(gray_tf1_checkpoint):
+    with pytest.raises(ValueError) as error:
+        srn_tf.load_tf1_checkpoint(srn_tf.build_model("lstm"), gray_tf1_checkpoint)
+    message = str(error.value)
+    assert "looks like model type 'gray'" in message
+    assert "missing g_net/convLSTM/LSTM_conv/weights" in message
+    assert "missing g_net/convLSTM/LSTM_conv/biases" in message
+
+
+def test_tf1_checkpoint_with_an_extra_variable_is_refused(tmp_path):
+    weights = tf1_reference.random_release_weights("color", seed=6)
+    weights["g_net/enc1_5/conv1/weights"] = np.zeros((5, 5, 32, 32), np.float32)
+    prefix = tf1_reference.write_tf1_checkpoint(weights, tmp_path, with_optimizer=False)
+    with pytest.raises(ValueError, match="unexpected g_net/enc1_5/conv1/weights"):
+        srn_tf.load_tf1_checkpoint(srn_tf.build_model("color"), prefix)
+
+
+def test_tf1_checkpoint_loads_from_the_release_folder_layout(tmp_path):
+    """checkpoints/<model>/ holds its files in checkpoints/, as the release ships them."""
+    weights = tf1_reference.random_release_weights("gray", seed=7)
+    tf1_reference.write_tf1_checkpoint(weights, tmp_path / "gray" / "checkpoints")
+    model = srn_tf.build_model("gray")
+    prefix = srn_tf.load_tf1_checkpoint(model, tmp_path / "gray")
+    assert prefix.endswith("deblur.model-523000")
+    np.testing.assert_array_equal(model.output_block.conv.bias.numpy(),
+                                  weights["g_net/dec1_0/biases"])
+
+
+def run_convert(*args):
+    return subprocess.run([sys.executable, "-m", "srn_tf.cli.convert", *args],
+                          capture_output=True, text=True, timeout=300)
+
+
+def test_srn_convert_writes_a_folder_load_model_reads(gray_tf1_checkpoint, tmp_path):
+    result = run_convert(f"--tf1_checkpoint={gray_tf1_checkpoint}", "--model=gray",
+                         f"--output={tmp_path / 'converted'}")
+    assert result.returncode == 0, result.stderr
+    model = srn_tf.load_model(tmp_path / "converted")
+    reference = srn_tf.build_model("gray")
+    srn_tf.load_tf1_checkpoint(reference, gray_tf1_checkpoint)
+    for got, want in zip(model.weights, reference.weights):
+        np.testing.assert_array_equal(got.numpy(), want.numpy())
+
+
+def test_srn_convert_with_the_wrong_model_type_fails_in_one_line(gray_tf1_checkpoint, tmp_path):
+    result = run_convert(f"--tf1_checkpoint={gray_tf1_checkpoint}", "--model=color",
+                         f"--output={tmp_path / 'converted'}")
+    assert result.returncode == 1
+    error_lines = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert len(error_lines) == 1 and "looks like model type 'gray'" in error_lines[0]
+    assert not (tmp_path / "converted").exists()
