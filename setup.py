@@ -30,6 +30,7 @@ setup(
     entry_points={
         "console_scripts": [
             "srn-convert=srn_tf.cli.convert:run",
+            "srn-deblur=srn_tf.cli.deblur:run",
             "srn-eval=srn_tf.cli.evaluate:run",
             "srn-export=srn_tf.cli.export:run",
         ],

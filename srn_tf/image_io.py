@@ -85,13 +85,19 @@ def _as_channels_last(image, path):
 
 
 def _read_tiff(path):
-    with tifffile.TiffFile(path) as tiff:
-        page = tiff.pages[0]
-        image = page.asarray()
-        tag = page.tags.get("Orientation")
-        orientation = int(tag.value) if tag is not None else 1
-        if page.planarconfig == tifffile.PLANARCONFIG.SEPARATE and image.ndim == 3:
-            image = np.moveaxis(image, 0, -1)
+    try:
+        with tifffile.TiffFile(path) as tiff:
+            page = tiff.pages[0]
+            image = page.asarray()
+            tag = page.tags.get("Orientation")
+            orientation = int(tag.value) if tag is not None else 1
+            separate = page.planarconfig == tifffile.PLANARCONFIG.SEPARATE
+    except (tifffile.TiffFileError, EOFError, struct.error, IndexError, KeyError,
+            ValueError) as error:
+        # tifffile meets corrupt data with any of these, depending on where it breaks.
+        raise ValueError(f"{path}: cannot be decoded ({error})") from None
+    if separate and image.ndim == 3:
+        image = np.moveaxis(image, 0, -1)
     return apply_orientation(_as_channels_last(image, path), orientation)
 
 
@@ -137,10 +143,7 @@ def read_image(path):
     if not os.access(path, os.R_OK):
         raise PermissionError(f"{path}: not readable")
     if extension in TIFF_EXTENSIONS:
-        try:
-            return _read_tiff(path)
-        except (tifffile.TiffFileError, EOFError, struct.error) as error:
-            raise ValueError(f"{path}: cannot be decoded ({error})") from None
+        return _read_tiff(path)
     return _read_with_opencv(path)
 
 

@@ -103,16 +103,37 @@ def _check_precision(precision):
                          f"Received: precision={precision!r}")
 
 
+def _pad(images, multiple):
+    """Edge-replicates bottom rows and right columns to a multiple (as the release)."""
+    _, height, width, _ = images.shape
+    return np.pad(images, ((0, 0), (0, -height % multiple), (0, -width % multiple), (0, 0)),
+                  mode="edge")
+
+
 def _padded_run(model, precision):
-    """A function running (batch, h, w, c) float32 arrays of any size through `model`."""
-    runner = _runner(model)
+    """A function running (batch, h, w, c) float32 arrays of any size through `model`.
+
+    `model` is an `SRNDeblurNet`, or any callable on padded float32 batches with
+    `channels` and `size_multiple` attributes (e.g. `SavedModelRunner`).
+    """
     multiple = model.size_multiple
+    if not isinstance(model, SRNDeblurNet):
+        if precision != "float32":
+            raise ValueError(f"precision={precision!r} needs an srn_tf model; "
+                             f"{type(model).__name__} runs as it was exported")
+
+        def run_callable(images):
+            height, width = images.shape[1:3]
+            return np.asarray(model(_pad(images, multiple)))[:, :height, :width]
+
+        return run_callable
+
+    runner = _runner(model)
     runner.variant(precision)  # synchronises the variant's weights once per image
 
     def run(images):
-        _, height, width, _ = images.shape
-        padded = np.pad(images, ((0, 0), (0, -height % multiple), (0, -width % multiple),
-                                 (0, 0)), mode="edge")
+        height, width = images.shape[1:3]
+        padded = _pad(images, multiple)
         function = runner.function(precision, padded.shape)
         return function(tf.constant(padded)).numpy()[:, :height, :width]
 
@@ -172,7 +193,8 @@ def deblur_image(model, image, precision="float32", tile=None, tile_overlap=None
     65535) truncated to integers, as the release writes its results.
 
     Args:
-        model: an `SRNDeblurNet` (e.g. from `srn_tf.load_model`).
+        model: an `SRNDeblurNet` (e.g. from `srn_tf.load_model`), or a
+            `SavedModelRunner` (an `srn-export` SavedModel; float32 only).
         image: (height, width, channels) numpy array, channels 1, 3 or 4, dtype
             uint8, uint16 or float32 in [0, 1]; at least 16 pixels a side.
         precision: "float32" (the release's arithmetic), "bfloat16" (about twice

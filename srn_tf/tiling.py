@@ -2,9 +2,10 @@
 
 SRN sees most of an image at its coarsest level, so a tile's result differs from
 the whole image's near the tile's edges. Tiles therefore overlap, and in each
-overlap the two tiles are blended with raised-cosine weights (one fades out as
-the other fades in, the weights summing to one), so no seam is left where a
-tile ends. README.md ("Tiling") gives the measured error against overlap.
+overlap the two tiles are blended: the outer quarter of each tile's side of the
+overlap is dropped, and across the middle half one fades out as the other fades
+in (raised cosine, weights summing to one), so no seam is left where a tile
+ends. README.md ("Tiling") gives the measured error against overlap.
 """
 
 import math
@@ -42,28 +43,38 @@ def tile_spans(length, tile, overlap, multiple=16):
     return [(start, start + size) for start in starts]
 
 
-def feather_weights(spans, index):
-    """1-D blending weights of tile `index`: raised-cosine ramps over its overlaps.
+def _ramp(width):
+    """Weights rising from 0 to 1 across an overlap of `width` pixels.
 
-    Inside an overlap of width w the tile entering gets sin^2(pi/2 * (k + 0.5) / w)
-    at its k-th pixel and the tile leaving the complement, so the two sum to one
-    and both fade smoothly to almost zero at the edge they do not see past.
+    The outer quarters are flat (0, then 1) and a raised cosine joins them, so a
+    tile's outermost pixels, the ones most changed by what the tile cannot see
+    (and by the convolutions' zero padding), do not count at all. `_ramp(w)` and
+    its mirror image sum to one at every pixel.
+    """
+    margin = width // 4
+    position = (np.arange(width) + 0.5 - margin) / max(width - 2 * margin, 1)
+    return (np.sin(0.5 * np.pi * np.clip(position, 0.0, 1.0)) ** 2).astype(np.float32)
+
+
+def feather_weights(spans, index):
+    """1-D blending weights of tile `index`: ramps over its overlaps with neighbours.
+
+    In each overlap the tile entering gets `_ramp` and the tile leaving its
+    complement, so the weights of the two sum to one and change smoothly.
 
     Returns:
-        float32 array (stop - start,) of weights in (0, 1].
+        float32 array (stop - start,) of weights in [0, 1].
     """
     start, stop = spans[index]
     weights = np.ones(stop - start, np.float32)
     if index > 0:
         width = spans[index - 1][1] - start
         if width > 0:
-            ramp = np.sin(0.5 * np.pi * (np.arange(width) + 0.5) / width) ** 2
-            weights[:width] = np.minimum(weights[:width], ramp)
+            weights[:width] = np.minimum(weights[:width], _ramp(width))
     if index < len(spans) - 1:
         width = stop - spans[index + 1][0]
         if width > 0:
-            ramp = np.sin(0.5 * np.pi * (np.arange(width) + 0.5) / width) ** 2
-            weights[-width:] = np.minimum(weights[-width:], ramp[::-1])
+            weights[-width:] = np.minimum(weights[-width:], _ramp(width)[::-1])
     return weights
 
 
