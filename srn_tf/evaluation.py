@@ -74,7 +74,7 @@ def evaluate(model, pairs, output_dir=None, ssim_definition="matlab", precision=
     and in the summary's `failures`; the others go on.
 
     Args:
-        model: an `SRNDeblurNet`.
+        model: an `SRNDeblurNet`, or a `SavedModelRunner` (an srn-export SavedModel).
         pairs: list of `ImagePair` (from `paired_images.read_datalist` or `read_gopro`).
         output_dir: folder for `per_image.csv` (rewritten after every image) and
             `summary.json`, both written atomically; None writes no report.

@@ -231,3 +231,18 @@ def test_a_corrupt_image_is_reported_and_the_others_still_scored(test_set, model
     assert lines[1].startswith("[2/3] corrupt.png: FAILED: ")
     with open(tmp_path / "report" / "per_image.csv") as handle:
         assert len(list(csv.DictReader(handle))) == len(pairs) - 1
+
+
+def test_an_exported_saved_model_scores_like_its_checkpoint(test_set, model, datalist_run,
+                                                            tmp_path):
+    from srn_tf.deblur_files import load_deblur_model
+    from srn_tf.export import export_saved_model
+
+    export_saved_model(model, tmp_path / "export")
+    runner = load_deblur_model(str(tmp_path / "export"))
+    pairs = paired_images.read_datalist(test_set[1])
+    summary = evaluation.evaluate(runner, pairs, progress=lambda line: None)
+    # Outputs agree to float32 rounding; a value may then truncate to the
+    # neighbouring integer, which moves PSNR by far less than 0.01 dB.
+    assert summary["psnr"] == pytest.approx(datalist_run[0]["psnr"], abs=0.01)
+    assert summary["input_psnr"] == datalist_run[0]["input_psnr"]

@@ -17,11 +17,12 @@ from srn_tf.cli.common import fail, run_console_script, select_gpu
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string("checkpoint", None,
-                    "srn_tf checkpoint folder (from srn-convert, srn-train or save_model), or "
-                    "an original release TF1 checkpoint (prefix or folder; then set --model).")
+                    "Model to evaluate: an srn_tf checkpoint folder (srn-convert, srn-train), "
+                    "a SavedModel folder from srn-export, or an original TF1 checkpoint "
+                    "(prefix or folder; set --model).")
 flags.DEFINE_enum("model", None, ["color", "gray", "lstm"],
-                  "Model type of a TF1 --checkpoint (the release's --model); srn_tf folders "
-                  "record their own.")
+                  "Model type (the release's --model). Needed for TF1 checkpoints (default "
+                  "color); checked against srn_tf checkpoints, which record their type.")
 flags.DEFINE_string("datalist", None,
                     "Test list in the release's format: one 'sharp_path blur_path' pair per "
                     "line, relative to --data_root.")
@@ -99,15 +100,17 @@ def main(argv):
         pairs = pairs[:FLAGS.max_images]
 
     from srn_tf import evaluation
-    from srn_tf.checkpoint_loading import load_checkpoint
+    from srn_tf.deblur_files import load_deblur_model
+    from srn_tf.model import SRNDeblurNet
     from srn_tf.model_types import model_type_of
 
     try:
-        model = load_checkpoint(FLAGS.checkpoint, FLAGS.model)
-    except (FileNotFoundError, ValueError) as error:
+        model = load_deblur_model(FLAGS.checkpoint, FLAGS.model)
+    except (OSError, ValueError) as error:
         fail(str(error))
-    metadata = {"checkpoint": os.path.abspath(FLAGS.checkpoint),
-                "model_type": model_type_of(model), "dataset": dataset}
+    model_type = model_type_of(model) if isinstance(model, SRNDeblurNet) else "saved_model"
+    metadata = {"checkpoint": os.path.abspath(FLAGS.checkpoint), "model_type": model_type,
+                "dataset": dataset}
     summary = evaluation.evaluate(
         model, pairs, output_dir=FLAGS.output_dir, ssim_definition=FLAGS.ssim,
         precision=FLAGS.precision, tile=FLAGS.tile, tile_overlap=FLAGS.tile_overlap,

@@ -17,8 +17,8 @@ flags.DEFINE_string("checkpoint", None,
                     "srn_tf checkpoint folder (from srn-convert, srn-train or save_model), or "
                     "an original release TF1 checkpoint (prefix or folder; then set --model).")
 flags.DEFINE_enum("model", None, ["color", "gray", "lstm"],
-                  "Model type of a TF1 --checkpoint (the release's --model); srn_tf folders "
-                  "record their own.")
+                  "Model type (the release's --model). Needed for TF1 checkpoints (default "
+                  "color); checked against srn_tf checkpoints, which record their type.")
 flags.DEFINE_string("export_dir", None, "Folder to write the SavedModel into (must not exist).")
 flags.DEFINE_bool("overwrite", False, "Replace an existing --export_dir.")
 flags.mark_flags_as_required(["checkpoint", "export_dir"])
@@ -35,13 +35,16 @@ def main(argv):
     if os.path.exists(FLAGS.export_dir) and not FLAGS.overwrite:
         fail(f"{FLAGS.export_dir}: already exists (pass --overwrite to replace it)")
 
-    from srn_tf.checkpoint_loading import load_checkpoint
+    from srn_tf.deblur_files import load_deblur_model
     from srn_tf.export import export_saved_model
+    from srn_tf.model import SRNDeblurNet
 
     try:
-        model = load_checkpoint(FLAGS.checkpoint, FLAGS.model)
+        model = load_deblur_model(FLAGS.checkpoint, FLAGS.model)
+        if not isinstance(model, SRNDeblurNet):
+            fail(f"{FLAGS.checkpoint}: is already a SavedModel")
         export_saved_model(model, FLAGS.export_dir, overwrite=FLAGS.overwrite)
-    except (FileNotFoundError, FileExistsError, ValueError) as error:
+    except (OSError, ValueError) as error:
         fail(str(error))
     print(f"exported {FLAGS.checkpoint} -> {FLAGS.export_dir} "
           "(signatures: serving_default, serving_uint8, levels)")
