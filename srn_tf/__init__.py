@@ -9,6 +9,7 @@ Public API:
     deblur_image(model, image)           one numpy image (any size, dtype, channels)
     psnr(image, reference)               MATLAB's psnr on 8-bit images (the paper's)
     ssim(image, reference, definition)   MATLAB's 3-D ssim ("matlab") or "per_channel"
+    export_saved_model(model, export_dir) a SavedModel serving any size with TF alone
 
 Names are imported on first use, so that the console scripts can set up
 TensorFlow's environment (log level, visible GPUs) before TensorFlow loads.
@@ -21,6 +22,7 @@ _EXPORTS = {
     "SRNDeblurNet": "srn_tf.model",
     "build_model": "srn_tf.model_types",
     "deblur_image": "srn_tf.inference",
+    "export_saved_model": "srn_tf.export",
     "load_model": "srn_tf.saving",
     "load_tf1_checkpoint": "srn_tf.tf1_checkpoint",
     "model_type_of": "srn_tf.model_types",
