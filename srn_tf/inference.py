@@ -19,7 +19,7 @@ from srn_tf.tiling import run_tiled
 
 # Keras dtype policy per precision; "float32" is the release's arithmetic.
 PRECISIONS = {"float32": "float32", "bfloat16": "mixed_bfloat16", "float16": "mixed_float16"}
-DEFAULT_TILE_OVERLAP = 128
+DEFAULT_TILE_OVERLAP = 64
 # tf.image.rgb_to_grayscale's weights (ITU-R BT.601), with which the release's
 # gray models were trained.
 _GRAY_WEIGHTS = np.array([0.2989, 0.5870, 0.1140], np.float32)
