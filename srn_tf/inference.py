@@ -19,13 +19,13 @@ from srn_tf.tiling import run_tiled
 
 # Keras dtype policy per precision; "float32" is the release's arithmetic.
 PRECISIONS = {"float32": "float32", "bfloat16": "mixed_bfloat16", "float16": "mixed_float16"}
-DEFAULT_TILE_OVERLAP = 128
+DEFAULT_TILE_OVERLAP = 64
 # tf.image.rgb_to_grayscale's weights (ITU-R BT.601), with which the release's
 # gray models were trained.
 _GRAY_WEIGHTS = np.array([0.2989, 0.5870, 0.1140], np.float32)
 _SCALES = {np.dtype(np.uint8): 255.0, np.dtype(np.uint16): 65535.0, np.dtype(np.float32): 1.0}
 
-_runners = weakref.WeakKeyDictionary()
+_RUNNER_ATTRIBUTE = "_srn_tf_inference_runner"
 
 
 class _Runner:
@@ -70,14 +70,22 @@ class _Runner:
 
 
 def _runner(model):
-    if model not in _runners:
-        _runners[model] = _Runner(model)
-    return _runners[model]
+    """The model's `_Runner`, kept on the model itself so that both die together.
+
+    (A cache keyed on the model would keep it alive: its traced functions hold
+    the model.) `object.__setattr__` keeps Keras from tracking the attribute.
+    """
+    runner = getattr(model, _RUNNER_ATTRIBUTE, None)
+    if runner is None:
+        runner = _Runner(model)
+        object.__setattr__(model, _RUNNER_ATTRIBUTE, runner)
+    return runner
 
 
 def trace_count(model):
     """How many times `deblur_image` has traced `model` (all precisions and shapes)."""
-    return _runner(model).trace_count if model in _runners else 0
+    runner = getattr(model, _RUNNER_ATTRIBUTE, None)
+    return runner.trace_count if runner is not None else 0
 
 
 def forward_function(model, precision="float32", shape=(1, 720, 1280, 3), jit_compile=False):

@@ -231,3 +231,35 @@ def test_exif_rotated_jpeg_comes_out_as_displayed(checkpoint, tmp_path):
     assert summary.ok
     # Shown rotated 90 degrees clockwise: 48 x 32; the output is stored that way.
     assert image_io.read_image(tmp_path / "out" / "turned.jpg").shape == (48, 32, 3)
+
+
+def test_a_saved_model_folder_is_run_through_its_signature(checkpoint, tmp_path):
+    import tensorflow as tf
+
+    from srn_tf.saved_model_runner import SavedModelRunner
+
+    model = srn_tf.load_model(checkpoint)
+
+    class Export(tf.Module):
+        def __init__(self):
+            super().__init__()
+            self.model_variables = [w.value for w in model.weights]
+
+        @tf.function(input_signature=[tf.TensorSpec([None, None, None, 3], tf.float32)])
+        def serve(self, images):
+            return {"deblurred": srn_tf.predict_any_size(model, images)}
+
+    export = Export()
+    folder = tmp_path / "export"
+    tf.saved_model.save(export, str(folder), signatures={"serving_default": export.serve})
+    # srn-export also writes the model config beside saved_model.pb.
+    with open(os.path.join(checkpoint, "srn_config.json")) as handle:
+        (folder / "srn_config.json").write_text(handle.read())
+    assert isinstance(load_deblur_model(str(folder)), SavedModelRunner)
+    image_io.write_image(tmp_path / "in.png", _random((30, 40, 3), np.uint8))
+    summary = deblur_files(str(tmp_path / "in.png"), str(tmp_path / "out"),
+                           checkpoint=str(folder), progress=False)
+    assert summary.ok
+    np.testing.assert_array_equal(image_io.read_image(tmp_path / "out" / "in.png"),
+                                  srn_tf.deblur_image(model, image_io.read_image(
+                                      tmp_path / "in.png")))

@@ -164,3 +164,15 @@ def test_bad_images_are_clear_errors(models, image, message):
 def test_unknown_precision_is_a_clear_error(models):
     with pytest.raises(ValueError, match="precision must be one of"):
         srn_tf.deblur_image(models["color"], np.zeros((32, 32, 3), np.uint8), precision="fp8")
+
+
+def test_a_model_is_freed_once_unused_despite_its_traces():
+    import gc
+    import weakref
+
+    model = _small_model("color")
+    srn_tf.deblur_image(model, _image((32, 32, 3), np.uint8))
+    reference = weakref.ref(model)
+    del model
+    gc.collect()
+    assert reference() is None

@@ -11,30 +11,32 @@ from srn_tf import tiling
 
 
 @pytest.mark.parametrize("length,tile,overlap", [
-    (96, 64, 16), (128, 64, 16), (2160, 1024, 128), (3840, 1024, 64), (100, 48, 0), (65, 64, 8),
+    (96, 64, 16), (128, 64, 16), (2160, 1024, 128), (3840, 1408, 128), (1200, 512, 192),
+    (112, 48, 0), (80, 64, 8),
 ])
-def test_tiles_cover_the_axis_with_equal_sizes_and_enough_overlap(length, tile, overlap):
+def test_tiles_cover_the_axis_on_the_16_pixel_grid_with_enough_overlap(length, tile, overlap):
     spans = tiling.tile_spans(length, tile, overlap)
     assert spans[0][0] == 0 and spans[-1][1] == length
     sizes = {stop - start for start, stop in spans}
     assert len(sizes) == 1  # one tile shape: one trace
     size = sizes.pop()
     assert size <= tile and size % 16 == 0
+    assert all(start % 16 == 0 for start, _ in spans)  # the whole image's sampling grid
     for (_, stop), (start, _) in zip(spans, spans[1:]):
         assert stop - start >= overlap
 
 
 def test_a_short_axis_is_one_tile():
-    assert tiling.tile_spans(50, 64, 16) == [(0, 50)]
+    assert tiling.tile_spans(48, 64, 16) == [(0, 48)]
 
 
 def test_overlap_not_below_the_tile_is_a_clear_error():
     with pytest.raises(ValueError, match="tile_overlap must be in"):
-        tiling.tile_spans(200, 64, 64)
+        tiling.tile_spans(208, 64, 64)
 
 
 def test_blending_weights_sum_to_one_so_a_pointwise_function_is_untouched():
-    images = np.random.default_rng(0).uniform(0, 1, (2, 96, 150, 3)).astype(np.float32)
+    images = np.random.default_rng(0).uniform(0, 1, (2, 90, 150, 3)).astype(np.float32)
     result = tiling.run_tiled(lambda tile: np.sqrt(tile), images, tile=64, overlap=20)
     np.testing.assert_allclose(result, np.sqrt(images), rtol=0, atol=1e-6)
 
@@ -129,3 +131,8 @@ def test_the_seam_check_catches_tiles_cut_without_blending(monkeypatch):
     columns = tiling.tile_spans(128, 64, 16)
     cuts = [_overlap_middles(rows), _overlap_middles(columns)]
     assert max(_seam_ratios(tiled, untiled, rows, columns, boundaries=cuts)) > 1.0
+
+
+def test_lengths_off_the_16_pixel_grid_are_refused():
+    with pytest.raises(ValueError, match="length must be a multiple of 16"):
+        tiling.tile_spans(100, 64, 16)

@@ -41,7 +41,7 @@ flags.DEFINE_integer("tile", None,
                      "bound memory. Default: automatic (tile only images above ~2 Mpixel per "
                      "model batch, keeping 4K under 4 GB); 0 never tiles.")
 flags.DEFINE_integer("tile_overlap", None,
-                     "Least overlap of neighbouring tiles in pixels (default 128); more "
+                     "Least overlap of neighbouring tiles in pixels (default 64); more "
                      "overlap is closer to the untiled result and slower.")
 flags.DEFINE_enum("format", None, ["png", "jpg", "jpeg", "bmp", "tif", "tiff"],
                   "Output format. Default: each input's own format and bit depth. 16-bit "
