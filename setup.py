@@ -31,6 +31,9 @@ setup(
         "console_scripts": [
             "srn-convert=srn_tf.cli.convert:run",
             "srn-synth=srn_tf.cli.synth:run",
+            "srn-deblur=srn_tf.cli.deblur:run",
+            "srn-eval=srn_tf.cli.evaluate:run",
+            "srn-export=srn_tf.cli.export:run",
         ],
     },
 )

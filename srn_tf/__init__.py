@@ -7,6 +7,10 @@ Public API:
     load_model(path)                     rebuild and restore from such a folder
     predict_any_size(model, images)      any height and width, gray models on RGB
     synthesize_dataset(output_dir, ...)  GOPRO-style blurred/sharp pairs from sharp images
+    deblur_image(model, image)           one numpy image (any size, dtype, channels)
+    psnr(image, reference)               MATLAB's psnr on 8-bit images (the paper's)
+    ssim(image, reference, definition)   MATLAB's 3-D ssim ("matlab") or "per_channel"
+    export_saved_model(model, export_dir) a SavedModel serving any size with TF alone
 
 Names are imported on first use, so that the console scripts can set up
 TensorFlow's environment (log level, visible GPUs) before TensorFlow loads.
@@ -18,13 +22,17 @@ _EXPORTS = {
     "MODEL_TYPES": "srn_tf.model_types",
     "SRNDeblurNet": "srn_tf.model",
     "build_model": "srn_tf.model_types",
+    "deblur_image": "srn_tf.inference",
+    "export_saved_model": "srn_tf.export",
     "load_model": "srn_tf.saving",
     "load_tf1_checkpoint": "srn_tf.tf1_checkpoint",
     "model_type_of": "srn_tf.model_types",
     "predict_any_size": "srn_tf.padding",
     "predict_levels_any_size": "srn_tf.padding",
+    "psnr": "srn_tf.metrics",
     "save_model": "srn_tf.saving",
     "synthesize_dataset": "srn_tf.synth.dataset",
+    "ssim": "srn_tf.metrics",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -1,0 +1,132 @@
+r"""srn-eval: PSNR and SSIM of a model on paired test images, as the paper reports them.
+
+    srn-eval --checkpoint=models/color --gopro_dir=GOPRO_Large --output_dir=eval/color
+    srn-eval --checkpoint=checkpoints/lstm/checkpoints --model=lstm \
+        --datalist=test_list.txt --output_dir=eval/lstm --contact_sheet=eval/lstm/worst.png
+
+Each blurred image is deblurred, converted as the release writes results (clip,
+* 255, truncate to 8 bits) and scored against its sharp image, beside the
+blurred input's own scores. PSNR and SSIM are MATLAB's (the paper's) unless
+--ssim=per_channel. Every missing or mismatched file is listed before anything
+runs; the exit status is 1 when any image could not be scored.
+"""
+
+from absl import flags
+
+from srn_tf.cli.common import fail, run_console_script, select_gpu
+
+FLAGS = flags.FLAGS
+flags.DEFINE_string("checkpoint", None,
+                    "Model to evaluate: an srn_tf checkpoint folder (srn-convert, srn-train), "
+                    "a SavedModel folder from srn-export, or an original TF1 checkpoint "
+                    "(prefix or folder; set --model).")
+flags.DEFINE_enum("model", None, ["color", "gray", "lstm"],
+                  "Model type (the release's --model). Needed for TF1 checkpoints (default "
+                  "color); checked against srn_tf checkpoints, which record their type.")
+flags.DEFINE_string("datalist", None,
+                    "Test list in the release's format: one 'sharp_path blur_path' pair per "
+                    "line, relative to --data_root.")
+flags.DEFINE_string("data_root", None, "Folder the --datalist paths are relative to "
+                    "(default: the list file's folder).")
+flags.DEFINE_string("gopro_dir", None,
+                    "GOPRO_Large folder; its test/<scene>/<blur_folder>|sharp/*.png pairs are "
+                    "evaluated (instead of --datalist).")
+flags.DEFINE_string("blur_folder", "blur",
+                    "With --gopro_dir: 'blur' (the paper's inputs) or 'blur_gamma'.")
+flags.DEFINE_integer("max_images", 0, "Evaluate only the first N pairs (0: all).")
+flags.DEFINE_integer("gpu", 0, "GPU index to run on; -1 runs on the CPU (as the release).")
+flags.DEFINE_enum("precision", "float32", ["float32", "bfloat16", "float16"],
+                  "Arithmetic: float32 is the release's; bfloat16 is about twice as fast on "
+                  "CPUs with AVX512_BF16.")
+flags.DEFINE_integer("tile", None, "Run images in overlapping tiles of at most this side "
+                     "(pixels) to bound memory; default: whole images.")
+flags.DEFINE_integer("tile_overlap", None, "Least overlap of neighbouring tiles in pixels.")
+flags.DEFINE_enum("ssim", "matlab", ["matlab", "per_channel"],
+                  "SSIM definition: 'matlab' (3-D window over RGB, the paper's) or "
+                  "'per_channel' (2-D SSIM per channel averaged, as scikit-image).")
+flags.DEFINE_string("output_dir", None,
+                    "Folder for per_image.csv and summary.json (and images/ with "
+                    "--save_images).")
+flags.DEFINE_bool("save_images", False,
+                  "Write each deblurred image to <output_dir>/images/<path as listed>.")
+flags.DEFINE_string("contact_sheet", None,
+                    "PNG file for blurred | deblurred | sharp strips of the images with the "
+                    "smallest PSNR gain.")
+flags.DEFINE_integer("contact_sheet_count", 4, "How many images the contact sheet shows.")
+flags.mark_flag_as_required("checkpoint")
+
+
+def _check_flags():
+    if (FLAGS.datalist is None) == (FLAGS.gopro_dir is None):
+        fail("give exactly one of --datalist and --gopro_dir")
+    if FLAGS.data_root is not None and FLAGS.datalist is None:
+        fail("--data_root goes with --datalist")
+    if FLAGS.save_images and FLAGS.output_dir is None:
+        fail("--save_images needs --output_dir")
+    if FLAGS.contact_sheet is not None and not FLAGS.contact_sheet.lower().endswith(".png"):
+        fail(f"--contact_sheet={FLAGS.contact_sheet}: must be a .png file")
+    if FLAGS.tile is not None and FLAGS.tile < 16:
+        fail(f"--tile={FLAGS.tile}: must be at least 16")
+    if FLAGS.max_images < 0 or FLAGS.contact_sheet_count < 0:
+        fail("--max_images and --contact_sheet_count must not be negative")
+
+
+def main(argv):
+    if len(argv) > 1:
+        fail(f"unexpected arguments: {' '.join(argv[1:])}")
+    _check_flags()
+    select_gpu(FLAGS.gpu)
+
+    import os
+    import sys
+
+    from absl import logging
+
+    from srn_tf import paired_images
+
+    logging.set_verbosity(logging.WARNING)
+    try:
+        if FLAGS.datalist is not None:
+            pairs = paired_images.read_datalist(FLAGS.datalist, FLAGS.data_root)
+            dataset = os.path.abspath(FLAGS.datalist)
+        else:
+            pairs = paired_images.read_gopro(FLAGS.gopro_dir, FLAGS.blur_folder)
+            dataset = os.path.join(os.path.abspath(FLAGS.gopro_dir), "test", FLAGS.blur_folder)
+    except paired_images.DatasetError as error:
+        for problem in error.problems:
+            print(f"error: {problem}", file=sys.stderr)
+        fail(f"{len(error.problems)} problem(s) in the test set; nothing was evaluated")
+    if FLAGS.max_images:
+        pairs = pairs[:FLAGS.max_images]
+
+    from srn_tf import evaluation
+    from srn_tf.deblur_files import load_deblur_model
+    from srn_tf.model import SRNDeblurNet
+    from srn_tf.model_types import model_type_of
+
+    try:
+        model = load_deblur_model(FLAGS.checkpoint, FLAGS.model)
+    except (OSError, ValueError) as error:
+        fail(str(error))
+    model_type = model_type_of(model) if isinstance(model, SRNDeblurNet) else "saved_model"
+    metadata = {"checkpoint": os.path.abspath(FLAGS.checkpoint), "model_type": model_type,
+                "dataset": dataset}
+    summary = evaluation.evaluate(
+        model, pairs, output_dir=FLAGS.output_dir, ssim_definition=FLAGS.ssim,
+        precision=FLAGS.precision, tile=FLAGS.tile, tile_overlap=FLAGS.tile_overlap,
+        save_images=FLAGS.save_images, contact_sheet_path=FLAGS.contact_sheet,
+        contact_sheet_count=FLAGS.contact_sheet_count, metadata=metadata,
+        progress=lambda line: print(line, flush=True))
+    print(evaluation.format_summary(summary))
+    if summary["failures"]:
+        for failure in summary["failures"]:
+            print(f"error: {failure}", file=sys.stderr)
+        fail(f"{len(summary['failures'])} of {len(pairs)} images could not be scored")
+
+
+def run():
+    run_console_script(main, __name__)
+
+
+if __name__ == "__main__":
+    run()

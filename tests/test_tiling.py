@@ -1,0 +1,138 @@
+"""Tiles: placement, blending weights, and no visible seam where tiles meet."""
+
+import keras
+import numpy as np
+import pytest
+import skimage.data
+import skimage.transform
+
+import srn_tf
+from srn_tf import tiling
+
+
+@pytest.mark.parametrize("length,tile,overlap", [
+    (96, 64, 16), (128, 64, 16), (2160, 1024, 128), (3840, 1408, 128), (1200, 512, 192),
+    (112, 48, 0), (80, 64, 8),
+])
+def test_tiles_cover_the_axis_on_the_16_pixel_grid_with_enough_overlap(length, tile, overlap):
+    spans = tiling.tile_spans(length, tile, overlap)
+    assert spans[0][0] == 0 and spans[-1][1] == length
+    sizes = {stop - start for start, stop in spans}
+    assert len(sizes) == 1  # one tile shape: one trace
+    size = sizes.pop()
+    assert size <= tile and size % 16 == 0
+    assert all(start % 16 == 0 for start, _ in spans)  # the whole image's sampling grid
+    for (_, stop), (start, _) in zip(spans, spans[1:]):
+        assert stop - start >= overlap
+
+
+def test_a_short_axis_is_one_tile():
+    assert tiling.tile_spans(48, 64, 16) == [(0, 48)]
+
+
+def test_overlap_not_below_the_tile_is_a_clear_error():
+    with pytest.raises(ValueError, match="tile_overlap must be in"):
+        tiling.tile_spans(208, 64, 64)
+
+
+def test_blending_weights_sum_to_one_so_a_pointwise_function_is_untouched():
+    images = np.random.default_rng(0).uniform(0, 1, (2, 90, 150, 3)).astype(np.float32)
+    result = tiling.run_tiled(lambda tile: np.sqrt(tile), images, tile=64, overlap=20)
+    np.testing.assert_allclose(result, np.sqrt(images), rtol=0, atol=1e-6)
+
+
+def _photo(height, width):
+    photo = skimage.transform.resize(skimage.data.astronaut(), (height, width), anti_aliasing=True)
+    return photo.astype(np.float32)
+
+
+def _jumps(difference, axis):
+    """Mean absolute step of `difference` between neighbouring lines along `axis`."""
+    steps = np.abs(np.diff(difference, axis=axis)).mean(axis=(2, 1 - axis))
+    return steps  # steps[k]: between line k and k + 1
+
+
+def _boundary_steps(spans):
+    """Line pairs (k, k + 1) where a tile starts or stops inside the image."""
+    length = spans[-1][1]
+    edges = {start - 1 for start, _ in spans if start > 0}
+    edges |= {stop - 1 for _, stop in spans if stop < length}
+    return sorted(edges)
+
+
+def _seam_ratios(tiled, untiled, spans_rows, spans_columns, boundaries=None):
+    """max step of the tiled-untiled error on tile boundaries / max step elsewhere."""
+    difference = tiled - untiled
+    ratios = []
+    for axis, spans in ((0, spans_rows), (1, spans_columns)):
+        steps = _jumps(difference, axis)
+        edges = boundaries[axis] if boundaries else _boundary_steps(spans)
+        elsewhere = np.delete(steps, edges)
+        ratios.append(steps[edges].max() / elsewhere.max())
+    return ratios
+
+
+def _image_like_model():
+    """A small untrained model whose output stays image-like.
+
+    With Xavier weights an untrained SRN's output is mostly clipped noise, and the
+    tiled-untiled error is pixel noise that hides any seam. A residual output and
+    halved kernels keep the output near its input (about 20% clipped), so the
+    error is smooth and a seam would show.
+    """
+    keras.utils.set_random_seed(4)
+    model = srn_tf.build_model("color", base_filters=8, blocks_per_stage=1,
+                               residual_output=True)
+    for weight in model.weights:
+        if len(weight.shape) == 4:
+            weight.assign(weight * 0.5)
+    return model
+
+
+def _overlap_middles(spans):
+    return [(stop + start) // 2 - 1 for (_, stop), (start, _) in zip(spans, spans[1:])]
+
+
+def test_tiled_result_has_no_seam_at_tile_boundaries():
+    model = _image_like_model()
+    image = _photo(96, 128)
+    untiled = srn_tf.deblur_image(model, image)
+    tiled = srn_tf.deblur_image(model, image, tile=64, tile_overlap=16)
+    rows = tiling.tile_spans(96, 64, 16)
+    columns = tiling.tile_spans(128, 64, 16)
+    assert len(rows) > 1 and len(columns) > 1
+    # The tiles do change the result (SRN sees most of the image)...
+    assert np.abs(tiled - untiled).max() > 1e-4
+    # ...but the change does not jump where a tile starts or stops, nor in the
+    # middle of an overlap: the error's step across those lines is no larger than
+    # its steps anywhere else.
+    for lines in (None, [_overlap_middles(rows), _overlap_middles(columns)]):
+        assert max(_seam_ratios(tiled, untiled, rows, columns, boundaries=lines)) <= 1.0
+
+
+def test_the_seam_check_catches_tiles_cut_without_blending(monkeypatch):
+    """Negative control: hard cuts in the middle of each overlap leave a seam there."""
+    def hard_cut(spans, index):
+        start, stop = spans[index]
+        weights = np.ones(stop - start, np.float32)
+        if index > 0:
+            weights[:(spans[index - 1][1] - start) // 2] = 0
+        if index < len(spans) - 1:
+            width = stop - spans[index + 1][0]
+            weights[stop - start - (width - width // 2):] = 0
+        return weights
+
+    model = _image_like_model()
+    image = _photo(96, 128)
+    untiled = srn_tf.deblur_image(model, image)
+    monkeypatch.setattr(tiling, "feather_weights", hard_cut)
+    tiled = srn_tf.deblur_image(model, image, tile=64, tile_overlap=16)
+    rows = tiling.tile_spans(96, 64, 16)
+    columns = tiling.tile_spans(128, 64, 16)
+    cuts = [_overlap_middles(rows), _overlap_middles(columns)]
+    assert max(_seam_ratios(tiled, untiled, rows, columns, boundaries=cuts)) > 1.0
+
+
+def test_lengths_off_the_16_pixel_grid_are_refused():
+    with pytest.raises(ValueError, match="length must be a multiple of 16"):
+        tiling.tile_spans(100, 64, 16)
