@@ -211,8 +211,8 @@ def deblur_image(model, image, precision="float32", tile=None, tile_overlap=None
             pixels: the image runs in overlapping tiles, blended without seams,
             to bound memory. Tiles only approximate the whole-image result (see
             README.md, "Tiling").
-        tile_overlap: least overlap of neighbouring tiles in pixels
-            (default `DEFAULT_TILE_OVERLAP`).
+        tile_overlap: least overlap of neighbouring tiles in pixels, below `tile`
+            (default `DEFAULT_TILE_OVERLAP`, at most half the tile).
 
     Returns:
         The deblurred image, same shape and dtype as `image`.
@@ -227,7 +227,7 @@ def deblur_image(model, image, precision="float32", tile=None, tile_overlap=None
     if tile is None:
         outputs = run(batch)
     else:
-        overlap = DEFAULT_TILE_OVERLAP if tile_overlap is None else tile_overlap
+        overlap = min(DEFAULT_TILE_OVERLAP, tile // 2) if tile_overlap is None else tile_overlap
         outputs = run_tiled(run, batch, tile, overlap, model.size_multiple)
     result = _from_float(_from_model_batch(model, outputs, channels), dtype)
     if image.shape[2] == 4:

@@ -192,7 +192,9 @@ def test_big_images_are_tiled_automatically(monkeypatch, checkpoint, tmp_path):
     monkeypatch.setattr(deblur_files_module, "deblur_image", spy)
     image_io.write_image(tmp_path / "big.png", _random((80, 96, 3), np.uint8))
     image_io.write_image(tmp_path / "small.png", _random((16, 32, 1), np.uint8))
-    deblur_files(str(tmp_path), str(tmp_path / "out"), checkpoint=checkpoint, progress=False)
+    summary = deblur_files(str(tmp_path), str(tmp_path / "out"), checkpoint=checkpoint,
+                           progress=False)
+    assert summary.ok, summary.failed
     # A gray model runs RGB as 3 planes: tile side sqrt(4096 / 3) // 16 * 16 = 32.
     assert seen == [32, None]
 
