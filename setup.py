@@ -25,11 +25,14 @@ setup(
         "absl-py",
         "opencv-python-headless",
         "tifffile",
+        "pillow",
+        "tensorboard",
     ],
     extras_require={"test": ["pytest"]},
     entry_points={
         "console_scripts": [
             "srn-convert=srn_tf.cli.convert:run",
+            "srn-train=srn_tf.cli.train:run",
         ],
     },
 )
