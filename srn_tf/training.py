@@ -113,6 +113,7 @@ class TrainingResult:
     max_steps: int  # the schedule's horizon; a finished run made max_steps + 1 updates
     interrupted_by: str | None  # signal name when stopped early, else None
     checkpoint: str | None  # the newest checkpoint written
+    model: object = dataclasses.field(repr=False, default=None)  # the trained SRNDeblurNet
 
 
 def training_pairs(config):
@@ -238,11 +239,13 @@ def _image_strip(model, blur, sharp):
     return strip if strip.shape[-1] == 3 else tf.image.grayscale_to_rgb(strip)
 
 
-def train(config):
+def train(config, stop_after=None):
     """Runs (or resumes) a training run. See the module docstring.
 
     Args:
         config: a `TrainingConfig`.
+        stop_after: make at most this many updates in this call, then save and
+            return (a time-boxed job; calling again resumes). None: run to the end.
 
     Returns:
         A `TrainingResult`.
@@ -351,16 +354,20 @@ def train(config):
                 psnr = _psnr_on(model, validation_pairs, channels)
                 logging.info("step %d validation PSNR %.3f dB", done - 1, psnr)
                 tf.summary.scalar("validation/psnr", psnr, step=done)
-            if done % config.checkpoint_every == 0 or done == max_steps + 1 or stop.signal_name:
+            pausing = stop_after is not None and done - first_step >= stop_after
+            if (done % config.checkpoint_every == 0 or done == max_steps + 1
+                    or stop.signal_name or pausing):
                 saved = manager.save(checkpoint_number=done)
             if stop.signal_name:
                 logging.info("%s: stopped after step %d, saved %s; rerun the same command "
                              "to resume", stop.signal_name, done - 1, saved)
+                break
+            if pausing:
                 break
     writer.flush()
     if not chief:
         shutil.rmtree(directory, ignore_errors=True)
         saved = None
     return TrainingResult(step=int(step), max_steps=max_steps,
-                          interrupted_by=stop.signal_name, checkpoint=saved)
+                          interrupted_by=stop.signal_name, checkpoint=saved, model=model)
 
