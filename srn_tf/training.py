@@ -270,8 +270,10 @@ def train(config, stop_after=None):
     max_steps = (config.max_steps if config.max_steps is not None
                  else release_max_steps(len(pairs), config.batch_size, config.epoch))
     if max_steps < 1 and config.lr_schedule != "constant":
-        raise ValueError(f"{len(pairs)} pairs make no full batch of {config.batch_size}: "
-                         "the schedule would have no steps (lower --batch_size or set --max_steps)")
+        raise ValueError(
+            f"max_steps is 0 ({len(pairs)} pairs, batch {config.batch_size}): the "
+            f"{config.lr_schedule} schedule needs at least 1 (lower --batch_size or set "
+            "--max_steps)")
     if config.batch_size % strategy.num_replicas_in_sync:
         raise ValueError(f"batch_size {config.batch_size} does not split over "
                          f"{strategy.num_replicas_in_sync} replicas")
