@@ -1,7 +1,9 @@
 """The training step and loop: learning, exact resume, divergence, precision, init."""
 
+import json
 import logging
 import os
+import re
 
 import keras
 import numpy as np
@@ -56,7 +58,7 @@ def test_two_tiny_pairs_are_overfit_within_a_few_hundred_steps():
     model = srn_tf.build_model("color", base_filters=8, blocks_per_stage=1)
     blur, sharp = _tiny_batch()
     step, _ = _one_device_step(model, batch=2, schedule=1e-3)
-    losses = [float(step(blur, sharp)[0]) for _ in range(300)]
+    losses = [float(step(blur, sharp)[0]) for _ in range(250)]
     assert np.isfinite(losses).all()
     assert min(losses[-10:]) * 10 <= losses[0], (losses[0], losses[-10:])
 
@@ -87,12 +89,20 @@ def test_polynomial_schedule_is_the_release_formula():
         assert float(schedule(step)) == pytest.approx(expected, rel=1e-6)
 
 
-def test_resumed_run_ends_with_the_same_weights_and_optimizer_slots(tmp_path):
-    straight = train(_small_run(tmp_path, "straight"))
-    assert (straight.step, straight.max_steps) == (6, 5)
-    first_half = train(_small_run(tmp_path, "resumed"), stop_after=3)
+@pytest.fixture(scope="module")
+def straight_and_resumed(tmp_path_factory):
+    """The same run made straight through, and stopped after 3 updates then resumed."""
+    folder = str(tmp_path_factory.mktemp("resume"))
+    straight = train(_small_run(folder, "straight", checkpoint_every=2))
+    first_half = train(_small_run(folder, "resumed", checkpoint_every=2), stop_after=3)
     assert first_half.step == 3
-    resumed = train(_small_run(tmp_path, "resumed"))
+    resumed = train(_small_run(folder, "resumed", checkpoint_every=2))
+    return straight, resumed, os.path.join(folder, "resumed")
+
+
+def test_resumed_run_ends_with_the_same_weights_and_optimizer_slots(straight_and_resumed):
+    straight, resumed, _ = straight_and_resumed
+    assert (straight.step, straight.max_steps) == (6, 5)
     assert resumed.step == 6
     expected = _checkpoint_values(straight.checkpoint)
     got = _checkpoint_values(resumed.checkpoint)
@@ -103,18 +113,17 @@ def test_resumed_run_ends_with_the_same_weights_and_optimizer_slots(tmp_path):
         np.testing.assert_array_equal(got[name], expected[name], err_msg=name)
 
 
-def test_load_model_restores_the_newest_checkpoint_of_a_training_folder(tmp_path):
-    result = train(_small_run(tmp_path, checkpoint_every=2, max_steps=4))
-    folder = os.path.join(tmp_path, "run")
-    assert tf.train.get_checkpoint_state(folder).all_model_checkpoint_paths[-1].endswith("ckpt-5")
+def test_load_model_restores_the_newest_checkpoint_of_a_training_folder(straight_and_resumed):
+    _, resumed, folder = straight_and_resumed
+    assert tf.train.latest_checkpoint(folder).endswith("ckpt-6")
     loaded = srn_tf.load_model(folder)
-    # ckpt-4 would not do: the last update (ckpt-5) runs at learning rate 0.
-    older = srn_tf.load_model(os.path.join(folder, "ckpt-2"))
-    for got, want in zip(loaded.weights, result.model.weights):
+    older = srn_tf.load_model(os.path.join(folder, "ckpt-4"))
+    for got, want in zip(loaded.weights, resumed.model.weights):
         np.testing.assert_array_equal(got.numpy(), want.numpy())
     assert any(not np.array_equal(a.numpy(), b.numpy())
                for a, b in zip(loaded.weights, older.weights))
-    assert os.path.isfile(os.path.join(folder, "flags.json"))
+    with open(os.path.join(folder, "flags.json")) as handle:
+        assert json.load(handle)["seed"] == 3
 
 
 def test_nan_loss_stops_training_and_keeps_the_last_good_checkpoint(tmp_path):
@@ -126,23 +135,24 @@ def test_nan_loss_stops_training_and_keeps_the_last_good_checkpoint(tmp_path):
     assert np.isfinite(float(np.abs(srn_tf.load_model(config.checkpoint_dir).weights[0]).max()))
 
 
-def test_a_large_finite_loss_is_not_divergence(tmp_path):
-    # Sharp images far outside [0, 1] give losses in the thousands; training goes on.
-    config = _small_run(tmp_path, lr=1e-2, max_steps=2)
-    result = train(config)
-    assert result.step == 3
-
-
 def test_init_checkpoint_copies_an_srn_tf_folder_and_is_ignored_on_resume(tmp_path, caplog):
     keras.utils.set_random_seed(42)
     source = srn_tf.build_model("color", **SMALL_MODEL)
+    # Outputs offset by 100: a loss near 1e4, large but finite, which must not
+    # stop training (the release's own first steps spike to ~25).
+    source.output_block.conv.bias.assign(np.full((3,), 100.0, np.float32))
     srn_tf.save_model(source, os.path.join(tmp_path, "source"))
     # A rate of 0 leaves the copied weights as they are through the updates.
     config = _small_run(tmp_path, init_checkpoint=os.path.join(tmp_path, "source"),
                         lr_schedule="constant", lr=0.0, max_steps=1)
-    result = train(config)
+    with caplog.at_level(logging.INFO):
+        result = train(config)
+    assert result.step == 2
+    losses = [float(v) for v in re.findall(r"step \d+/\d+ loss ([0-9.]+)", caplog.text)]
+    assert len(losses) == 2 and min(losses) > 1000
     for got, want in zip(result.model.weights, source.weights):
         np.testing.assert_array_equal(got.numpy(), want.numpy())
+    caplog.clear()
     with caplog.at_level(logging.INFO):
         train(config)
     assert "--init_checkpoint" in caplog.text and "ignored" in caplog.text
