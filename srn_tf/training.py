@@ -298,7 +298,7 @@ def train(config, stop_after=None):
     if latest:
         _check_resumable(config.checkpoint_dir, model, config)
         checkpoint.restore(latest).assert_existing_objects_matched()
-        logging.info("resuming %s at step %d%s", latest, int(step),
+        logging.info("resuming %s at step %d%s", latest, int(step.numpy()),
                      f" (--init_checkpoint {config.init_checkpoint} ignored)"
                      if config.init_checkpoint else "")
     elif config.init_checkpoint:
@@ -307,7 +307,7 @@ def train(config, stop_after=None):
         write_model_config(model, directory)
         write_json_atomically(dataclasses.asdict(config), os.path.join(directory, FLAGS_FILE))
 
-    first_step = int(step)
+    first_step = int(step.numpy())
     train_step = make_train_step(model, optimizer, strategy, config.batch_size, step,
                                  jit_compile=config.jit_compile)
     batches = strategy.distribute_datasets_from_function(
@@ -328,7 +328,7 @@ def train(config, stop_after=None):
         for blur, sharp in batches:
             learning_rate = current_learning_rate(optimizer)
             total, per_level = train_step(blur, sharp)
-            done = int(step)
+            done = int(step.numpy())
             total = float(total)
             if not np.isfinite(total):
                 raise TrainingDivergedError(
@@ -370,6 +370,6 @@ def train(config, stop_after=None):
     if not chief:
         shutil.rmtree(directory, ignore_errors=True)
         saved = None
-    return TrainingResult(step=int(step), max_steps=max_steps,
+    return TrainingResult(step=int(step.numpy()), max_steps=max_steps,
                           interrupted_by=stop.signal_name, checkpoint=saved, model=model)
 
