@@ -54,7 +54,7 @@ def current_learning_rate(optimizer):
 
 
 def make_train_step(model, optimizer, strategy, global_batch_size, step_counter,
-                    jit_compile=False):
+                    jit_compile=False, eager=False):
     """Builds the `tf.function` that makes one update on one distributed batch.
 
     Each replica computes the release's loss on its share of the batch and scales
@@ -69,6 +69,7 @@ def make_train_step(model, optimizer, strategy, global_batch_size, step_counter,
         step_counter: int64 variable counting updates, incremented here so that a
             checkpoint never holds weights and a step count that disagree.
         jit_compile: compile the replica step with XLA.
+        eager: run op by op, without `tf.function` (debugging, benchmarks).
 
     Returns:
         `step(blur, sharp) -> (total_loss, per_level_losses)`, float32 scalars over
@@ -92,7 +93,6 @@ def make_train_step(model, optimizer, strategy, global_batch_size, step_counter,
     if jit_compile:
         replica_step = tf.function(replica_step, jit_compile=True)
 
-    @tf.function
     def step(blur, sharp):
         replica_loss, replica_levels = strategy.run(replica_step, args=(blur, sharp))
         total = strategy.reduce(tf.distribute.ReduceOp.SUM, replica_loss, axis=None)
@@ -101,4 +101,4 @@ def make_train_step(model, optimizer, strategy, global_batch_size, step_counter,
         step_counter.assign_add(1)
         return total, per_level
 
-    return step
+    return step if eager else tf.function(step)
