@@ -1,7 +1,5 @@
 """Pair lists, GOPRO's layout, the checks before a run, and the tf.data pipeline."""
 
-import os
-
 import numpy as np
 import pytest
 import tensorflow as tf

@@ -9,7 +9,6 @@ import time
 import numpy as np
 import pytest
 import tensorflow as tf
-from absl import flags
 
 from srn_tf.training import TrainingConfig
 from tests.pair_files import write_image, write_random_pairs
@@ -23,9 +22,9 @@ TINY_RUN = ["--model=color", "--base_filters=4", "--blocks_per_stage=1", "--batc
 
 def _parsed(argv):
     """Parses srn-train's flags in-process; returns {flag: value}, then resets them."""
-    import srn_tf.cli.train  # noqa: F401  (defines the flags)
+    from srn_tf.cli import train as train_cli  # defines the flags
 
-    values = flags.FLAGS
+    values = train_cli.FLAGS
     try:
         values(["srn-train", "--checkpoint_dir=unused", *argv])
         return {name: values[name].value for name in TrainingConfig.__dataclass_fields__}
