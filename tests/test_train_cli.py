@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from srn_tf.training import TrainingConfig
+from srn_tf.data import PairListError
+from srn_tf.training import TrainingConfig, train
 from tests.pair_files import write_image, write_random_pairs
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -87,11 +88,13 @@ def test_bad_pairs_are_all_reported_before_the_first_step(tmp_path):
     assert tf.train.latest_checkpoint(f"{tmp_path}/run") is None
 
 
-def test_an_empty_list_is_a_clear_error(tmp_path):
+def test_an_empty_list_is_a_clear_error_before_tensorflow_work(tmp_path):
     (tmp_path / "list.txt").write_text("")
-    result = _run([f"--datalist={tmp_path}/list.txt", f"--checkpoint_dir={tmp_path}/run"])
-    assert result.returncode == 1
-    assert f"{tmp_path}/list.txt: lists no image pairs" in result.stderr
+    config = TrainingConfig(datalist=str(tmp_path / "list.txt"),
+                            checkpoint_dir=str(tmp_path / "run"))
+    with pytest.raises(PairListError, match=f"{tmp_path}/list.txt: lists no image pairs"):
+        train(config)
+    assert not os.path.exists(tmp_path / "run")
 
 
 def _wait_for(predicate, process, timeout=240):
