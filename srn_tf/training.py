@@ -16,6 +16,7 @@ import os
 import shutil
 import signal
 import tempfile
+import threading
 import time
 
 import keras
@@ -209,6 +210,8 @@ class _StopRequest:
         self._previous = {}
 
     def __enter__(self):
+        if threading.current_thread() is not threading.main_thread():
+            return self  # Python delivers signals to the main thread only.
         for number in self.SIGNALS:
             self._previous[number] = signal.signal(number, self._handle)
         return self
@@ -322,6 +325,8 @@ def train(config, stop_after=None):
                  "replica(s)", config.model, len(pairs), first_step, max_steps, max_steps,
                  config.batch_size, strategy.num_replicas_in_sync)
 
+    if first_step > max_steps:
+        logging.info("%s: the run is complete (%d updates)", config.checkpoint_dir, first_step)
     saved = manager.latest_checkpoint
     started = time.time()
     with _StopRequest() as stop, writer.as_default():
