@@ -25,6 +25,8 @@ setup(
         "absl-py",
         "opencv-python-headless",
         "tifffile",
+        "pillow",
+        "tensorboard",
     ],
     extras_require={"test": ["pytest"]},
     entry_points={
@@ -34,6 +36,7 @@ setup(
             "srn-deblur=srn_tf.cli.deblur:run",
             "srn-eval=srn_tf.cli.evaluate:run",
             "srn-export=srn_tf.cli.export:run",
+            "srn-train=srn_tf.cli.train:run",
         ],
     },
 )

@@ -1,0 +1,147 @@
+"""srn-train as users run it: flagfiles, bad input, and interruption by signals."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from srn_tf.data import PairListError
+from srn_tf.training import TrainingConfig, train
+from tests.pair_files import write_image, write_random_pairs
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+SRN_TRAIN = os.path.join(os.path.dirname(sys.executable), "srn-train")
+TINY_RUN = ["--model=color", "--base_filters=4", "--blocks_per_stage=1", "--batch_size=2",
+            "--crop_size=32", "--seed=5", "--shuffle", "--augment", "--log_every=1",
+            "--summary_every=1000"]
+
+
+def _parsed(argv):
+    """Parses srn-train's flags in-process; returns {flag: value}, then resets them."""
+    from srn_tf.cli import train as train_cli  # defines the flags
+
+    values = train_cli.FLAGS
+    try:
+        values(["srn-train", "--checkpoint_dir=unused", *argv])
+        return {name: values[name].value for name in TrainingConfig.__dataclass_fields__}
+    finally:
+        values.unparse_flags()
+
+
+@pytest.mark.parametrize("model", ["color", "gray", "lstm"])
+def test_gopro_flagfiles_reproduce_the_release_recipe(model):
+    values = _parsed([f"--flagfile={REPO}/flags/gopro_{model}.cfg"])
+    release = {"model": model, "datalist": "datalist_gopro.txt", "batch_size": 16,
+               "crop_size": 256, "epoch": 4000, "max_steps": None, "lr": 1e-4,
+               "lr_schedule": "polynomial", "lr_power": 0.3, "shuffle": True,
+               "augment": False, "base_filters": 32, "blocks_per_stage": 3,
+               "residual_output": False, "zero_init_output": False,
+               "mixed_precision": "float32", "checkpoint_every": 1000, "summary_every": 20}
+    assert {k: values[k] for k in release} == release
+    # The defaults are the release's too, so the flagfile only makes them explicit.
+    defaults = TrainingConfig()
+    assert all(getattr(defaults, k) == v for k, v in release.items()
+               if k not in ("model", "datalist"))
+
+
+def test_every_flagfile_starts_with_the_command_that_uses_it():
+    for name in sorted(os.listdir(os.path.join(REPO, "flags"))):
+        with open(os.path.join(REPO, "flags", name)) as handle:
+            comments = [line for line in handle if line.startswith("#")]
+            handle.seek(0)
+            assert handle.readline().startswith("# "), name
+        assert any(f"srn-train --flagfile=flags/{name}" in line for line in comments), name
+
+
+def test_a_command_line_flag_overrides_the_flagfile():
+    values = _parsed([f"--flagfile={REPO}/flags/cpu_smoke.cfg", "--max_steps=7", "--lr=0.25"])
+    assert (values["max_steps"], values["lr"], values["base_filters"]) == (7, 0.25, 8)
+
+
+def _run(args, **kwargs):
+    return subprocess.run([SRN_TRAIN, *args], capture_output=True, text=True, timeout=300,
+                          **kwargs)
+
+
+def test_bad_pairs_are_all_reported_before_the_first_step(tmp_path):
+    list_path, _, _ = write_random_pairs(str(tmp_path), 2, 32, 32)
+    write_image(str(tmp_path / "tall.png"), np.zeros((48, 32, 3), np.uint8))
+    write_image(str(tmp_path / "small.png"), np.zeros((16, 16, 3), np.uint8))
+    (tmp_path / "broken.png").write_bytes(b"\x89PNG but not really")
+    with open(list_path, "a") as handle:
+        handle.write("missing.png blur_0.png\ntall.png blur_1.png\nsmall.png small.png\n"
+                     "sharp_0.png broken.png\n")
+    result = _run([f"--datalist={list_path}", f"--checkpoint_dir={tmp_path}/run", *TINY_RUN])
+    assert result.returncode == 1
+    lines = result.stderr.strip().splitlines()
+    report = lines[lines.index(next(l for l in lines if l.startswith("error: 4 problem(s)"))):]
+    assert report[0] == "error: 4 problem(s) in 6 training pair(s)"
+    assert sorted(line.split(": ")[1] for line in report[1:]) == [
+        "is 16x16, smaller than the 32x32 crop", "is 32x32 but its sharp image "
+        f"{tmp_path}/tall.png is 48x32", "no such file",
+        "unreadable image (cannot identify image file '" + f"{tmp_path}/broken.png')"]
+    assert tf.train.latest_checkpoint(f"{tmp_path}/run") is None
+
+
+def test_an_empty_list_is_a_clear_error_before_tensorflow_work(tmp_path):
+    (tmp_path / "list.txt").write_text("")
+    config = TrainingConfig(datalist=str(tmp_path / "list.txt"),
+                            checkpoint_dir=str(tmp_path / "run"))
+    with pytest.raises(PairListError, match=f"{tmp_path}/list.txt: lists no image pairs"):
+        train(config)
+    assert not os.path.exists(tmp_path / "run")
+
+
+def _wait_for(predicate, process, timeout=240):
+    deadline = time.time() + timeout
+    while not predicate():
+        assert process.poll() is None, "srn-train ended before the expected point"
+        assert time.time() < deadline, "timed out waiting for srn-train"
+        time.sleep(0.05)
+
+
+def _final_values(folder):
+    reader = tf.train.load_checkpoint(tf.train.latest_checkpoint(folder))
+    return {name: reader.get_tensor(name) for name in reader.get_variable_to_shape_map()
+            if not name.startswith(("save_counter", "_CHECKPOINTABLE_OBJECT_GRAPH"))}
+
+
+@pytest.mark.slow
+def test_kill_9_and_sigterm_then_rerun_ends_with_the_uninterrupted_weights(tmp_path):
+    list_path, _, _ = write_random_pairs(str(tmp_path / "pairs"), 5, 48, 48, seed=2)
+    common = [f"--datalist={list_path}", *TINY_RUN, "--max_steps=24", "--checkpoint_every=4"]
+    interrupted = str(tmp_path / "interrupted")
+    command = [SRN_TRAIN, *common, f"--checkpoint_dir={interrupted}"]
+    log = open(tmp_path / "log.txt", "w+")
+    straight = subprocess.Popen([SRN_TRAIN, *common, f"--checkpoint_dir={tmp_path}/straight"],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    # kill -9 just after the first checkpoint: nothing is saved on the way out.
+    first = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
+    _wait_for(lambda: tf.train.latest_checkpoint(interrupted) is not None, first)
+    first.send_signal(signal.SIGKILL)
+    first.wait()
+    # SIGTERM mid-run: the current step finishes, a checkpoint is saved, exit 1.
+    second = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
+    _wait_for(lambda: "step 13/24" in open(log.name).read(), second)
+    second.send_signal(signal.SIGTERM)
+    assert second.wait(timeout=120) == 1
+    assert "stopped by SIGTERM" in open(log.name).read()
+    assert "resuming" in open(log.name).read()
+    stopped_at = int(tf.train.latest_checkpoint(interrupted).rsplit("-", 1)[1])
+    assert 14 <= stopped_at < 25
+
+    third = _run(common + [f"--checkpoint_dir={interrupted}"])
+    assert third.returncode == 0, third.stderr[-2000:]
+    assert "finished: 25 updates" in third.stdout
+    assert straight.wait(timeout=240) == 0
+    expected = _final_values(str(tmp_path / "straight"))
+    got = _final_values(interrupted)
+    assert set(got) == set(expected)
+    for name in expected:
+        np.testing.assert_array_equal(got[name], expected[name], err_msg=name)

@@ -1,0 +1,163 @@
+"""The training step and loop: learning, exact resume, divergence, precision, init."""
+
+import json
+import logging
+import os
+import re
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+import srn_tf
+from srn_tf.training import TrainingConfig, TrainingDivergedError, train
+from srn_tf.train_step import learning_rate_schedule, make_optimizer, make_train_step
+from tests.pair_files import write_random_pairs
+
+SMALL_MODEL = dict(base_filters=4, blocks_per_stage=1)
+
+
+def _small_run(tmp_path, name="run", **overrides):
+    """A tiny shuffled, seeded, augmented run: 4 pairs of 48x48, crops of 32, batch 2."""
+    list_path = os.path.join(tmp_path, "pairs", "list.txt")
+    if not os.path.exists(list_path):
+        write_random_pairs(os.path.join(tmp_path, "pairs"), 4, 48, 48, seed=1)
+    settings = dict(model="color", datalist=list_path, checkpoint_dir=os.path.join(tmp_path, name),
+                    batch_size=2, crop_size=32, max_steps=5, seed=3, shuffle=True,
+                    augment=True, checkpoint_every=100, summary_every=2, log_every=1,
+                    **SMALL_MODEL)
+    settings.update(overrides)
+    return TrainingConfig(**settings)
+
+
+def _checkpoint_values(prefix):
+    """Every variable of a checkpoint but the save counter, by name."""
+    reader = tf.train.load_checkpoint(prefix)
+    return {name: reader.get_tensor(name) for name in reader.get_variable_to_shape_map()
+            if not name.startswith(("save_counter", "_CHECKPOINTABLE_OBJECT_GRAPH"))}
+
+
+def _one_device_step(model, batch, schedule=1e-3, loss_scaling=False):
+    optimizer = make_optimizer(schedule, loss_scaling=loss_scaling)
+    optimizer.build(model.trainable_variables)
+    counter = tf.Variable(0, dtype=tf.int64)
+    step = make_train_step(model, optimizer, tf.distribute.get_strategy(), batch, counter)
+    return step, optimizer
+
+
+def _tiny_batch(count=2, size=32, seed=0):
+    rng = np.random.default_rng(seed)
+    sharp = rng.uniform(0, 1, (count, size, size, 3)).astype(np.float32)
+    blur = tf.nn.avg_pool2d(sharp, 3, 1, "SAME").numpy()
+    return tf.constant(blur), tf.constant(sharp)
+
+
+def test_two_tiny_pairs_are_overfit_within_a_few_hundred_steps():
+    keras.utils.set_random_seed(0)
+    model = srn_tf.build_model("color", base_filters=8, blocks_per_stage=1)
+    blur, sharp = _tiny_batch()
+    step, _ = _one_device_step(model, batch=2, schedule=1e-3)
+    losses = [float(step(blur, sharp)[0]) for _ in range(250)]
+    assert np.isfinite(losses).all()
+    assert min(losses[-10:]) * 10 <= losses[0], (losses[0], losses[-10:])
+
+
+@pytest.mark.parametrize("policy", ["mixed_float16", "mixed_bfloat16"])
+def test_mixed_precision_step_has_a_finite_loss_and_float32_variables(policy):
+    keras.utils.set_random_seed(0)
+    model = srn_tf.build_model("gray", dtype=policy, **SMALL_MODEL)
+    blur, sharp = _tiny_batch()
+    blur, sharp = tf.image.rgb_to_grayscale(blur), tf.image.rgb_to_grayscale(sharp)
+    step, optimizer = _one_device_step(model, batch=2, loss_scaling=policy == "mixed_float16")
+    before = [v.numpy() for v in model.trainable_variables]
+    total, per_level = step(blur, sharp)
+    assert total.dtype == tf.float32 and np.isfinite(float(total))
+    assert len(per_level) == 3
+    assert model.compute_dtype == policy.split("_")[1]
+    assert all(v.dtype == "float32" for v in model.weights)
+    slots = [v for v in optimizer.variables if "float" in str(v.dtype)]
+    assert slots and all(str(v.dtype) == "float32" for v in slots)
+    moved = [not np.array_equal(b, v.numpy()) for b, v in zip(before, model.trainable_variables)]
+    assert any(moved)
+
+
+def test_polynomial_schedule_is_the_release_formula():
+    schedule = learning_rate_schedule("polynomial", 1e-4, 8, power=0.3)
+    for step in (0, 3, 8, 9):
+        expected = 1e-4 * (1 - min(step, 8) / 8) ** 0.3
+        assert float(schedule(step)) == pytest.approx(expected, rel=1e-6)
+
+
+@pytest.fixture(scope="module")
+def straight_and_resumed(tmp_path_factory):
+    """The same run made straight through, and stopped after 3 updates then resumed."""
+    folder = str(tmp_path_factory.mktemp("resume"))
+    straight = train(_small_run(folder, "straight", checkpoint_every=2))
+    first_half = train(_small_run(folder, "resumed", checkpoint_every=2), stop_after=3)
+    assert first_half.step == 3
+    resumed = train(_small_run(folder, "resumed", checkpoint_every=2))
+    return straight, resumed, os.path.join(folder, "resumed")
+
+
+def test_resumed_run_ends_with_the_same_weights_and_optimizer_slots(straight_and_resumed):
+    straight, resumed, _ = straight_and_resumed
+    assert (straight.step, straight.max_steps) == (6, 5)
+    assert resumed.step == 6
+    expected = _checkpoint_values(straight.checkpoint)
+    got = _checkpoint_values(resumed.checkpoint)
+    assert set(got) == set(expected)
+    assert any("optimizer" in name for name in got) and any("step" in name for name in got)
+    for name in expected:
+        # Deterministic ops, one seed, data indexed by step: bit-identical.
+        np.testing.assert_array_equal(got[name], expected[name], err_msg=name)
+
+
+def test_load_model_restores_the_newest_checkpoint_of_a_training_folder(straight_and_resumed):
+    _, resumed, folder = straight_and_resumed
+    assert tf.train.latest_checkpoint(folder).endswith("ckpt-6")
+    loaded = srn_tf.load_model(folder)
+    older = srn_tf.load_model(os.path.join(folder, "ckpt-4"))
+    for got, want in zip(loaded.weights, resumed.model.weights):
+        np.testing.assert_array_equal(got.numpy(), want.numpy())
+    assert any(not np.array_equal(a.numpy(), b.numpy())
+               for a, b in zip(loaded.weights, older.weights))
+    with open(os.path.join(folder, "flags.json")) as handle:
+        assert json.load(handle)["seed"] == 3
+
+
+def test_nan_loss_stops_training_and_keeps_the_last_good_checkpoint(tmp_path):
+    # A rate of 1e30 sends the weights to ~1e30 in one update; the next loss overflows.
+    config = _small_run(tmp_path, lr=1e30, lr_schedule="constant", checkpoint_every=1)
+    with pytest.raises(TrainingDivergedError, match=r"loss is (nan|inf) at step 1.*ckpt-1"):
+        train(config)
+    assert tf.train.latest_checkpoint(config.checkpoint_dir).endswith("ckpt-1")
+    assert np.isfinite(float(np.abs(srn_tf.load_model(config.checkpoint_dir).weights[0]).max()))
+
+
+def test_init_checkpoint_copies_an_srn_tf_folder_and_is_ignored_on_resume(tmp_path, caplog):
+    keras.utils.set_random_seed(42)
+    source = srn_tf.build_model("color", **SMALL_MODEL)
+    # Outputs offset by 100: a loss near 1e4, large but finite, which must not
+    # stop training (the release's own first steps spike to ~25).
+    source.output_block.conv.bias.assign(np.full((3,), 100.0, np.float32))
+    srn_tf.save_model(source, os.path.join(tmp_path, "source"))
+    # A rate of 0 leaves the copied weights as they are through the updates.
+    config = _small_run(tmp_path, init_checkpoint=os.path.join(tmp_path, "source"),
+                        lr_schedule="constant", lr=0.0, max_steps=1)
+    with caplog.at_level(logging.INFO):
+        result = train(config)
+    assert result.step == 2
+    losses = [float(v) for v in re.findall(r"step \d+/\d+ loss ([0-9.]+)", caplog.text)]
+    assert len(losses) == 2 and min(losses) > 1000
+    for got, want in zip(result.model.weights, source.weights):
+        np.testing.assert_array_equal(got.numpy(), want.numpy())
+    caplog.clear()
+    with caplog.at_level(logging.INFO):
+        train(config)
+    assert "--init_checkpoint" in caplog.text and "ignored" in caplog.text
+
+    other = _small_run(tmp_path, "other", init_checkpoint=os.path.join(tmp_path, "source"),
+                       base_filters=8)
+    with pytest.raises(ValueError, match="another architecture"):
+        train(other)
