@@ -76,7 +76,8 @@ def docker_runs(markdown):
 
     The image is the first argument named by a `docker build -t` in the same text.
     """
-    commands = [shlex.split(command, comments=True) for command in shell_commands(markdown)]
+    commands = [shlex.split(command, comments=True) for command in shell_commands(markdown)
+                if command.startswith("docker ")]
     images = {words[i + 1] for words in commands if words[:2] == ["docker", "build"]
               for i, word in enumerate(words[:-1]) if word in ("-t", "--tag")}
     runs = []
@@ -156,6 +157,31 @@ def test_readme_docker_commands_name_existing_flagfiles_and_console_scripts():
     assert any(flagfiles(arguments) == ["flags/gopro_lstm.cfg"] for arguments in trainings)
     assert any("--strategy=mirrored" in arguments for arguments in trainings)
     assert "srn-deblur" in {command for _, command, _ in runs}
+
+
+def defined_flags(script, scripts_to_modules):
+    """Flag names a console script's module defines (read from its source, no import)."""
+    module = scripts_to_modules[script]
+    source = read(module.replace(".", "/") + ".py")
+    return set(re.findall(r"flags\.DEFINE_\w+\(\s*\"(\w+)\"", source))
+
+
+def test_readme_docker_commands_use_flags_their_scripts_define():
+    entry_points = ast.literal_eval(next(
+        keyword.value for node in ast.walk(ast.parse(read("setup.py")))
+        if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "setup"
+        for keyword in node.keywords if keyword.arg == "entry_points"))
+    scripts_to_modules = {line.split("=")[0].strip(): line.split("=")[1].split(":")[0].strip()
+                          for line in entry_points["console_scripts"]}
+    for image, command, arguments in docker_runs(read("README.md")):
+        if command is None:
+            continue
+        known = defined_flags(command, scripts_to_modules) | {"flagfile"}
+        for argument in arguments:
+            if argument.startswith("--"):
+                name = argument[2:].split("=", 1)[0]
+                assert name in known or (name.startswith("no") and name[2:] in known), (
+                    f"docker run {image} {command}: {command} has no flag --{name}")
 
 
 def test_readme_shows_the_cpu_build():
