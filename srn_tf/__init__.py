@@ -6,6 +6,7 @@ Public API:
     save_model(model, path)              a checkpoint folder with the model config
     load_model(path)                     rebuild and restore from such a folder
     predict_any_size(model, images)      any height and width, gray models on RGB
+    train(TrainingConfig(...))           the release's training recipe, resumable
 
 Names are imported on first use, so that the console scripts can set up
 TensorFlow's environment (log level, visible GPUs) before TensorFlow loads.
@@ -16,6 +17,7 @@ import importlib
 _EXPORTS = {
     "MODEL_TYPES": "srn_tf.model_types",
     "SRNDeblurNet": "srn_tf.model",
+    "TrainingConfig": "srn_tf.training",
     "build_model": "srn_tf.model_types",
     "load_model": "srn_tf.saving",
     "load_tf1_checkpoint": "srn_tf.tf1_checkpoint",
@@ -23,6 +25,7 @@ _EXPORTS = {
     "predict_any_size": "srn_tf.padding",
     "predict_levels_any_size": "srn_tf.padding",
     "save_model": "srn_tf.saving",
+    "train": "srn_tf.training",
 }
 
 __all__ = sorted(_EXPORTS)
