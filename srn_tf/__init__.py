@@ -11,6 +11,7 @@ Public API:
     psnr(image, reference)               MATLAB's psnr on 8-bit images (the paper's)
     ssim(image, reference, definition)   MATLAB's 3-D ssim ("matlab") or "per_channel"
     export_saved_model(model, export_dir) a SavedModel serving any size with TF alone
+    train(TrainingConfig(...))           the release's training recipe, resumable
 
 Names are imported on first use, so that the console scripts can set up
 TensorFlow's environment (log level, visible GPUs) before TensorFlow loads.
@@ -21,6 +22,7 @@ import importlib
 _EXPORTS = {
     "MODEL_TYPES": "srn_tf.model_types",
     "SRNDeblurNet": "srn_tf.model",
+    "TrainingConfig": "srn_tf.training",
     "build_model": "srn_tf.model_types",
     "deblur_image": "srn_tf.inference",
     "export_saved_model": "srn_tf.export",
@@ -33,6 +35,7 @@ _EXPORTS = {
     "save_model": "srn_tf.saving",
     "synthesize_dataset": "srn_tf.synth.dataset",
     "ssim": "srn_tf.metrics",
+    "train": "srn_tf.training",
 }
 
 __all__ = sorted(_EXPORTS)

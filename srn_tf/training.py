@@ -235,11 +235,17 @@ def _psnr_on(model, pairs, channels):
     return float(np.mean(values))
 
 
-def _image_strip(model, blur, sharp):
-    """[blur | output | sharp] of the first image of a batch, clipped, for TensorBoard."""
+def _write_summaries(step, total, levels, learning_rate, model, blur, sharp):
+    """Losses, learning rate and a [blur | output | sharp] strip of one image."""
+    tf.summary.scalar("loss/total", total, step=step)
+    for level, loss in enumerate(levels):
+        tf.summary.scalar(f"loss/level_{level}", loss, step=step)
+    tf.summary.scalar("learning_rate", learning_rate, step=step)
     output = model(blur[:1], training=False)[-1]
     strip = tf.concat([blur[:1], tf.clip_by_value(output, 0.0, 1.0), sharp[:1]], axis=2)
-    return strip if strip.shape[-1] == 3 else tf.image.grayscale_to_rgb(strip)
+    if strip.shape[-1] == 1:
+        strip = tf.image.grayscale_to_rgb(strip)
+    tf.summary.image("blur_output_sharp", strip, step=step)
 
 
 def train(config, stop_after=None):
@@ -349,14 +355,9 @@ def train(config, stop_after=None):
                              ", ".join(f"{loss:.5f}" for loss in levels), learning_rate,
                              rate, time.strftime("%H:%M:%S", time.gmtime(eta)))
             if done % config.summary_every == 0:
-                tf.summary.scalar("loss/total", total, step=done)
-                for level, loss in enumerate(levels):
-                    tf.summary.scalar(f"loss/level_{level}", loss, step=done)
-                tf.summary.scalar("learning_rate", learning_rate, step=done)
-                local_blur = strategy.experimental_local_results(blur)[0]
-                local_sharp = strategy.experimental_local_results(sharp)[0]
-                tf.summary.image("blur_output_sharp", _image_strip(model, local_blur, local_sharp),
-                                 step=done)
+                _write_summaries(done, total, levels, learning_rate, model,
+                                 strategy.experimental_local_results(blur)[0],
+                                 strategy.experimental_local_results(sharp)[0])
             if validation_pairs and done % config.validate_every == 0:
                 psnr = _psnr_on(model, validation_pairs, channels)
                 logging.info("step %d validation PSNR %.3f dB", done - 1, psnr)
