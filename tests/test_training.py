@@ -10,6 +10,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from absl import logging as absl_logging
+
 import srn_tf
 from srn_tf.training import TrainingConfig, TrainingDivergedError, train
 from srn_tf.train_step import learning_rate_schedule, make_optimizer, make_train_step
@@ -137,7 +139,17 @@ def test_nan_loss_stops_training_and_keeps_the_last_good_checkpoint(tmp_path):
     assert np.isfinite(float(np.abs(srn_tf.load_model(config.checkpoint_dir).weights[0]).max()))
 
 
-def test_init_checkpoint_copies_an_srn_tf_folder_and_is_ignored_on_resume(tmp_path, caplog):
+@pytest.fixture
+def absl_info_logging():
+    """Training logs at INFO; console scripts run in-process by other tests lower it."""
+    previous = absl_logging.get_verbosity()
+    absl_logging.set_verbosity(absl_logging.INFO)
+    yield
+    absl_logging.set_verbosity(previous)
+
+
+def test_init_checkpoint_copies_an_srn_tf_folder_and_is_ignored_on_resume(
+        tmp_path, caplog, absl_info_logging):
     keras.utils.set_random_seed(42)
     source = srn_tf.build_model("color", **SMALL_MODEL)
     # Outputs offset by 100: a loss near 1e4, large but finite, which must not
