@@ -120,3 +120,10 @@ def test_srn_convert_with_the_wrong_model_type_fails_in_one_line(gray_tf1_checkp
     error_lines = [line for line in result.stderr.splitlines() if line.startswith("error:")]
     assert len(error_lines) == 1 and "looks like model type 'gray'" in error_lines[0]
     assert not (tmp_path / "converted").exists()
+
+
+def test_srn_convert_help_lists_its_flags_and_exits_zero():
+    result = run_convert("--help")
+    assert result.returncode == 0, result.stderr
+    for flag in ("--tf1_checkpoint", "--model", "--output", "--[no]overwrite"):
+        assert flag in result.stdout

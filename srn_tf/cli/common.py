@@ -38,4 +38,12 @@ def run_console_script(main, module_name):
     sys.modules["__main__"].__doc__ = sys.modules[module_name].__doc__
     for flag in flags.FLAGS.get_key_flags_for_module(module_name):
         flags.FLAGS.register_key_flag_for_module(sys.argv[0], flag)
-    app.run(main)
+    help_requested = any(argument in ("--help", "-h", "-?", "--helpshort", "--helpfull")
+                         for argument in sys.argv[1:])
+    try:
+        app.run(main)
+    except SystemExit as exit_request:
+        # absl exits with status 1 after printing help; asking for help is no error.
+        if help_requested and exit_request.code == 1:
+            sys.exit(0)
+        raise
