@@ -3,8 +3,8 @@
 The reference here is a TF1-style graph (variables, `tf.compat.v1.train.AdamOptimizer`,
 `tf.compat.v1.train.polynomial_decay`, the release's loop `for step in range(0,
 max_steps + 1)`), run in a session, built from the written spec of the release and
-sharing no code with srn_tf. srn-train starts from the same weights through an
-original-format TF1 checkpoint (`--init_checkpoint`), reads the same pairs in list
+sharing no code with srn_tf (its generator is tests/tf1_reference.py). srn-train
+starts from the same weights through an original-format TF1 checkpoint (`--init_checkpoint`), reads the same pairs in list
 order (`--noshuffle`, crop = image size) and must end at the same weights.
 """
 
@@ -27,48 +27,6 @@ WEIGHT_TOLERANCE = 1e-2
 OUTPUT_TOLERANCE = 5e-3
 
 
-def _resize(images, size):
-    return tf.compat.v1.image.resize_bilinear(images, size, align_corners=False,
-                                              half_pixel_centers=False)
-
-
-def _graph_generator(v, inputs):
-    """The release's color generator on graph variables `v` (TF1 name -> variable)."""
-    height, width = inputs.shape[1], inputs.shape[2]
-
-    def conv(x, scope, stride=1, relu=True):
-        y = tf.nn.bias_add(tf.nn.conv2d(x, v[f"g_net/{scope}/weights"], stride, "SAME"),
-                           v[f"g_net/{scope}/biases"])
-        return tf.nn.relu(y) if relu else y
-
-    def deconv(x, scope):
-        kernel = v[f"g_net/{scope}/weights"]
-        shape = [x.shape[0], x.shape[1] * 2, x.shape[2] * 2, kernel.shape[2]]
-        y = tf.nn.conv2d_transpose(x, kernel, shape, 2, "SAME")
-        return tf.nn.relu(tf.nn.bias_add(y, v[f"g_net/{scope}/biases"]))
-
-    def stage(x, prefix, numbers):
-        for k in numbers:
-            x = x + conv(conv(x, f"{prefix}_{k}/conv1"), f"{prefix}_{k}/conv2", relu=False)
-        return x
-
-    levels, prediction = [], inputs
-    for i in range(3):
-        size = [int(np.floor(height * 0.5 ** (2 - i) + 0.5)),
-                int(np.floor(width * 0.5 ** (2 - i) + 0.5))]
-        prediction = tf.stop_gradient(_resize(prediction, size))
-        x = tf.concat([_resize(inputs, size), prediction], axis=3)
-        e1 = stage(conv(x, "enc1_1"), "enc1", (2, 3, 4))
-        e2 = stage(conv(e1, "enc2_1", 2), "enc2", (2, 3, 4))
-        e3 = stage(conv(e2, "enc3_1", 2), "enc3", (2, 3, 4))
-        d = stage(e3, "dec3", (3, 2, 1))
-        d = stage(deconv(d, "dec2_4") + e2, "dec2", (3, 2, 1))
-        d = stage(deconv(d, "dec1_4") + e1, "dec1", (3, 2, 1))
-        prediction = conv(d, "dec1_0", relu=False)
-        levels.append(prediction)
-    return levels
-
-
 def _release_training(weights, batches, max_steps, learning_rate=1e-4):
     """Trains like the release in a tf.compat.v1 session; returns {TF1 name: array}."""
     with tf.Graph().as_default():
@@ -76,8 +34,8 @@ def _release_training(weights, batches, max_steps, learning_rate=1e-4):
         blur = tf.compat.v1.placeholder(tf.float32, batches[0][0].shape)
         sharp = tf.compat.v1.placeholder(tf.float32, batches[0][1].shape)
         loss = 0.0
-        for output in _graph_generator(variables, blur):
-            target = _resize(sharp, output.shape[1:3])
+        for output in tf1_reference.release_generator(variables, blur, "color"):
+            target = tf1_reference.legacy_resize(sharp, output.shape[1:3])
             loss += tf.reduce_mean((target - output) ** 2)
         global_step = tf.compat.v1.Variable(0, dtype=tf.int32, trainable=False)
         rate = tf.compat.v1.train.polynomial_decay(learning_rate, global_step, max_steps,

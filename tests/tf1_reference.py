@@ -103,17 +103,21 @@ def half_pixel_resize(images, size):
     return tf.image.resize(images, size, method="bilinear")
 
 
-def release_forward(weights, inputs, model_type, resize=legacy_resize):
-    """The release's generator in plain tf.nn ops. Returns the 3 levels, coarse to fine.
+def release_generator(w, inputs, model_type, resize=legacy_resize):
+    """The release's generator in plain tf.nn ops on tensors or TF1 graph variables.
+
+    Works eagerly and inside a `tf.compat.v1` graph (the training-recipe test trains
+    through it there).
 
     Args:
-        weights: {TF1 name: array}.
-        inputs: (n, h, w, c) float32 array, h and w multiples of 16.
+        w: {TF1 name: tensor or variable}.
+        inputs: (n, h, w, c) float32 tensor with static shape, h and w multiples of 16.
         model_type: "color", "gray" or "lstm".
         resize: the resize function (the legacy one, or TF2's to show it differs).
+
+    Returns:
+        The 3 levels, coarse to fine, as tensors.
     """
-    w = {name: tf.constant(value) for name, value in weights.items()}
-    inputs = tf.constant(inputs, tf.float32)
     n, h, width = inputs.shape[0], inputs.shape[1], inputs.shape[2]
 
     def conv(x, scope, stride=1, relu=True):
@@ -137,7 +141,7 @@ def release_forward(weights, inputs, model_type, resize=legacy_resize):
         scale = 0.5 ** (2 - i)
         hi, wi = int(round(h * scale)), int(round(width * scale))
         blur_i = resize(inputs, [hi, wi])
-        pred = resize(pred, [hi, wi])
+        pred = tf.stop_gradient(resize(pred, [hi, wi]))
         x = tf.concat([blur_i, pred], axis=3)
         e1 = conv(x, "enc1_1")
         for k in (2, 3, 4):
@@ -170,5 +174,19 @@ def release_forward(weights, inputs, model_type, resize=legacy_resize):
         for k in (3, 2, 1):
             d = res(d, f"dec1_{k}")
         pred = conv(d, "dec1_0", relu=False)
-        outputs.append(pred.numpy())
+        outputs.append(pred)
     return outputs
+
+
+def release_forward(weights, inputs, model_type, resize=legacy_resize):
+    """`release_generator` run eagerly on arrays. Returns the 3 levels as arrays.
+
+    Args:
+        weights: {TF1 name: array}.
+        inputs: (n, h, w, c) float32 array, h and w multiples of 16.
+        model_type: "color", "gray" or "lstm".
+        resize: the resize function.
+    """
+    tensors = {name: tf.constant(value) for name, value in weights.items()}
+    levels = release_generator(tensors, tf.constant(inputs, tf.float32), model_type, resize)
+    return [level.numpy() for level in levels]
