@@ -4,8 +4,9 @@ The reference here is a TF1-style graph (variables, `tf.compat.v1.train.AdamOpti
 `tf.compat.v1.train.polynomial_decay`, the release's loop `for step in range(0,
 max_steps + 1)`), run in a session, built from the written spec of the release and
 sharing no code with srn_tf (its generator is tests/tf1_reference.py). srn-train
-starts from the same weights through an original-format TF1 checkpoint (`--init_checkpoint`), reads the same pairs in list
-order (`--noshuffle`, crop = image size) and must end at the same weights.
+starts from the same weights through an original-format TF1 checkpoint
+(`--init_checkpoint`), reads the same pairs in list order (`--noshuffle`, crop =
+image size) and must end at the same weights.
 """
 
 import numpy as np
