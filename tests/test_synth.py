@@ -16,7 +16,8 @@ GAMMA = render.CameraResponse("gamma", 2.2)
 
 def photo_crop(height=96, width=128):
     """A crop of scikit-image's cat photo: real texture, small enough to be fast."""
-    return sources.skimage_sources()[1].load()[60:60 + height, 150:150 + width].copy()
+    chelsea, = [photo for photo in sources.skimage_sources() if photo.name == "chelsea"]
+    return chelsea.load()[60:60 + height, 150:150 + width].copy()
 
 
 def psnr(a, b):
@@ -102,6 +103,37 @@ def test_random_paths_stay_within_their_parameter_ranges():
         assert abs(poses[-1, 2] - poses[0, 2]) <= np.deg2rad(2) + 1e-12
 
 
+def test_shaky_paths_have_their_length_a_middle_identity_and_uneven_jagged_steps():
+    rng = np.random.default_rng(0)
+    parameters = trajectory.PathParameters(frames_per_burst=31, min_length=10, max_length=30,
+                                           max_turn_degrees=90, max_rotation_degrees=1)
+    for _ in range(20):
+        poses, length = trajectory.random_shaky_path(rng, parameters)
+        assert poses.shape == (31, 3) and 10 <= length <= 30
+        np.testing.assert_array_equal(poses[15], [0.0, 0.0, 0.0])
+        steps = np.diff(poses[:, :2], axis=0)
+        step_lengths = np.hypot(*steps.T)
+        assert step_lengths.sum() == pytest.approx(length, rel=1e-9)
+        assert np.abs(poses[:, 2]).max() <= np.deg2rad(1) + 1e-12
+        # Uneven speed: gamma(2) steps spread far more than a smooth arc's equal ones.
+        assert step_lengths.std() / step_lengths.mean() > 0.2
+        # Jagged: the direction changes between consecutive steps, unlike an arc's
+        # constant turn rate (which makes these differences all equal).
+        turns = np.diff(np.unwrap(np.arctan2(steps[:, 1], steps[:, 0])))
+        assert turns.std() > 0.05
+
+
+def test_mixed_blur_is_reproducible_and_differs_from_a_single_kind(tmp_path):
+    options = dict(source="skimage", pairs_per_image=6, crop_size=32, max_side=128,
+                   frames_per_burst=5, test_fraction=0, seed=5, report=lambda line: None)
+    for name, kind in (("a", "mixed"), ("b", "mixed"), ("c", "trajectory")):
+        dataset.synthesize_dataset(tmp_path / name, blur_kind=kind, **options)
+    mixed, again, smooth = (read_tree(tmp_path / name) for name in "abc")
+    assert mixed == again
+    blurs = [name for name in mixed if "/blur/" in name]
+    assert sum(mixed[name] != smooth[name] for name in blurs) > len(blurs) // 3
+
+
 # --- Rendering: alignment ----------------------------------------------------
 
 def test_middle_frame_of_a_burst_is_the_sharp_crop_exactly():
@@ -182,7 +214,7 @@ def test_cross_correlation_of_blur_and_sharp_peaks_at_zero_shift(seed):
 
 # --- Rendering: strength and light --------------------------------------------
 
-@pytest.mark.parametrize("kind", ["trajectory", "linear"])
+@pytest.mark.parametrize("kind", ["trajectory", "shake", "linear"])
 def test_blur_grows_with_path_length(kind):
     sharp = photo_crop()
     scores = []
@@ -190,6 +222,10 @@ def test_blur_grows_with_path_length(kind):
         rng = np.random.default_rng(0)
         if kind == "linear":
             blurred = render.blur_linear(sharp, length, 0.4, GAMMA, rng, 0.0)
+        elif kind == "shake":  # one shape (same seed), scaled to each length
+            parameters = trajectory.PathParameters(31, length, length, 90.0, 0.0)
+            poses, _ = trajectory.random_shaky_path(np.random.default_rng(3), parameters)
+            blurred = render.blur_along_path(sharp, poses, GAMMA, rng, 0.0)
         else:
             poses = trajectory.camera_path(length, 0.4, turn=0.5, rotation=length * 1e-3,
                                            num_frames=31)
@@ -228,14 +264,19 @@ def test_noise_has_the_requested_strength():
 
 # --- Sources ------------------------------------------------------------------
 
-def test_skimage_photos_load_offline_as_colour_images():
+def test_skimage_photos_load_offline_as_rgb_images():
     photos = sources.skimage_sources()
     assert [photo.name for photo in photos] == sorted(sources.SKIMAGE_PHOTOS)
+    colour = set()
     for photo in photos:
         image = photo.load()
         assert image.dtype == np.uint8 and image.shape == (photo.height, photo.width, 3)
         assert min(image.shape[:2]) >= 256
-        assert np.abs(image[..., 0].astype(int) - image[..., 2]).mean() > 5, photo.name
+        if np.abs(image[..., 0].astype(int) - image[..., 2]).mean() > 5:
+            colour.add(photo.name)
+        else:  # a gray photograph, repeated into three equal channels
+            assert np.array_equal(image[..., 0], image[..., 2]), photo.name
+    assert colour == {"astronaut", "chelsea", "coffee", "motorcycle", "rocket"}
 
 
 @pytest.mark.parametrize("problem", ["missing", "empty", "no_images", "unreadable"])

@@ -28,15 +28,18 @@ flags.DEFINE_float("test_fraction", 0.2, "Fraction of the source images held out
                    "split (at least one when there are two or more images).")
 flags.DEFINE_list("test_images", [], "Scene names (file stems) to hold out as the test split; "
                   "overrides --test_fraction.")
-flags.DEFINE_enum("blur_kind", "trajectory", ["trajectory", "linear"],
-                  "'trajectory': a burst of frames along a curved path with rotation; "
-                  "'linear': a plain straight motion kernel.")
+flags.DEFINE_enum("blur_kind", "trajectory", ["trajectory", "shake", "linear", "mixed"],
+                  "'trajectory': a burst of frames along a smooth curved path with rotation; "
+                  "'shake': a burst along a jittery hand-shake path of uneven speed; "
+                  "'linear': a plain straight motion kernel; 'mixed': one of the three, "
+                  "drawn for each pair.")
 flags.DEFINE_integer("frames_per_burst", 15, "Frames averaged per blurred image (odd; the middle "
                      "one is the sharp image). GOPRO averaged 7 to 13.", lower_bound=1)
 flags.DEFINE_float("min_length", 5.0, "Shortest camera path, pixels.", lower_bound=0.0)
 flags.DEFINE_float("max_length", 30.0, "Longest camera path, pixels.", lower_bound=0.0)
 flags.DEFINE_float("max_turn", 90.0, "Largest change of direction along a path, degrees "
-                   "(its curvature; 0 gives straight paths).", lower_bound=0.0)
+                   "(its curvature; 0 gives straight paths; for 'shake', the typical total "
+                   "wander of the direction).", lower_bound=0.0)
 flags.DEFINE_float("max_rotation", 1.0, "Largest in-plane camera rotation over a burst, degrees, "
                    "about the image centre.", lower_bound=0.0)
 flags.DEFINE_float("noise_sigma", 0.01, "Gaussian sensor noise added to the blurred image, "

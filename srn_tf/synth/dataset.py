@@ -25,7 +25,7 @@ import numpy as np
 
 from srn_tf.synth import render, sources, trajectory
 
-BLUR_KINDS = ("trajectory", "linear")
+BLUR_KINDS = ("trajectory", "shake", "linear", "mixed")
 TRAIN_LIST = "train_list.txt"
 TEST_LIST = "test_list.txt"
 CONFIG_FILE = "synth_config.json"
@@ -95,8 +95,10 @@ def make_pair(image, rng, path_parameters, response, noise_sigma, blur_kind, cro
         path_parameters: a `trajectory.PathParameters`.
         response: a `render.CameraResponse`.
         noise_sigma: sensor noise, [0, 1] units.
-        blur_kind: "trajectory" (burst along a curved path, with rotation) or
-            "linear" (a straight kernel).
+        blur_kind: "trajectory" (burst along a smooth curved path, with
+            rotation), "shake" (burst along a jittery hand-shake path),
+            "linear" (a straight kernel), or "mixed" (one of the three, drawn
+            uniformly for each pair).
         crop_size: side of a random square crop, 0 for the whole image.
         max_side: shrink so the longer side is at most this, 0 for no limit.
         min_scale: further random shrink, uniform in [min_scale, 1].
@@ -115,13 +117,17 @@ def make_pair(image, rng, path_parameters, response, noise_sigma, blur_kind, cro
     offset = (int(rng.integers(0, width - out_width + 1)),
               int(rng.integers(0, height - out_height + 1)))
     sharp = image[offset[1]:offset[1] + out_height, offset[0]:offset[0] + out_width]
+    if blur_kind == "mixed":
+        blur_kind = BLUR_KINDS[int(rng.integers(0, 3))]
     if blur_kind == "linear":
         length = rng.uniform(path_parameters.min_length, path_parameters.max_length)
         heading = rng.uniform(0.0, np.pi)
         blurred = render.blur_linear(image, length, heading, response, rng, noise_sigma,
                                      (out_height, out_width), offset)
     else:
-        poses, length = trajectory.random_camera_path(rng, path_parameters)
+        draw_path = (trajectory.random_shaky_path if blur_kind == "shake"
+                     else trajectory.random_camera_path)
+        poses, length = draw_path(rng, path_parameters)
         blurred = render.blur_along_path(image, poses, response, rng, noise_sigma,
                                          (out_height, out_width), offset)
     return np.ascontiguousarray(sharp), blurred, length
@@ -163,7 +169,7 @@ def synthesize_dataset(output_dir, sharp_dir=None, source="folder", pairs_per_im
         pairs_per_image: pairs made from each source image.
         seed: the seed every random choice derives from.
         test_fraction, test_images: the held-out source images (see `split_scenes`).
-        blur_kind: "trajectory" or "linear".
+        blur_kind: one of `BLUR_KINDS` (see `make_pair`).
         frames_per_burst, min_length, max_length, max_turn_degrees,
             max_rotation_degrees: the camera paths (`trajectory.PathParameters`).
         noise_sigma: Gaussian sensor noise on the blurred image, [0, 1] units.

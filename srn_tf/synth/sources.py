@@ -15,14 +15,24 @@ import numpy as np
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
 
-# The colour photographs that ship inside scikit-image (no download needed):
-# scene name -> function of skimage.data returning it. Gray, synthetic,
-# microscopy, medical and astronomical images are left out: camera shake on a
-# natural scene is what GOPRO records.
+# The photographs that ship inside scikit-image (no download needed): scene
+# name -> function of skimage.data returning it. Gray photographs are repeated
+# into three channels: blur acts on each channel alike, and their edges and
+# textures add variety the five colour photographs alone lack. Synthetic,
+# microscopy, medical and astronomical images are left out, as are `page` and `text`
+# (smaller than 256 pixels) and `clock`,
+# which is already motion-blurred: camera shake on a sharp natural scene is what
+# GOPRO records.
 SKIMAGE_PHOTOS = {
     "astronaut": lambda data: data.astronaut(),
+    "brick": lambda data: data.brick(),
+    "camera": lambda data: data.camera(),
     "chelsea": lambda data: data.chelsea(),
     "coffee": lambda data: data.coffee(),
+    "coins": lambda data: data.coins(),
+    "grass": lambda data: data.grass(),
+    "gravel": lambda data: data.gravel(),
+    "moon": lambda data: data.moon(),
     "motorcycle": lambda data: data.stereo_motorcycle()[0],
     "rocket": lambda data: data.rocket(),
 }
@@ -101,11 +111,14 @@ def folder_sources(directory):
 
 
 def skimage_sources():
-    """scikit-image's colour photographs (`SKIMAGE_PHOTOS`), sorted by name."""
+    """scikit-image's photographs (`SKIMAGE_PHOTOS`) as uint8 RGB, sorted by name."""
     import skimage.data
 
     sources = []
     for name, load in sorted(SKIMAGE_PHOTOS.items()):
-        image = np.ascontiguousarray(load(skimage.data)[..., :3])
+        image = load(skimage.data)
+        if image.ndim == 2:
+            image = np.repeat(image[..., None], 3, axis=-1)
+        image = np.ascontiguousarray(image[..., :3])
         sources.append(SharpSource(name, image.shape[0], image.shape[1], lambda image=image: image))
     return sources

@@ -1,4 +1,4 @@
-"""Smooth random camera paths for a burst of frames, centred on the middle frame.
+"""Random camera paths for a burst of frames, centred on the middle frame.
 
 A path is an arc of constant speed: it heads in direction `heading` at the middle
 frame, turns steadily through `turn` radians over its `length` pixels, and the
@@ -6,6 +6,11 @@ image rotates steadily through `rotation` radians meanwhile. The poses are sampl
 `num_frames` equally spaced times and shifted so that the middle frame's pose is
 exactly the identity: the middle frame is the sharp image, as in GOPRO, where the
 sharp frame of a pair is the middle one of the averaged burst.
+
+`random_shaky_path` draws the other kind: hand shake, a walk whose direction and
+speed change from frame to frame (in the spirit of Boracchi and Foi's random
+trajectories), so the blur kernel is jagged and uneven in brightness rather than
+a smooth arc.
 """
 
 import dataclasses
@@ -93,4 +98,44 @@ def random_camera_path(rng, parameters):
     turn = np.deg2rad(parameters.max_turn_degrees) * rng.uniform(-1.0, 1.0)
     rotation = np.deg2rad(parameters.max_rotation_degrees) * rng.uniform(-1.0, 1.0)
     poses = camera_path(length, heading, turn, rotation, parameters.frames_per_burst)
+    return poses, length
+
+
+def random_shaky_path(rng, parameters):
+    """Draws a hand-shake path: a walk of `frames_per_burst - 1` steps.
+
+    The direction of travel is a random walk (Gaussian turns whose spread makes
+    the expected total turn about `max_turn_degrees`), each step's speed is drawn
+    from a gamma distribution (shape 2: slow stretches leave bright spots in the
+    kernel, fast ones faint streaks), and the steps are scaled so the path is
+    `length` pixels long, length uniform in [min_length, max_length]. The image
+    rotation walks the same way, scaled to at most `max_rotation_degrees`.
+
+    Args:
+        rng: a `numpy.random.Generator`.
+        parameters: a `PathParameters`.
+
+    Returns:
+        (poses, length): float64 poses (frames_per_burst, 3) as `camera_path`
+        returns them (the middle row exactly (0, 0, 0)), length in pixels.
+    """
+    num_frames = parameters.frames_per_burst
+    length = rng.uniform(parameters.min_length, parameters.max_length)
+    poses = np.zeros((num_frames, 3))
+    num_steps = num_frames - 1
+    if num_steps:
+        turn_spread = np.deg2rad(parameters.max_turn_degrees) / np.sqrt(num_steps)
+        directions = rng.uniform(0.0, 2.0 * np.pi) + np.cumsum(
+            rng.normal(0.0, turn_spread, num_steps))
+        speeds = rng.gamma(2.0, 1.0, num_steps)
+        speeds *= length / speeds.sum()
+        steps = np.stack([speeds * np.cos(directions), speeds * np.sin(directions)], axis=1)
+        poses[1:, :2] = np.cumsum(steps, axis=0)
+        wobble = np.concatenate([[0.0], np.cumsum(rng.normal(0.0, 1.0, num_steps))])
+        wobble -= wobble[num_frames // 2]
+        largest = np.abs(wobble).max()
+        if largest > 0:
+            poses[:, 2] = (wobble / largest * np.deg2rad(parameters.max_rotation_degrees)
+                           * rng.uniform(0.0, 1.0))
+        poses[:, :2] -= poses[num_frames // 2, :2]
     return poses, length
