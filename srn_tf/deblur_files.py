@@ -18,6 +18,7 @@ import numpy as np
 import tensorflow as tf
 
 from srn_tf import image_io
+from srn_tf.comparison import comparison_strip, side_by_side
 from srn_tf.fixed_size import deblur_fixed_size
 from srn_tf.inference import deblur_image
 from srn_tf.model_types import build_model, model_type_of
@@ -176,7 +177,7 @@ class _Progress:
 
 def deblur_files(input_path, output_path, checkpoint=None, model_type=None, height=None,
                  width=None, precision="float32", tile=None, tile_overlap=None,
-                 output_format=None, overwrite=False, progress=True):
+                 output_format=None, overwrite=False, side_by_side_path=None, progress=True):
     """Deblurs every image `input_path` names into `output_path`.
 
     Args:
@@ -194,6 +195,8 @@ def deblur_files(input_path, output_path, checkpoint=None, model_type=None, heig
             ("png", "jpg", "bmp", "tif"); 16-bit images become 8-bit (rounded) and
             alpha is dropped where the format cannot store them.
         overwrite: replace existing outputs (otherwise they are skipped).
+        side_by_side_path: PNG file to write a blurred | deblurred sheet of every
+            image deblurred in this call into (`srn_tf.comparison`), or None.
         progress: print progress on stdout.
 
     Returns:
@@ -203,6 +206,9 @@ def deblur_files(input_path, output_path, checkpoint=None, model_type=None, heig
         raise ValueError("give both height and width, or neither")
     if height is not None and tile:
         raise ValueError("tiling does not apply to the fixed-size mode (height and width)")
+    if side_by_side_path is not None and not os.fspath(side_by_side_path).lower().endswith(
+            ".png"):
+        raise ValueError(f"{side_by_side_path}: the side-by-side sheet must be a .png file")
     if output_format is not None:
         image_io.check_writable("." + output_format.lower().lstrip("."),
                                 np.zeros((1, 1, 3), np.uint8))
@@ -211,6 +217,7 @@ def deblur_files(input_path, output_path, checkpoint=None, model_type=None, heig
         model = load_deblur_model(checkpoint, model_type)
     inputs = list_inputs(input_path)
     summary = DeblurSummary()
+    strips = []
     bar = _Progress(len(inputs), progress)
     start = time.time()
     for count, (source, relative) in enumerate(inputs, start=1):
@@ -237,6 +244,12 @@ def deblur_files(input_path, output_path, checkpoint=None, model_type=None, heig
             bar.update(count, source, "FAILED")
             continue
         summary.done.append(target)
+        if side_by_side_path is not None:
+            strips.append((relative, comparison_strip(image, result)))
         bar.update(count, source, "done")
+    if strips:
+        folder = os.path.dirname(os.fspath(side_by_side_path))
+        os.makedirs(folder or ".", exist_ok=True)
+        image_io.write_image(side_by_side_path, side_by_side(strips))
     summary.seconds = time.time() - start
     return summary

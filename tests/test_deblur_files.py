@@ -13,6 +13,8 @@ import tifffile
 import srn_tf
 from srn_tf import deblur_files as deblur_files_module
 from srn_tf import image_io
+from srn_tf.comparison import comparison_strip, display_rgb
+from srn_tf.contact_sheet import LABEL_HEIGHT
 from srn_tf.deblur_files import deblur_files, list_inputs, load_deblur_model
 from srn_tf.fixed_size import deblur_fixed_size
 
@@ -198,6 +200,40 @@ def test_big_images_are_tiled_automatically(monkeypatch, checkpoint, tmp_path):
     # A gray model runs RGB as 3 planes: tile side sqrt(4096 / 3) // 16 * 16 = 32.
     assert seen == [32, None]
 
+
+def test_side_by_side_sheet_shows_every_done_image_blurred_then_deblurred(
+        checkpoint, mixed_folder, tmp_path):
+    sheet_path = tmp_path / "sheets" / "comparison.png"
+    output = tmp_path / "out"
+    deblur_files(str(mixed_folder), str(output), checkpoint=checkpoint,
+                 side_by_side_path=str(sheet_path), progress=False)
+    sheet = image_io.read_image(sheet_path)
+    # One labelled strip per image done (the corrupt file has none), each as high
+    # as its image (all are below the 360-row limit), as wide as the widest pair.
+    heights = [shape[0] for shape, _ in MIXED.values()]
+    assert sheet.shape == (sum(heights) + len(MIXED) * LABEL_HEIGHT,
+                           2 * max(shape[1] for shape, _ in MIXED.values()), 3)
+    first_shape = MIXED[sorted(MIXED)[0]][0]  # images are processed in name order
+    top = LABEL_HEIGHT
+    blurred = image_io.read_image(mixed_folder / sorted(MIXED)[0])
+    result = image_io.read_image(output / sorted(MIXED)[0])
+    left = sheet[top:top + first_shape[0], :first_shape[1]]
+    right = sheet[top:top + first_shape[0], first_shape[1]:2 * first_shape[1]]
+    np.testing.assert_array_equal(left, display_rgb(blurred))
+    np.testing.assert_array_equal(right, display_rgb(result))
+
+
+def test_comparison_strips_of_large_images_are_shrunk_to_the_strip_height():
+    blurred = _random((900, 1200, 3), np.uint16)
+    images = comparison_strip(blurred, blurred, max_height=300)
+    assert [image.shape for image in images] == [(300, 400, 3)] * 2
+    assert images[0].dtype == np.uint8
+
+
+def test_side_by_side_must_be_a_png(checkpoint, tmp_path):
+    with pytest.raises(ValueError, match="sheet.jpg: the side-by-side sheet must be a .png"):
+        deblur_files(str(tmp_path), str(tmp_path / "out"), checkpoint=checkpoint,
+                     side_by_side_path=str(tmp_path / "sheet.jpg"), progress=False)
 
 def _run_cli(*args):
     script = os.path.join(os.path.dirname(sys.executable), "srn-deblur")

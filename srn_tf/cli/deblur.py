@@ -46,6 +46,9 @@ flags.DEFINE_integer("tile_overlap", None,
 flags.DEFINE_enum("format", None, ["png", "jpg", "jpeg", "bmp", "tif", "tiff"],
                   "Output format. Default: each input's own format and bit depth. 16-bit "
                   "images become 8-bit and alpha is dropped where the format cannot hold them.")
+flags.DEFINE_string("side_by_side", None,
+                    "PNG file to write a comparison sheet into: each image deblurred in this "
+                    "run as blurred | deblurred, shrunk to at most 360 pixels high.")
 flags.DEFINE_bool("overwrite", False,
                   "Replace existing output files; without it they are skipped and reported.")
 
@@ -77,9 +80,12 @@ def main(argv):
             FLAGS.input_path, FLAGS.output_path, checkpoint=FLAGS.checkpoint,
             model_type=FLAGS.model, height=FLAGS.height, width=FLAGS.width,
             precision=FLAGS.precision, tile=FLAGS.tile, tile_overlap=FLAGS.tile_overlap,
-            output_format=FLAGS.format, overwrite=FLAGS.overwrite)
+            output_format=FLAGS.format, overwrite=FLAGS.overwrite,
+            side_by_side_path=FLAGS.side_by_side)
     except (FileNotFoundError, ValueError) as error:
         fail(str(error))
+    if FLAGS.side_by_side and summary.done:
+        print(f"side by side: {FLAGS.side_by_side}")
     print(f"done {len(summary.done)}, skipped {len(summary.skipped)} (output exists), "
           f"failed {len(summary.failed)}, {summary.seconds:.1f} s")
     for path in summary.skipped:
