@@ -5,6 +5,10 @@ A folder written by `save_model`, `srn-convert` or `srn-train` holds
 `tf.train.Checkpoint` files whose object graph has the model under `model`
 (training checkpoints add the optimizer, step and data position). So a path
 alone rebuilds the right model and restores its newest weights.
+
+A folder may store its weights in float16 (`weights_dtype` in the config) to
+halve its size, as the bundled default model does; `load_model` casts them back
+to the dtype the model is built with.
 """
 
 import json
@@ -18,6 +22,7 @@ from srn_tf.tf1_checkpoint import is_tf1_checkpoint
 
 CONFIG_FILE = "srn_config.json"
 FORMAT_VERSION = 1
+WEIGHTS_DTYPES = ("float32", "float16")
 
 
 def write_json_atomically(data, path):
@@ -44,23 +49,40 @@ def read_model_config(directory):
         return json.load(handle)
 
 
-def save_model(model, path, overwrite=False):
+def _built_model(config, dtype):
+    """An `SRNDeblurNet` of a config's architecture, built, with a Keras dtype policy."""
+    model = SRNDeblurNet(**config["model"], dtype=dtype)
+    model.build()
+    return model
+
+
+def save_model(model, path, overwrite=False, weights_dtype="float32"):
     """Saves `model`'s weights and config into the folder `path`.
 
     Args:
         model: a built `SRNDeblurNet`.
         path: folder to create (or reuse when empty).
         overwrite: replace the checkpoint a folder already holds.
+        weights_dtype: "float32", or "float16" to store the weights rounded to
+            half precision (half the size; `load_model` casts them back).
 
     Returns:
         The prefix of the checkpoint written.
     """
     path = os.fspath(path)
+    if weights_dtype not in WEIGHTS_DTYPES:
+        raise ValueError(f"weights_dtype must be one of {WEIGHTS_DTYPES}. "
+                         f"Received: {weights_dtype!r}")
     if tf.train.latest_checkpoint(path) and not overwrite:
         raise FileExistsError(f"{path}: already holds a checkpoint (pass overwrite=True)")
-    write_model_config(model, path)
+    write_model_config(model, path, weights_dtype=weights_dtype)
+    stored = model
+    if weights_dtype != "float32":
+        stored = _built_model(read_model_config(path), weights_dtype)
+        for target, source in zip(stored.weights, model.weights):
+            target.assign(tf.cast(source, weights_dtype))
     manager = tf.train.CheckpointManager(
-        tf.train.Checkpoint(model=model), path, max_to_keep=1, checkpoint_name="model")
+        tf.train.Checkpoint(model=stored), path, max_to_keep=1, checkpoint_name="model")
     return manager.save()
 
 
@@ -97,9 +119,13 @@ def load_model(path, dtype=None):
     if prefix is None:
         raise ValueError(f"{path}: has {CONFIG_FILE} but no checkpoint files")
     config = read_model_config(folder)
-    model = SRNDeblurNet(**config["model"], dtype=dtype)
-    model.build()
-    status = tf.train.Checkpoint(model=model).restore(prefix)
+    model = _built_model(config, dtype)
+    weights_dtype = config.get("weights_dtype", "float32")
+    stored = model if weights_dtype == "float32" else _built_model(config, weights_dtype)
+    status = tf.train.Checkpoint(model=stored).restore(prefix)
     status.expect_partial()
     status.assert_existing_objects_matched()
+    if stored is not model:
+        for target, source in zip(model.weights, stored.weights):
+            target.assign(tf.cast(source, target.dtype))
     return model

@@ -48,6 +48,32 @@ def test_load_model_rebuilds_the_architecture_from_the_path_alone(tmp_path):
     assert srn_tf.model_type_of(restored) == "color"
 
 
+
+def test_float16_weights_load_as_the_rounded_float32_weights(tmp_path):
+    model = srn_tf.build_model("color", base_filters=4, blocks_per_stage=1,
+                               residual_output=True)
+    prefix = srn_tf.save_model(model, tmp_path / "half", weights_dtype="float16")
+    stored = dict(tf.train.list_variables(prefix))
+    dtypes = {tf.train.load_variable(prefix, name).dtype for name in stored
+              if name.startswith("model/")}
+    assert dtypes == {np.dtype("float16")}
+    restored = srn_tf.load_model(tmp_path / "half")
+    assert {weight.dtype for weight in restored.weights} == {"float32"}
+    for original, loaded in zip(model.weights, restored.weights):
+        np.testing.assert_array_equal(
+            loaded.numpy(), original.numpy().astype(np.float16).astype(np.float32))
+    # Rounding to 11 significant bits (2^-11 ~ 5e-4 relative) moves outputs of this
+    # small net by far less than 1e-2, but it does move them: the check can fail.
+    image = tf.random.uniform((1, 32, 32, 3), seed=1)
+    difference = np.abs(restored(image)[-1].numpy() - model(image)[-1].numpy()).max()
+    assert 0 < difference < 1e-2
+
+
+def test_unknown_weights_dtype_is_refused(tmp_path):
+    model = srn_tf.build_model("gray", base_filters=4, blocks_per_stage=1)
+    with pytest.raises(ValueError, match="weights_dtype must be one of"):
+        srn_tf.save_model(model, tmp_path, weights_dtype="int8")
+
 def test_save_refuses_to_overwrite_without_being_asked(tmp_path):
     model = srn_tf.build_model("gray", base_filters=4, blocks_per_stage=1)
     srn_tf.save_model(model, tmp_path)
