@@ -28,7 +28,7 @@ setup(
         "pillow",
         "tensorboard",
     ],
-    extras_require={"test": ["pytest"]},
+    extras_require={"test": ["pytest"], "plot": ["matplotlib"]},
     entry_points={
         "console_scripts": [
             "srn-convert=srn_tf.cli.convert:run",

@@ -1,0 +1,89 @@
+"""Plots a training run's validation PSNR gain over its blurred inputs, step by step.
+
+    pip install -e '.[plot]'
+    python tools/plot_learning_curve.py --run_dir=runs/default_model \
+        --output=docs/default_model_learning_curve.png
+
+Reads the `validation/psnr` summaries srn-train writes (the mean PSNR of the
+finest output over --validation_datalist), computes the same mean for the
+blurred inputs of that list, and plots the difference: the dB the model adds.
+The points also go to a JSON file beside the PNG, for the README's table.
+"""
+
+import glob
+import json
+import os
+
+import numpy as np
+import tensorflow as tf
+from absl import app, flags
+
+from srn_tf.data import read_pair_list
+from srn_tf.image_io import read_image
+from srn_tf.metrics import psnr
+from srn_tf.saving import write_json_atomically
+
+FLAGS = flags.FLAGS
+flags.DEFINE_string("run_dir", None, "srn-train --checkpoint_dir of the run.", required=True)
+flags.DEFINE_string("output", None, "PNG file to write the plot into.", required=True)
+flags.DEFINE_string("validation_datalist", None,
+                    "The run's --validation_datalist (default: read from the run's flags.json).")
+flags.DEFINE_string("title", "Validation PSNR gain over the blurred input", "Plot title.")
+
+
+def validation_points(run_dir):
+    """[(step, psnr)] from the run's TensorBoard event files, sorted, last write per step."""
+    points = {}
+    for path in sorted(glob.glob(os.path.join(run_dir, "train", "events.out.tfevents.*"))):
+        for event in tf.compat.v1.train.summary_iterator(path):
+            for value in event.summary.value:
+                if value.tag == "validation/psnr":
+                    points[event.step] = float(tf.make_ndarray(value.tensor))
+    return sorted(points.items())
+
+
+def input_psnr(datalist):
+    """Mean PSNR (peak 1, float like srn-train's validation) of the list's blurred images."""
+    values = []
+    for sharp_path, blur_path in read_pair_list(datalist):
+        sharp, blur = (read_image(path).astype(np.float64) / 255.0
+                       for path in (sharp_path, blur_path))
+        values.append(psnr(blur, sharp, data_range=1.0))
+    return float(np.mean(values))
+
+
+def main(argv):
+    del argv
+    import matplotlib
+    matplotlib.use("Agg")
+    from matplotlib import pyplot
+
+    datalist = FLAGS.validation_datalist
+    if datalist is None:
+        with open(os.path.join(FLAGS.run_dir, "flags.json")) as handle:
+            datalist = json.load(handle)["validation_datalist"]
+    points = validation_points(FLAGS.run_dir)
+    if not points:
+        raise SystemExit(f"{FLAGS.run_dir}: no validation/psnr summaries")
+    baseline = input_psnr(datalist)
+    steps = [step for step, _ in points]
+    gains = [value - baseline for _, value in points]
+    figure, axes = pyplot.subplots(figsize=(6.4, 3.6), dpi=100)
+    axes.plot(steps, gains, marker="o")
+    axes.axhline(0.0, color="gray", linewidth=0.8)
+    axes.set_xlabel("training step")
+    axes.set_ylabel("PSNR gain over input (dB)")
+    axes.set_title(FLAGS.title)
+    axes.grid(alpha=0.3)
+    figure.tight_layout()
+    temporary = FLAGS.output + ".tmp.png"
+    figure.savefig(temporary)
+    os.replace(temporary, FLAGS.output)
+    write_json_atomically({"input_psnr": baseline, "steps": steps,
+                           "psnr": [value for _, value in points], "gain": gains},
+                          os.path.splitext(FLAGS.output)[0] + ".json")
+    print(f"{FLAGS.output}: {len(points)} points, last gain {gains[-1]:+.3f} dB at step {steps[-1]}")
+
+
+if __name__ == "__main__":
+    app.run(main)
