@@ -115,6 +115,23 @@ def test_resumed_run_ends_with_the_same_weights_and_optimizer_slots(straight_and
         np.testing.assert_array_equal(got[name], expected[name], err_msg=name)
 
 
+
+def test_xla_compiled_runs_repeat_and_resume_bit_for_bit(tmp_path):
+    """--jit_compile keeps what the default step guarantees: same seed, same weights,
+    and 3 updates + restart + 3 equal to 6 straight, optimizer slots included."""
+    folder = str(tmp_path)
+    options = dict(checkpoint_every=2, jit_compile=True)
+    straight = train(_small_run(folder, "straight", **options))
+    again = train(_small_run(folder, "again", **options))
+    train(_small_run(folder, "resumed", **options), stop_after=3)
+    resumed = train(_small_run(folder, "resumed", **options))
+    expected = _checkpoint_values(straight.checkpoint)
+    for other in (again, resumed):
+        got = _checkpoint_values(other.checkpoint)
+        assert set(got) == set(expected)
+        for name in expected:
+            np.testing.assert_array_equal(got[name], expected[name], err_msg=name)
+
 def test_load_model_restores_the_newest_checkpoint_of_a_training_folder(straight_and_resumed):
     _, resumed, folder = straight_and_resumed
     assert tf.train.latest_checkpoint(folder).endswith("ckpt-6")
