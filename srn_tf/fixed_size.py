@@ -4,22 +4,33 @@ The release ran every image through one placeholder of height x width: portrait
 images were transposed to landscape, images larger than the placeholder shrunk
 (bicubic) to fit, edge-padded at the bottom and right, run, converted to
 integers, cropped, enlarged back (bicubic) when they had been shrunk, and
-transposed back. The release resized with `scipy.misc.imresize(..., 'bicubic')`
-(PIL), which no longer exists; OpenCV's `INTER_CUBIC` stands in for it, so images
-that need no resizing reproduce the release exactly and resized ones differ by
-the two bicubic filters' difference (README.md, "Deblurring images").
+transposed back. The release resized with `scipy.misc.imresize(..., 'bicubic')`,
+which is gone from scipy; for uint8 images it handed the array unchanged to PIL's
+`Image.resize(..., BICUBIC)`, and so does this module, so 8-bit images reproduce
+the release's resizing exactly. 16-bit images, which the release could not read,
+are resized per channel in PIL's float mode with the same filter.
 """
 
-import cv2
 import numpy as np
+from PIL import Image
 
 from srn_tf.inference import deblur_image
 
 
 def _resize(image, height, width):
-    """Bicubic resize of a (h, w, c) integer image to (height, width, c)."""
-    resized = cv2.resize(image, (width, height), interpolation=cv2.INTER_CUBIC)
-    return resized.reshape(height, width, image.shape[2])
+    """PIL bicubic resize of a (h, w, c) uint8 or uint16 image to (height, width, c).
+
+    uint8 RGB and gray go through PIL as `scipy.misc.imresize` sent them (modes
+    RGB and L); uint16 goes one channel at a time in mode F, rounded back.
+    """
+    size = (width, height)
+    if image.dtype == np.uint8:
+        planes = image if image.shape[2] == 3 else image[:, :, 0]
+        resized = np.asarray(Image.fromarray(planes).resize(size, Image.BICUBIC))
+        return resized.reshape(height, width, image.shape[2])
+    channels = [np.asarray(Image.fromarray(image[:, :, c].astype(np.float32)).resize(
+        size, Image.BICUBIC)) for c in range(image.shape[2])]
+    return np.clip(np.round(np.stack(channels, axis=-1)), 0, 65535).astype(np.uint16)
 
 
 def deblur_fixed_size(model, image, height, width, precision="float32"):

@@ -9,6 +9,7 @@ import keras
 import numpy as np
 import pytest
 import tifffile
+from PIL import Image
 
 import srn_tf
 from srn_tf import deblur_files as deblur_files_module
@@ -141,20 +142,34 @@ def test_fixed_size_mode_without_resizing_is_padding_and_cropping():
     np.testing.assert_array_equal(deblur_fixed_size(model, image, 32, 64), expected)
 
 
-def test_fixed_size_mode_shrinks_with_bicubic_like_the_release(monkeypatch):
+def test_fixed_size_mode_shrinks_with_pil_bicubic_like_the_release(monkeypatch):
     calls = []
-    original = cv2.resize
+    original = Image.Image.resize
 
-    def spy(image, size, interpolation):
-        calls.append((image.shape[:2], size, interpolation))
-        return original(image, size, interpolation=interpolation)
+    def spy(self, size, resample=None, *args, **kwargs):
+        calls.append((self.mode, self.size, size, resample))
+        return original(self, size, resample, *args, **kwargs)
 
-    monkeypatch.setattr(cv2, "resize", spy)
+    monkeypatch.setattr(Image.Image, "resize", spy)
     model = srn_tf.build_model("color", **SMALL)
-    deblur_fixed_size(model, _random((50, 100, 3), np.uint8), height=32, width=48)
-    # scale = min(32/50, 48/100) = 0.48 -> int(24.0), int(48.0); then back to 50x100.
-    assert calls == [((50, 100), (48, 24), cv2.INTER_CUBIC),
-                     ((24, 48), (100, 50), cv2.INTER_CUBIC)]
+    image = _random((50, 100, 3), np.uint8)
+    result = deblur_fixed_size(model, image, height=32, width=48)
+    # scale = min(32/50, 48/100) = 0.48 -> int(24.0), int(48.0); then back to 50x100,
+    # in PIL's RGB mode with BICUBIC, as scipy.misc.imresize(uint8, size, 'bicubic').
+    assert calls == [("RGB", (100, 50), (48, 24), Image.BICUBIC),
+                     ("RGB", (48, 24), (100, 50), Image.BICUBIC)]
+    shrunk = np.asarray(original(Image.fromarray(image), (48, 24), Image.BICUBIC))
+    padded = np.pad(shrunk, ((0, 8), (0, 0), (0, 0)), mode="edge")
+    output = srn_tf.deblur_image(model, padded)[:24]
+    expected = np.asarray(original(Image.fromarray(output), (100, 50), Image.BICUBIC))
+    np.testing.assert_array_equal(result, expected)
+
+
+def test_fixed_size_mode_resizes_16_bit_and_gray_images_per_channel():
+    model = srn_tf.build_model("gray", **SMALL)
+    for shape, dtype in (((50, 100, 3), np.uint16), ((50, 100, 1), np.uint8)):
+        result = deblur_fixed_size(model, _random(shape, dtype), height=32, width=48)
+        assert result.shape == shape and result.dtype == dtype
 
 
 def test_missing_bundled_model_is_a_clear_error(monkeypatch, tmp_path):
