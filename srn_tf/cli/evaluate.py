@@ -19,7 +19,8 @@ FLAGS = flags.FLAGS
 flags.DEFINE_string("checkpoint", None,
                     "Model to evaluate: an srn_tf checkpoint folder (srn-convert, srn-train), "
                     "a SavedModel folder from srn-export, or an original TF1 checkpoint "
-                    "(prefix or folder; set --model).")
+                    "(prefix or folder; set --model). Default: the model bundled with the "
+                    "package.")
 flags.DEFINE_enum("model", None, ["color", "gray", "lstm"],
                   "Model type (the release's --model). Needed for TF1 checkpoints (default "
                   "color); checked against srn_tf checkpoints, which record their type.")
@@ -53,7 +54,6 @@ flags.DEFINE_string("contact_sheet", None,
                     "PNG file for blurred | deblurred | sharp strips of the images with the "
                     "smallest PSNR gain.")
 flags.DEFINE_integer("contact_sheet_count", 4, "How many images the contact sheet shows.")
-flags.mark_flag_as_required("checkpoint")
 
 
 def _check_flags():
@@ -103,13 +103,15 @@ def main(argv):
     from srn_tf.deblur_files import load_deblur_model
     from srn_tf.model import SRNDeblurNet
     from srn_tf.model_types import model_type_of
+    from srn_tf.weights import default_model_path
 
     try:
         model = load_deblur_model(FLAGS.checkpoint, FLAGS.model)
     except (OSError, ValueError) as error:
         fail(str(error))
     model_type = model_type_of(model) if isinstance(model, SRNDeblurNet) else "saved_model"
-    metadata = {"checkpoint": os.path.abspath(FLAGS.checkpoint), "model_type": model_type,
+    checkpoint = FLAGS.checkpoint or default_model_path()
+    metadata = {"checkpoint": os.path.abspath(checkpoint), "model_type": model_type,
                 "dataset": dataset}
     summary = evaluation.evaluate(
         model, pairs, output_dir=FLAGS.output_dir, ssim_definition=FLAGS.ssim,

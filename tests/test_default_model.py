@@ -1,0 +1,90 @@
+"""The bundled default model, the examples, and the README's first two commands."""
+
+import os
+import re
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import srn_tf
+from srn_tf import image_io
+from srn_tf.comparison import STRIP_HEIGHT
+from srn_tf.contact_sheet import LABEL_HEIGHT
+from srn_tf.metrics import psnr
+from srn_tf.saving import read_model_config
+from srn_tf.weights import default_model_path
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+EXAMPLES = os.path.join(REPO, "examples")
+
+
+def readme_commands():
+    """The shell lines of README.md's ```bash blocks."""
+    with open(os.path.join(REPO, "README.md"), encoding="utf-8") as handle:
+        blocks = re.findall(r"```bash\n(.*?)```", handle.read(), re.S)
+    return [line for block in blocks for line in block.splitlines()]
+
+
+def test_default_model_is_bundled_with_its_departures_from_the_release():
+    config = read_model_config(default_model_path())
+    assert config["model_type"] == "color" and config["weights_dtype"] in ("float16", "float32")
+    model = srn_tf.load_model(default_model_path())
+    assert (model.base_filters, model.residual_output, model.zero_init_output) == (16, True, True)
+    assert {weight.dtype for weight in model.weights} == {"float32"}
+
+
+@pytest.fixture(scope="module")
+def deblurred_examples(tmp_path_factory):
+    """srn-deblur as the README's first command runs it: no --checkpoint."""
+    output = tmp_path_factory.mktemp("results")
+    script = os.path.join(os.path.dirname(sys.executable), "srn-deblur")
+    result = subprocess.run(
+        [script, f"--input_path={os.path.join(EXAMPLES, 'blurred')}", f"--output_path={output}",
+         f"--side_by_side={output / 'side_by_side.png'}", "--gpu=-1"],
+        capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr
+    return output
+
+
+def test_default_model_sharpens_the_held_out_examples(deblurred_examples):
+    # examples/ holds coffee and rocket, which no training pair came from, blurred
+    # by paths the training data never used (tools/make_examples.sh, seed 7). The
+    # bundled weights measured +0.38 dB here (README, "The bundled default model");
+    # 0.25 dB guards against shipping broken or untrained weights (the identity
+    # scores 0) with room for float rounding across CPUs. It is below the issue's
+    # +1 dB goal, which these weights do not reach.
+    gains = []
+    with open(os.path.join(EXAMPLES, "pairs.txt")) as handle:
+        for line in handle.read().split("\n"):
+            if not line:
+                continue
+            sharp_name, blur_name = line.split()
+            sharp = image_io.read_image(os.path.join(EXAMPLES, sharp_name))
+            blurred = image_io.read_image(os.path.join(EXAMPLES, blur_name))
+            result = image_io.read_image(deblurred_examples / os.path.basename(blur_name))
+            assert result.shape == blurred.shape and result.dtype == np.uint8
+            gains.append(psnr(result, sharp) - psnr(blurred, sharp))
+    assert len(gains) == 4
+    assert np.mean(gains) >= 0.25, gains
+
+
+def test_first_command_writes_a_side_by_side_image_of_every_example(deblurred_examples):
+    sheet = image_io.read_image(deblurred_examples / "side_by_side.png")
+    heights = [image_io.read_image(os.path.join(EXAMPLES, "blurred", name)).shape[0]
+               for name in os.listdir(os.path.join(EXAMPLES, "blurred"))]
+    # One labelled strip per example, each shrunk to at most STRIP_HEIGHT rows.
+    assert sheet.shape[0] == sum(min(h, STRIP_HEIGHT) + LABEL_HEIGHT for h in heights)
+    assert sheet.shape[2] == 3
+
+
+def test_readme_first_commands_are_the_ones_ci_runs_and_tested_here():
+    commands = readme_commands()
+    deblur = next(line for line in commands if "srn-deblur" in line and "examples/" in line)
+    assert "pip install ." in deblur and "--checkpoint" not in deblur
+    assert "--input_path=examples/blurred" in deblur and "--side_by_side=" in deblur
+    test_command = next(line for line in commands if "pytest" in line)
+    assert commands.index(deblur) < commands.index(test_command) < 3
+    with open(os.path.join(REPO, ".ci", "run")) as handle:
+        assert test_command in handle.read().splitlines()

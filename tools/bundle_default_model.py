@@ -1,0 +1,62 @@
+"""Bundles a trained run as the package's default model, float16 if that costs <= 0.05 dB.
+
+    python tools/bundle_default_model.py --run_dir=runs/default_model \
+        --datalist=data/default_model/test_list.txt
+
+Loads the run's newest checkpoint, scores it on --datalist in float32 and again
+with its weights rounded to float16 (the paper's PSNR, `srn_tf.evaluate`), and
+writes `srn_tf/weights/default/` with float16 weights when the mean PSNR moves
+by at most --max_float16_loss dB, float32 weights otherwise. Prints both scores
+as JSON, for the README.
+"""
+
+import json
+import os
+import shutil
+import tempfile
+
+from absl import app, flags
+
+import srn_tf
+from srn_tf.evaluation import evaluate
+from srn_tf.paired_images import read_datalist
+from srn_tf.weights import DEFAULT_MODEL_FOLDER
+
+FLAGS = flags.FLAGS
+flags.DEFINE_string("run_dir", None, "srn-train --checkpoint_dir of the run (or a checkpoint "
+                    "prefix in it).", required=True)
+flags.DEFINE_string("datalist", None, "Held-out pairs to score both precisions on.",
+                    required=True)
+flags.DEFINE_string("output_dir", DEFAULT_MODEL_FOLDER, "Folder to write the bundle into "
+                    "(replaced).")
+flags.DEFINE_float("max_float16_loss", 0.05, "Largest PSNR drop (dB) float16 weights may cost.")
+
+
+def _score(model, pairs):
+    summary = evaluate(model, pairs, progress=lambda line: None)
+    return {key: summary[key] for key in ("psnr", "ssim", "input_psnr", "input_ssim",
+                                          "psnr_gain", "ssim_gain", "images")}
+
+
+def main(argv):
+    del argv
+    pairs = read_datalist(FLAGS.datalist)
+    model = srn_tf.load_model(FLAGS.run_dir)
+    with tempfile.TemporaryDirectory() as scratch:
+        half_folder = os.path.join(scratch, "half")
+        srn_tf.save_model(model, half_folder, weights_dtype="float16")
+        scores = {"float32": _score(model, pairs),
+                  "float16": _score(srn_tf.load_model(half_folder), pairs)}
+    loss = scores["float32"]["psnr"] - scores["float16"]["psnr"]
+    weights_dtype = "float16" if loss <= FLAGS.max_float16_loss else "float32"
+    staging = FLAGS.output_dir.rstrip(os.sep) + ".new"
+    shutil.rmtree(staging, ignore_errors=True)
+    srn_tf.save_model(model, staging, weights_dtype=weights_dtype)
+    shutil.rmtree(FLAGS.output_dir, ignore_errors=True)
+    os.replace(staging, FLAGS.output_dir)
+    print(json.dumps({"weights_dtype": weights_dtype, "float16_psnr_loss": loss,
+                      "datalist": FLAGS.datalist, **scores}, indent=2))
+
+
+if __name__ == "__main__":
+    app.run(main)
