@@ -14,8 +14,9 @@ from PIL import Image
 import srn_tf
 from srn_tf import deblur_files as deblur_files_module
 from srn_tf import image_io
-from srn_tf.comparison import comparison_strip, display_rgb
+from srn_tf.comparison import comparison_strip
 from srn_tf.contact_sheet import LABEL_HEIGHT
+from srn_tf.evaluation import as_rgb8
 from srn_tf.deblur_files import deblur_files, list_inputs, load_deblur_model
 from srn_tf.fixed_size import deblur_fixed_size
 
@@ -234,8 +235,8 @@ def test_side_by_side_sheet_shows_every_done_image_blurred_then_deblurred(
     result = image_io.read_image(output / sorted(MIXED)[0])
     left = sheet[top:top + first_shape[0], :first_shape[1]]
     right = sheet[top:top + first_shape[0], first_shape[1]:2 * first_shape[1]]
-    np.testing.assert_array_equal(left, display_rgb(blurred))
-    np.testing.assert_array_equal(right, display_rgb(result))
+    np.testing.assert_array_equal(left, as_rgb8(blurred))
+    np.testing.assert_array_equal(right, as_rgb8(result))
 
 
 def test_comparison_strips_of_large_images_are_shrunk_to_the_strip_height():

@@ -25,7 +25,9 @@ import numpy as np
 
 from srn_tf.synth import render, sources, trajectory
 
-BLUR_KINDS = ("trajectory", "shake", "linear", "mixed")
+# The kinds a pair can be blurred with; "mixed" draws one of them for each pair.
+DRAWN_BLUR_KINDS = ("trajectory", "shake", "linear")
+BLUR_KINDS = DRAWN_BLUR_KINDS + ("mixed",)
 TRAIN_LIST = "train_list.txt"
 TEST_LIST = "test_list.txt"
 CONFIG_FILE = "synth_config.json"
@@ -118,7 +120,7 @@ def make_pair(image, rng, path_parameters, response, noise_sigma, blur_kind, cro
               int(rng.integers(0, height - out_height + 1)))
     sharp = image[offset[1]:offset[1] + out_height, offset[0]:offset[0] + out_width]
     if blur_kind == "mixed":
-        blur_kind = BLUR_KINDS[int(rng.integers(0, 3))]
+        blur_kind = DRAWN_BLUR_KINDS[int(rng.integers(0, len(DRAWN_BLUR_KINDS)))]
     if blur_kind == "linear":
         length = rng.uniform(path_parameters.min_length, path_parameters.max_length)
         heading = rng.uniform(0.0, np.pi)
