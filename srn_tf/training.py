@@ -248,13 +248,14 @@ def _write_summaries(step, total, levels, learning_rate, model, blur, sharp):
     tf.summary.image("blur_output_sharp", strip, step=step)
 
 
-def train(config, stop_after=None):
+def train(config, stop_at_step=None):
     """Runs (or resumes) a training run. See the module docstring.
 
     Args:
         config: a `TrainingConfig`.
-        stop_after: make at most this many updates in this call, then save and
-            return (a time-boxed job; calling again resumes). None: run to the end.
+        stop_at_step: save and return once the run has made this many updates in
+            all (a time-boxed job; the schedule still ends at max_steps, and calling
+            again without it resumes). None: run to the end.
 
     Returns:
         A `TrainingResult`.
@@ -317,12 +318,13 @@ def train(config, stop_after=None):
         write_json_atomically(dataclasses.asdict(config), os.path.join(directory, FLAGS_FILE))
 
     first_step = int(step.numpy())
+    end_step = max_steps + 1 if stop_at_step is None else min(max_steps + 1, stop_at_step)
     train_step = make_train_step(model, optimizer, strategy, config.batch_size, step,
                                  jit_compile=config.jit_compile)
     batches = strategy.distribute_datasets_from_function(
         lambda context: training_dataset(
             pairs, batch_size=config.batch_size, crop_size=config.crop_size,
-            channels=channels, start_step=first_step, end_step=max_steps + 1,
+            channels=channels, start_step=first_step, end_step=end_step,
             seed=config.seed, shuffle=config.shuffle, augment=config.augment,
             input_context=context))
     writer = (tf.summary.create_file_writer(os.path.join(config.checkpoint_dir, "train"))
@@ -333,6 +335,9 @@ def train(config, stop_after=None):
 
     if first_step > max_steps:
         logging.info("%s: the run is complete (%d updates)", config.checkpoint_dir, first_step)
+    elif first_step >= end_step:
+        logging.info("%s: already at step %d (stop_at_step %d)", config.checkpoint_dir,
+                     first_step, stop_at_step)
     saved = manager.latest_checkpoint
     started = time.time()
     with _StopRequest() as stop, writer.as_default():
@@ -362,7 +367,7 @@ def train(config, stop_after=None):
                 psnr = _psnr_on(model, validation_pairs, channels)
                 logging.info("step %d validation PSNR %.3f dB", done - 1, psnr)
                 tf.summary.scalar("validation/psnr", psnr, step=done)
-            pausing = stop_after is not None and done - first_step >= stop_after
+            pausing = stop_at_step is not None and done >= stop_at_step
             if (done % config.checkpoint_every == 0 or done == max_steps + 1
                     or stop.signal_name or pausing):
                 saved = manager.save(checkpoint_number=done)

@@ -68,6 +68,20 @@ def _run(args, **kwargs):
                           **kwargs)
 
 
+def test_stop_at_step_saves_there_and_a_rerun_without_it_finishes(tmp_path):
+    list_path, _, _ = write_random_pairs(str(tmp_path), 4, 48, 48)
+    run = [f"--datalist={list_path}", f"--checkpoint_dir={tmp_path}/run", "--max_steps=4",
+           *TINY_RUN]
+    stopped = _run([*run, "--stop_at_step=2"])
+    assert stopped.returncode == 0, stopped.stderr[-2000:]
+    assert "stopped at step 2 as asked" in stopped.stdout
+    assert tf.train.latest_checkpoint(f"{tmp_path}/run").endswith("ckpt-2")
+    finished = _run(run)
+    assert finished.returncode == 0, finished.stderr[-2000:]
+    assert "finished: 5 updates" in finished.stdout
+    assert "resuming" in finished.stderr and "step 2" in finished.stderr
+
+
 def test_bad_pairs_are_all_reported_before_the_first_step(tmp_path):
     list_path, _, _ = write_random_pairs(str(tmp_path), 2, 32, 32)
     write_image(str(tmp_path / "tall.png"), np.zeros((48, 32, 3), np.uint8))

@@ -96,10 +96,21 @@ def straight_and_resumed(tmp_path_factory):
     """The same run made straight through, and stopped after 3 updates then resumed."""
     folder = str(tmp_path_factory.mktemp("resume"))
     straight = train(_small_run(folder, "straight", checkpoint_every=2))
-    first_half = train(_small_run(folder, "resumed", checkpoint_every=2), stop_after=3)
+    first_half = train(_small_run(folder, "resumed", checkpoint_every=2), stop_at_step=3)
     assert first_half.step == 3
     resumed = train(_small_run(folder, "resumed", checkpoint_every=2))
     return straight, resumed, os.path.join(folder, "resumed")
+
+
+def test_stop_at_step_counts_all_updates_and_a_run_already_there_makes_none(tmp_path):
+    first = train(_small_run(str(tmp_path)), stop_at_step=2)
+    assert (first.step, first.interrupted_by) == (2, None) and first.checkpoint.endswith("ckpt-2")
+    saved = _checkpoint_values(first.checkpoint)
+    again = train(_small_run(str(tmp_path)), stop_at_step=2)
+    assert again.step == 2
+    got = _checkpoint_values(tf.train.latest_checkpoint(str(tmp_path / "run")))
+    for name in saved:
+        np.testing.assert_array_equal(got[name], saved[name], err_msg=name)
 
 
 def test_resumed_run_ends_with_the_same_weights_and_optimizer_slots(straight_and_resumed):
@@ -123,7 +134,7 @@ def test_xla_compiled_runs_repeat_and_resume_bit_for_bit(tmp_path):
     options = dict(checkpoint_every=2, jit_compile=True)
     straight = train(_small_run(folder, "straight", **options))
     again = train(_small_run(folder, "again", **options))
-    train(_small_run(folder, "resumed", **options), stop_after=3)
+    train(_small_run(folder, "resumed", **options), stop_at_step=3)
     resumed = train(_small_run(folder, "resumed", **options))
     expected = _checkpoint_values(straight.checkpoint)
     for other in (again, resumed):

@@ -1,13 +1,19 @@
 """Plots a training run's validation PSNR gain over its blurred inputs, step by step.
 
     pip install -e '.[plot]'
-    python tools/plot_learning_curve.py --run_dir=runs/default_model \
+    python tools/plot_learning_curve.py \
+        --run_dir=runs/default_model,runs/default_model_stage2 \
         --output=docs/default_model_learning_curve.png
 
 Reads the `validation/psnr` summaries srn-train writes (the mean PSNR of the
 finest output over --validation_datalist), computes the same mean for the
 blurred inputs of that list, and plots the difference: the dB the model adds.
 The points also go to a JSON file beside the PNG, for the README's table.
+
+A run continued in stages (each next stage started with --init_checkpoint from
+the one before) is plotted as one curve: each stage's steps are offset by the
+step of the previous stage's newest checkpoint, and a dashed line marks where
+each stage begins.
 """
 
 import glob
@@ -24,7 +30,9 @@ from srn_tf.metrics import psnr
 from srn_tf.saving import write_json_atomically
 
 FLAGS = flags.FLAGS
-flags.DEFINE_string("run_dir", None, "srn-train --checkpoint_dir of the run.", required=True)
+flags.DEFINE_list("run_dir", None, "srn-train --checkpoint_dir of the run; several, comma "
+                  "separated and in order, for stages continued with --init_checkpoint.",
+                  required=True)
 flags.DEFINE_string("output", None, "PNG file to write the plot into.", required=True)
 flags.DEFINE_string("validation_datalist", None,
                     "The run's --validation_datalist (default: read from the run's flags.json).")
@@ -40,6 +48,23 @@ def validation_points(run_dir):
                 if value.tag == "validation/psnr":
                     points[event.step] = float(tf.make_ndarray(value.tensor))
     return sorted(points.items())
+
+
+def staged_points(run_dirs):
+    """[(step, psnr)] of consecutive stages, and the step each later stage starts at."""
+    points, starts, offset = [], [], 0
+    for index, run_dir in enumerate(run_dirs):
+        if index:
+            previous = tf.train.latest_checkpoint(run_dirs[index - 1])
+            if previous is None:
+                raise SystemExit(f"{run_dirs[index - 1]}: no checkpoint to continue from")
+            offset += int(previous.rsplit("-", 1)[1])
+            starts.append(offset)
+        stage = validation_points(run_dir)
+        if not stage:
+            raise SystemExit(f"{run_dir}: no validation/psnr summaries")
+        points += [(offset + step, value) for step, value in stage]
+    return points, starts
 
 
 def input_psnr(datalist):
@@ -60,17 +85,17 @@ def main(argv):
 
     datalist = FLAGS.validation_datalist
     if datalist is None:
-        with open(os.path.join(FLAGS.run_dir, "flags.json")) as handle:
+        with open(os.path.join(FLAGS.run_dir[0], "flags.json")) as handle:
             datalist = json.load(handle)["validation_datalist"]
-    points = validation_points(FLAGS.run_dir)
-    if not points:
-        raise SystemExit(f"{FLAGS.run_dir}: no validation/psnr summaries")
+    points, stage_starts = staged_points(FLAGS.run_dir)
     baseline = input_psnr(datalist)
     steps = [step for step, _ in points]
     gains = [value - baseline for _, value in points]
     figure, axes = pyplot.subplots(figsize=(6.4, 3.6), dpi=100)
     axes.plot(steps, gains, marker="o")
     axes.axhline(0.0, color="gray", linewidth=0.8)
+    for start in stage_starts:
+        axes.axvline(start, color="gray", linestyle="--", linewidth=0.8)
     axes.set_xlabel("training step")
     axes.set_ylabel("PSNR gain over input (dB)")
     axes.set_title(FLAGS.title)
@@ -80,7 +105,8 @@ def main(argv):
     figure.savefig(temporary)
     os.replace(temporary, FLAGS.output)
     write_json_atomically({"input_psnr": baseline, "steps": steps,
-                           "psnr": [value for _, value in points], "gain": gains},
+                           "psnr": [value for _, value in points], "gain": gains,
+                           "stage_starts": stage_starts},
                           os.path.splitext(FLAGS.output)[0] + ".json")
     print(f"{FLAGS.output}: {len(points)} points, last gain {gains[-1]:+.3f} dB at step {steps[-1]}")
 

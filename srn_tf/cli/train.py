@@ -71,6 +71,10 @@ flags.DEFINE_integer("checkpoint_every", 1000, "Steps between checkpoints.")
 flags.DEFINE_integer("keep_checkpoints", 5, "Checkpoints kept in --checkpoint_dir (oldest go).")
 flags.DEFINE_integer("log_every", 5, "Steps between log lines.")
 flags.DEFINE_integer("summary_every", 20, "Steps between TensorBoard summaries.")
+flags.DEFINE_integer("stop_at_step", None,
+                     "Save and stop once the run has made this many updates in all, though "
+                     "the schedule runs to max_steps (a time-boxed job; rerun without it to "
+                     "go on). Exits 0.")
 
 # Reproducibility and speed.
 flags.DEFINE_integer("seed", 0, "Seeds the initial weights, shuffling, crops and augmentation.")
@@ -104,13 +108,17 @@ def main(argv):
     fields = TrainingConfig.__dataclass_fields__
     config = TrainingConfig(**{name: FLAGS[name].value for name in fields})
     try:
-        result = train(config)
+        result = train(config, stop_at_step=FLAGS.stop_at_step)
     except (PairListError, ValueError, FileNotFoundError, TrainingDivergedError) as error:
         fail(str(error))
     if result.interrupted_by:
         print(f"stopped by {result.interrupted_by} after {result.step} updates; "
               f"saved {result.checkpoint}")
         raise SystemExit(1)
+    if result.step <= result.max_steps:
+        print(f"stopped at step {result.step} as asked (--stop_at_step; the schedule runs "
+              f"to {result.max_steps}); saved {result.checkpoint}")
+        return
     print(f"finished: {result.step} updates (max_steps {result.max_steps}); "
           f"saved {result.checkpoint}")
 

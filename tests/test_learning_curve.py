@@ -1,0 +1,50 @@
+"""tools/plot_learning_curve.py joins the stages of a run continued with --init_checkpoint."""
+
+import functools
+import importlib.util
+import os
+
+import pytest
+import tensorflow as tf
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+@functools.cache
+def _tool():
+    """The tool as a module, loaded once (it defines absl flags)."""
+    spec = importlib.util.spec_from_file_location(
+        "plot_learning_curve", os.path.join(REPO, "tools", "plot_learning_curve.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _stage(folder, validations, last_checkpoint):
+    """A run folder with validation/psnr summaries and a checkpoint numbered last_checkpoint."""
+    writer = tf.summary.create_file_writer(os.path.join(folder, "train"))
+    with writer.as_default():
+        for step, value in validations:
+            tf.summary.scalar("validation/psnr", value, step=step)
+    writer.flush()
+    counter = tf.Variable(0)
+    tf.train.Checkpoint(counter=counter).write(os.path.join(folder, f"ckpt-{last_checkpoint}"))
+    with open(os.path.join(folder, "checkpoint"), "w") as handle:
+        handle.write(f'model_checkpoint_path: "ckpt-{last_checkpoint}"\n')
+    return str(folder)
+
+
+def test_stages_follow_each_other_offset_by_the_previous_stage_checkpoint(tmp_path):
+    first = _stage(tmp_path / "one", [(10, 20.0), (20, 21.0)], last_checkpoint=23)
+    second = _stage(tmp_path / "two", [(10, 22.0), (20, 23.5)], last_checkpoint=21)
+    points, starts = _tool().staged_points([first, second])
+    assert starts == [23]
+    assert [step for step, _ in points] == [10, 20, 33, 43]
+    assert [value for _, value in points] == pytest.approx([20.0, 21.0, 22.0, 23.5])
+
+
+def test_a_stage_without_validation_summaries_is_a_clear_error(tmp_path):
+    first = _stage(tmp_path / "one", [(10, 20.0)], last_checkpoint=10)
+    empty = _stage(tmp_path / "two", [], last_checkpoint=5)
+    with pytest.raises(SystemExit, match="two: no validation/psnr summaries"):
+        _tool().staged_points([first, empty])
