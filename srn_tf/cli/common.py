@@ -3,6 +3,34 @@
 import os
 import sys
 
+from absl import flags
+
+# The flags below are defined on behalf of each console script, whose --help lists them.
+flags.disclaim_key_flags()
+
+MODEL_SOURCES = ("an srn_tf checkpoint folder (srn-convert, srn-train), a SavedModel folder "
+                 "from srn-export, or an original TF1 checkpoint (prefix or folder; give "
+                 "--model). Default: the model bundled with the package.")
+
+
+def define_model_flags(checkpoint_help):
+    """--checkpoint (what it is, per script) and the release's --model, as loaded by
+    `srn_tf.deblur_files.load_deblur_model`."""
+    flags.DEFINE_string("checkpoint", None, checkpoint_help)
+    flags.DEFINE_enum("model", None, ["color", "gray", "lstm"],
+                      "Model type (the release's --model). Needed for TF1 checkpoints "
+                      "(default color); checked against srn_tf checkpoints, which record "
+                      "their type.")
+
+
+def define_device_flags():
+    """The release's --gpu and the arithmetic --precision of `srn_tf.deblur_image`."""
+    flags.DEFINE_integer("gpu", 0,
+                         "GPU index to run on; -1 runs on the CPU (the release's --gpu).")
+    flags.DEFINE_enum("precision", "float32", ["float32", "bfloat16", "float16"],
+                      "Arithmetic: float32 (the release's), bfloat16 (about twice as fast on "
+                      "CPUs with AVX512_BF16, ~40+ dB from float32) or float16 (GPUs).")
+
 
 def quiet_tensorflow():
     """Hides TF's C++ start-up chatter (info, warnings) unless the user set a level.

@@ -11,31 +11,23 @@ Unreadable files are reported and skipped; the exit status is 1 if any failed.
 
 from absl import flags
 
-from srn_tf.cli.common import fail, run_console_script, select_gpu
+from srn_tf.cli.common import (MODEL_SOURCES, define_device_flags, define_model_flags, fail,
+                               run_console_script, select_gpu)
 
 FLAGS = flags.FLAGS
-flags.DEFINE_string("checkpoint", None,
-                    "Model to run: an srn_tf checkpoint folder (srn-convert, srn-train), a "
-                    "SavedModel folder from srn-export, or an original TF1 checkpoint (prefix "
-                    "or folder; give --model). Default: the model bundled with the package.")
+define_model_flags("Model to run: " + MODEL_SOURCES)
+define_device_flags()
 flags.DEFINE_string("input_path", "./testing_set",
                     "An image file, a folder (searched recursively for .png, .jpg, .jpeg, "
                     ".bmp, .tif, .tiff) or a quoted glob pattern ('**' matches subfolders).")
 flags.DEFINE_string("output_path", "./testing_res",
                     "Folder for the results; file names and subfolders mirror the input.")
-flags.DEFINE_enum("model", None, ["color", "gray", "lstm"],
-                  "Model type (the release's --model). Needed for TF1 checkpoints (default "
-                  "color); checked against srn_tf checkpoints, which record their type.")
 flags.DEFINE_integer("height", None,
                      "With --width: the release's fixed-size mode. Images are turned to "
                      "landscape, shrunk (bicubic) to fit height x width if larger, edge-padded "
                      "to exactly that size, run, cropped, enlarged back and turned back. A "
                      "multiple of 16. Without it, images run at full resolution.")
 flags.DEFINE_integer("width", None, "With --height: see --height. A multiple of 16.")
-flags.DEFINE_integer("gpu", 0, "GPU index to run on; -1 runs on the CPU (the release's --gpu).")
-flags.DEFINE_enum("precision", "float32", ["float32", "bfloat16", "float16"],
-                  "Arithmetic: float32 (the release's), bfloat16 (about twice as fast on CPUs "
-                  "with AVX512_BF16, ~40+ dB from float32) or float16 (GPUs).")
 flags.DEFINE_integer("tile", None,
                      "Largest tile side in pixels: big images run in overlapping tiles to "
                      "bound memory. Default: automatic (tile only images above ~2 Mpixel per "

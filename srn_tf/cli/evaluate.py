@@ -13,17 +13,12 @@ runs; the exit status is 1 when any image could not be scored.
 
 from absl import flags
 
-from srn_tf.cli.common import fail, run_console_script, select_gpu
+from srn_tf.cli.common import (MODEL_SOURCES, define_device_flags, define_model_flags, fail,
+                               run_console_script, select_gpu)
 
 FLAGS = flags.FLAGS
-flags.DEFINE_string("checkpoint", None,
-                    "Model to evaluate: an srn_tf checkpoint folder (srn-convert, srn-train), "
-                    "a SavedModel folder from srn-export, or an original TF1 checkpoint "
-                    "(prefix or folder; set --model). Default: the model bundled with the "
-                    "package.")
-flags.DEFINE_enum("model", None, ["color", "gray", "lstm"],
-                  "Model type (the release's --model). Needed for TF1 checkpoints (default "
-                  "color); checked against srn_tf checkpoints, which record their type.")
+define_model_flags("Model to evaluate: " + MODEL_SOURCES)
+define_device_flags()
 flags.DEFINE_string("datalist", None,
                     "Test list in the release's format: one 'sharp_path blur_path' pair per "
                     "line, relative to --data_root.")
@@ -35,10 +30,6 @@ flags.DEFINE_string("gopro_dir", None,
 flags.DEFINE_string("blur_folder", "blur",
                     "With --gopro_dir: 'blur' (the paper's inputs) or 'blur_gamma'.")
 flags.DEFINE_integer("max_images", 0, "Evaluate only the first N pairs (0: all).")
-flags.DEFINE_integer("gpu", 0, "GPU index to run on; -1 runs on the CPU (as the release).")
-flags.DEFINE_enum("precision", "float32", ["float32", "bfloat16", "float16"],
-                  "Arithmetic: float32 is the release's; bfloat16 is about twice as fast on "
-                  "CPUs with AVX512_BF16.")
 flags.DEFINE_integer("tile", None, "Run images in overlapping tiles of at most this side "
                      "(pixels) to bound memory; default: whole images.")
 flags.DEFINE_integer("tile_overlap", None, "Least overlap of neighbouring tiles in pixels.")

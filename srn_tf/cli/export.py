@@ -10,15 +10,12 @@ float32 (batch, height, width, 3) images in [0, 1] to their deblurred version,
 
 from absl import flags
 
-from srn_tf.cli.common import fail, run_console_script
+from srn_tf.cli.common import define_model_flags, fail, run_console_script
 
 FLAGS = flags.FLAGS
-flags.DEFINE_string("checkpoint", None,
-                    "srn_tf checkpoint folder (from srn-convert, srn-train or save_model), or "
-                    "an original release TF1 checkpoint (prefix or folder; then set --model).")
-flags.DEFINE_enum("model", None, ["color", "gray", "lstm"],
-                  "Model type (the release's --model). Needed for TF1 checkpoints (default "
-                  "color); checked against srn_tf checkpoints, which record their type.")
+define_model_flags(
+    "Model to export: an srn_tf checkpoint folder (srn-convert, srn-train, save_model) or an "
+    "original release TF1 checkpoint (prefix or folder; then set --model).")
 flags.DEFINE_string("export_dir", None, "Folder to write the SavedModel into (must not exist).")
 flags.DEFINE_bool("overwrite", False, "Replace an existing --export_dir.")
 flags.mark_flags_as_required(["checkpoint", "export_dir"])
