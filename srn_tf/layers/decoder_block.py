@@ -2,11 +2,11 @@
 
 import keras
 
-from srn_tf.layers.res_block import ResBlock
+from srn_tf.layers.res_block import ResBlockStack
 
 
 @keras.saving.register_keras_serializable(package="srn_tf")
-class DBlock(keras.layers.Layer):
+class DBlock(ResBlockStack, keras.layers.Layer):
     """`num_res_blocks` ResBlocks followed by a 4x4 stride-2 transposed conv with ReLU.
 
     The release's decoder stages: `dec3_3, dec3_2, dec3_1` then `dec2_4` (the
@@ -38,20 +38,11 @@ class DBlock(keras.layers.Layer):
         self.num_res_blocks = num_res_blocks
         self.kernel_size = kernel_size
         self.upsample_kernel_size = upsample_kernel_size
-        # One attribute per block (not a list): Keras 3 lists are not tracked
-        # by tf.train.Checkpoint, and checkpoints must hold every weight.
-        for i in range(num_res_blocks):
-            setattr(self, f"res_block_{i}",
-                    ResBlock(filters, kernel_size, dtype=self.dtype_policy, name=f"res_block_{i}"))
+        self._add_res_blocks(num_res_blocks, filters, kernel_size)
         self.upsample = keras.layers.Conv2DTranspose(
             output_filters, upsample_kernel_size, strides=2, padding="same",
             activation="relu", kernel_initializer="glorot_uniform",
             dtype=self.dtype_policy, name="upsample")
-
-    @property
-    def res_blocks(self):
-        """The ResBlocks in the order they run."""
-        return [getattr(self, f"res_block_{i}") for i in range(self.num_res_blocks)]
 
     def build(self, input_shape):
         for block in self.res_blocks:
@@ -59,10 +50,7 @@ class DBlock(keras.layers.Layer):
         self.upsample.build(input_shape)
 
     def call(self, inputs):
-        x = inputs
-        for block in self.res_blocks:
-            x = block(x)
-        return self.upsample(x)
+        return self.upsample(self._run_res_blocks(inputs))
 
     def get_config(self):
         config = super().get_config()

@@ -2,11 +2,11 @@
 
 import keras
 
-from srn_tf.layers.res_block import ResBlock
+from srn_tf.layers.res_block import ResBlockStack
 
 
 @keras.saving.register_keras_serializable(package="srn_tf")
-class EBlock(keras.layers.Layer):
+class EBlock(ResBlockStack, keras.layers.Layer):
     """A (possibly strided) conv with ReLU followed by `num_res_blocks` ResBlocks.
 
     The release's encoder stages `enc<s>_1` (the conv) and `enc<s>_2..` (the
@@ -40,16 +40,7 @@ class EBlock(keras.layers.Layer):
         self.conv = keras.layers.Conv2D(
             filters, kernel_size, strides=strides, padding="same", activation="relu",
             kernel_initializer="glorot_uniform", dtype=self.dtype_policy, name="conv")
-        # One attribute per block (not a list): Keras 3 lists are not tracked
-        # by tf.train.Checkpoint, and checkpoints must hold every weight.
-        for i in range(num_res_blocks):
-            setattr(self, f"res_block_{i}",
-                    ResBlock(filters, kernel_size, dtype=self.dtype_policy, name=f"res_block_{i}"))
-
-    @property
-    def res_blocks(self):
-        """The ResBlocks in the order they run."""
-        return [getattr(self, f"res_block_{i}") for i in range(self.num_res_blocks)]
+        self._add_res_blocks(num_res_blocks, filters, kernel_size)
 
     def build(self, input_shape):
         self.conv.build(input_shape)
@@ -58,10 +49,7 @@ class EBlock(keras.layers.Layer):
             block.build(inner_shape)
 
     def call(self, inputs):
-        x = self.conv(inputs)
-        for block in self.res_blocks:
-            x = block(x)
-        return x
+        return self._run_res_blocks(self.conv(inputs))
 
     def get_config(self):
         config = super().get_config()

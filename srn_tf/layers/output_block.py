@@ -2,11 +2,11 @@
 
 import keras
 
-from srn_tf.layers.res_block import ResBlock
+from srn_tf.layers.res_block import ResBlockStack
 
 
 @keras.saving.register_keras_serializable(package="srn_tf")
-class OutputBlock(keras.layers.Layer):
+class OutputBlock(ResBlockStack, keras.layers.Layer):
     """`num_res_blocks` ResBlocks followed by a linear conv to the image channels.
 
     The release's `dec1_3, dec1_2, dec1_1` and `dec1_0` (no activation).
@@ -35,20 +35,11 @@ class OutputBlock(keras.layers.Layer):
         self.num_res_blocks = num_res_blocks
         self.kernel_size = kernel_size
         self.zero_init = zero_init
-        # One attribute per block (not a list): Keras 3 lists are not tracked
-        # by tf.train.Checkpoint, and checkpoints must hold every weight.
-        for i in range(num_res_blocks):
-            setattr(self, f"res_block_{i}",
-                    ResBlock(filters, kernel_size, dtype=self.dtype_policy, name=f"res_block_{i}"))
+        self._add_res_blocks(num_res_blocks, filters, kernel_size)
         self.conv = keras.layers.Conv2D(
             channels, kernel_size, padding="same",
             kernel_initializer="zeros" if zero_init else "glorot_uniform",
             dtype=self.dtype_policy, name="conv")
-
-    @property
-    def res_blocks(self):
-        """The ResBlocks in the order they run."""
-        return [getattr(self, f"res_block_{i}") for i in range(self.num_res_blocks)]
 
     def build(self, input_shape):
         for block in self.res_blocks:
@@ -56,10 +47,7 @@ class OutputBlock(keras.layers.Layer):
         self.conv.build(input_shape)
 
     def call(self, inputs):
-        x = inputs
-        for block in self.res_blocks:
-            x = block(x)
-        return self.conv(x)
+        return self.conv(self._run_res_blocks(inputs))
 
     def get_config(self):
         config = super().get_config()

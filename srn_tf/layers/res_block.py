@@ -54,3 +54,29 @@ class ResBlock(keras.layers.Layer):
         config = super().get_config()
         config.update({"filters": self.filters, "kernel_size": self.kernel_size})
         return config
+
+
+class ResBlockStack:
+    """Mixin for the stage layers (EBlock, DBlock, OutputBlock): a run of ResBlocks.
+
+    The blocks are attributes `res_block_0 .. res_block_{n-1}`, not a list: Keras 3
+    lists are not tracked by tf.train.Checkpoint, and checkpoints must hold every
+    weight under the names the TF1 mapping expects.
+    """
+
+    def _add_res_blocks(self, count, filters, kernel_size):
+        """Creates `count` ResBlocks of `filters` channels, in the layer's dtype policy."""
+        for i in range(count):
+            setattr(self, f"res_block_{i}",
+                    ResBlock(filters, kernel_size, dtype=self.dtype_policy, name=f"res_block_{i}"))
+
+    @property
+    def res_blocks(self):
+        """The ResBlocks in the order they run."""
+        return [getattr(self, f"res_block_{i}") for i in range(self.num_res_blocks)]
+
+    def _run_res_blocks(self, x):
+        """x through every ResBlock; (batch, height, width, filters) in and out."""
+        for block in self.res_blocks:
+            x = block(x)
+        return x
