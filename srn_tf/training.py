@@ -266,6 +266,8 @@ def train(config, stop_at_step=None):
         TrainingDivergedError: the loss became NaN or Inf.
     """
     config.validate()
+    if stop_at_step is not None and stop_at_step < 0:
+        raise ValueError(f"stop_at_step must be >= 0. Received: {stop_at_step}")
     strategy = make_strategy(config.strategy)  # first: MWMS must precede other TF work
     chief = _is_chief(strategy)
     if config.deterministic:

@@ -111,6 +111,8 @@ def test_stop_at_step_counts_all_updates_and_a_run_already_there_makes_none(tmp_
     got = _checkpoint_values(tf.train.latest_checkpoint(str(tmp_path / "run")))
     for name in saved:
         np.testing.assert_array_equal(got[name], saved[name], err_msg=name)
+    with pytest.raises(ValueError, match="stop_at_step must be >= 0"):
+        train(_small_run(str(tmp_path)), stop_at_step=-1)
 
 
 def test_resumed_run_ends_with_the_same_weights_and_optimizer_slots(straight_and_resumed):
