@@ -159,11 +159,20 @@ def test_readme_docker_commands_name_existing_flagfiles_and_console_scripts():
     assert "srn-deblur" in {command for _, command, _ in runs}
 
 
+DEFINED_FLAG = r"flags\.DEFINE_\w+\(\s*\"(\w+)\""
+
+
 def defined_flags(script, scripts_to_modules):
-    """Flag names a console script's module defines (read from its source, no import)."""
+    """Flag names a console script's module defines, read from its source (no import):
+    its own DEFINE_* calls and those of the cli/common.py helpers it calls."""
     module = scripts_to_modules[script]
     source = read(module.replace(".", "/") + ".py")
-    return set(re.findall(r"flags\.DEFINE_\w+\(\s*\"(\w+)\"", source))
+    names = set(re.findall(DEFINED_FLAG, source))
+    common = read("srn_tf/cli/common.py")
+    for helper in re.findall(r"^(define_\w+_flags)\(", source, re.M):
+        body = re.search(rf"^def {helper}\(.*?(?=^def |\Z)", common, re.S | re.M).group(0)
+        names |= set(re.findall(DEFINED_FLAG, body))
+    return names
 
 
 def test_readme_docker_commands_use_flags_their_scripts_define():

@@ -1,6 +1,5 @@
 """tools/plot_learning_curve.py joins the stages of a run continued with --init_checkpoint."""
 
-import functools
 import importlib.util
 import os
 
@@ -10,14 +9,20 @@ import tensorflow as tf
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-@functools.cache
-def _tool():
-    """The tool as a module, loaded once (it defines absl flags)."""
+@pytest.fixture(scope="module")
+def tool():
+    """The tool as a module; the absl flags it defines are removed afterwards, so that
+    the console scripts' modules can define theirs in the same test process."""
+    from absl import flags
+
+    before = set(flags.FLAGS)
     spec = importlib.util.spec_from_file_location(
         "plot_learning_curve", os.path.join(REPO, "tools", "plot_learning_curve.py"))
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    return module
+    yield module
+    for name in set(flags.FLAGS) - before:
+        delattr(flags.FLAGS, name)
 
 
 def _stage(folder, validations, last_checkpoint):
@@ -34,17 +39,17 @@ def _stage(folder, validations, last_checkpoint):
     return str(folder)
 
 
-def test_stages_follow_each_other_offset_by_the_previous_stage_checkpoint(tmp_path):
+def test_stages_follow_each_other_offset_by_the_previous_stage_checkpoint(tool, tmp_path):
     first = _stage(tmp_path / "one", [(10, 20.0), (20, 21.0)], last_checkpoint=23)
     second = _stage(tmp_path / "two", [(10, 22.0), (20, 23.5)], last_checkpoint=21)
-    points, starts = _tool().staged_points([first, second])
+    points, starts = tool.staged_points([first, second])
     assert starts == [23]
     assert [step for step, _ in points] == [10, 20, 33, 43]
     assert [value for _, value in points] == pytest.approx([20.0, 21.0, 22.0, 23.5])
 
 
-def test_a_stage_without_validation_summaries_is_a_clear_error(tmp_path):
+def test_a_stage_without_validation_summaries_is_a_clear_error(tool, tmp_path):
     first = _stage(tmp_path / "one", [(10, 20.0)], last_checkpoint=10)
     empty = _stage(tmp_path / "two", [], last_checkpoint=5)
     with pytest.raises(SystemExit, match="two: no validation/psnr summaries"):
-        _tool().staged_points([first, empty])
+        tool.staged_points([first, empty])
