@@ -147,6 +147,13 @@ def make_strategy(name):
     return tf.distribute.MirroredStrategy(devices=devices)
 
 
+def format_duration(seconds):
+    """'H:MM:SS' with as many hours as it takes (strftime's %H wraps at 24 h)."""
+    minutes, seconds = divmod(int(round(seconds)), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}:{minutes:02d}:{seconds:02d}"
+
+
 def _is_chief(strategy):
     resolver = getattr(strategy, "cluster_resolver", None)
     if resolver is None or not resolver.cluster_spec().as_dict():
@@ -360,7 +367,7 @@ def train(config, stop_at_step=None):
                 logging.info("step %d/%d loss %.5f (%s) lr %.3g %.1f images/s ETA %s",
                              done - 1, max_steps, total,
                              ", ".join(f"{loss:.5f}" for loss in levels), learning_rate,
-                             rate, time.strftime("%H:%M:%S", time.gmtime(eta)))
+                             rate, format_duration(eta))
             if done % config.summary_every == 0:
                 _write_summaries(done, total, levels, learning_rate, model,
                                  strategy.experimental_local_results(blur)[0],

@@ -13,7 +13,7 @@ import tensorflow as tf
 from absl import logging as absl_logging
 
 import srn_tf
-from srn_tf.training import TrainingConfig, TrainingDivergedError, train
+from srn_tf.training import TrainingConfig, TrainingDivergedError, format_duration, train
 from srn_tf.train_step import learning_rate_schedule, make_optimizer, make_train_step
 from tests.pair_files import write_random_pairs
 
@@ -82,6 +82,12 @@ def test_mixed_precision_step_has_a_finite_loss_and_float32_variables(policy):
     assert slots and all(str(v.dtype) == "float32" for v in slots)
     moved = [not np.array_equal(b, v.numpy()) for b, v in zip(before, model.trainable_variables)]
     assert any(moved)
+
+
+def test_eta_past_a_day_keeps_counting_hours():
+    assert format_duration(0) == "0:00:00"
+    assert format_duration(3599.6) == "1:00:00"
+    assert format_duration(26 * 3600 + 2 * 60 + 40) == "26:02:40"  # strftime said 02:02:40
 
 
 def test_polynomial_schedule_is_the_release_formula():
