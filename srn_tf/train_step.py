@@ -3,7 +3,7 @@
 import keras
 import tensorflow as tf
 
-from srn_tf.losses import multiscale_loss
+from srn_tf.losses import LOSSES
 
 LR_SCHEDULES = ("polynomial", "constant", "cosine")
 # TF1's tf.train.AdamOptimizer default; Keras 3's default is 1e-7.
@@ -54,7 +54,7 @@ def current_learning_rate(optimizer):
 
 
 def make_train_step(model, optimizer, strategy, global_batch_size, step_counter,
-                    jit_compile=False, eager=False):
+                    jit_compile=False, eager=False, loss="mse"):
     """Builds the `tf.function` that makes one update on one distributed batch.
 
     Each replica computes the release's loss on its share of the batch and scales
@@ -70,12 +70,16 @@ def make_train_step(model, optimizer, strategy, global_batch_size, step_counter,
             checkpoint never holds weights and a step count that disagree.
         jit_compile: compile the replica step with XLA.
         eager: run op by op, without `tf.function` (debugging, benchmarks).
+        loss: a key of `losses.LOSSES`: "mse" (the release) or "psnr".
 
     Returns:
         `step(blur, sharp) -> (total_loss, per_level_losses)`, float32 scalars over
         the global batch, where blur and sharp are distributed (per-replica
         batch, crop, crop, channels) batches.
     """
+    if loss not in LOSSES:
+        raise ValueError(f"loss must be one of {sorted(LOSSES)}. Received: {loss!r}")
+    loss_function = LOSSES[loss]
     variables = model.trainable_variables
     scales_loss = isinstance(optimizer, keras.optimizers.LossScaleOptimizer)
 
@@ -83,7 +87,7 @@ def make_train_step(model, optimizer, strategy, global_batch_size, step_counter,
         share = tf.cast(tf.shape(blur)[0], tf.float32) / global_batch_size
         with tf.GradientTape() as tape:
             outputs = model(blur, training=True)
-            total, per_level = multiscale_loss(sharp, outputs)
+            total, per_level = loss_function(sharp, outputs)
             replica_loss = total * share
             differentiated = optimizer.scale_loss(replica_loss) if scales_loss else replica_loss
         gradients = tape.gradient(differentiated, variables)

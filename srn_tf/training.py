@@ -26,6 +26,7 @@ from absl import logging
 
 from srn_tf.data import check_pairs, gopro_pairs, read_pair_list
 from srn_tf.input_pipeline import load_pair, training_dataset
+from srn_tf.losses import LOSSES
 from srn_tf.model_types import MODEL_TYPES, build_model
 from srn_tf.padding import predict_levels_any_size
 from srn_tf.saving import (CONFIG_FILE, read_model_config, write_json_atomically,
@@ -40,7 +41,7 @@ STRATEGIES = ("default", "mirrored", "multi_worker")
 MODEL_OPTIONS = ("base_filters", "blocks_per_stage", "residual_output", "zero_init_output")
 # Flags that change what a run computes; a resumed run should keep them.
 _RUN_DEFINING = ("model", "batch_size", "crop_size", "epoch", "max_steps", "lr",
-                 "lr_schedule", "lr_power", "shuffle", "seed", "augment") + MODEL_OPTIONS
+                 "lr_schedule", "lr_power", "loss", "shuffle", "seed", "augment") + MODEL_OPTIONS
 
 
 @dataclasses.dataclass
@@ -64,6 +65,7 @@ class TrainingConfig:
     lr: float = 1e-4
     lr_schedule: str = "polynomial"
     lr_power: float = 0.3
+    loss: str = "mse"
     shuffle: bool = True
     seed: int = 0
     deterministic: bool = True
@@ -88,6 +90,8 @@ class TrainingConfig:
             raise ValueError(f"model must be one of {sorted(MODEL_TYPES)}. Received: {self.model!r}")
         if (self.datalist is None) == (self.gopro_dir is None):
             raise ValueError("give exactly one of datalist and gopro_dir")
+        if self.loss not in LOSSES:
+            raise ValueError(f"loss must be one of {sorted(LOSSES)}. Received: {self.loss!r}")
         if self.mixed_precision not in PRECISIONS:
             raise ValueError(f"mixed_precision must be one of {PRECISIONS}")
         if self.strategy not in STRATEGIES:
@@ -329,7 +333,7 @@ def train(config, stop_at_step=None):
     first_step = int(step.numpy())
     end_step = max_steps + 1 if stop_at_step is None else min(max_steps + 1, stop_at_step)
     train_step = make_train_step(model, optimizer, strategy, config.batch_size, step,
-                                 jit_compile=config.jit_compile)
+                                 jit_compile=config.jit_compile, loss=config.loss)
     batches = strategy.distribute_datasets_from_function(
         lambda context: training_dataset(
             pairs, batch_size=config.batch_size, crop_size=config.crop_size,

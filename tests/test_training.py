@@ -40,11 +40,12 @@ def _checkpoint_values(prefix):
             if not name.startswith(("save_counter", "_CHECKPOINTABLE_OBJECT_GRAPH"))}
 
 
-def _one_device_step(model, batch, schedule=1e-3, loss_scaling=False):
+def _one_device_step(model, batch, schedule=1e-3, loss_scaling=False, loss="mse"):
     optimizer = make_optimizer(schedule, loss_scaling=loss_scaling)
     optimizer.build(model.trainable_variables)
     counter = tf.Variable(0, dtype=tf.int64)
-    step = make_train_step(model, optimizer, tf.distribute.get_strategy(), batch, counter)
+    step = make_train_step(model, optimizer, tf.distribute.get_strategy(), batch, counter,
+                           loss=loss)
     return step, optimizer
 
 
@@ -55,14 +56,26 @@ def _tiny_batch(count=2, size=32, seed=0):
     return tf.constant(blur), tf.constant(sharp)
 
 
-def test_two_tiny_pairs_are_overfit_within_a_few_hundred_steps():
+@pytest.mark.parametrize("loss", ["mse", "psnr"])
+def test_two_tiny_pairs_are_overfit_within_a_few_hundred_steps(loss):
     keras.utils.set_random_seed(0)
     model = srn_tf.build_model("color", base_filters=8, blocks_per_stage=1)
     blur, sharp = _tiny_batch()
-    step, _ = _one_device_step(model, batch=2, schedule=1e-3)
+    step, _ = _one_device_step(model, batch=2, schedule=1e-3, loss=loss)
     losses = [float(step(blur, sharp)[0]) for _ in range(250)]
     assert np.isfinite(losses).all()
-    assert min(losses[-10:]) * 10 <= losses[0], (losses[0], losses[-10:])
+    if loss == "mse":  # the error falls tenfold
+        assert min(losses[-10:]) * 10 <= losses[0], (losses[0], losses[-10:])
+    else:  # the same in dB: 10 dB at each of the three levels
+        assert min(losses[-10:]) <= losses[0] - 30, (losses[0], losses[-10:])
+
+
+def test_a_run_with_the_psnr_loss_records_it_beside_its_checkpoints(tmp_path):
+    config = _small_run(tmp_path, loss="psnr", max_steps=1)
+    result = train(config)
+    assert result.step == 2
+    with open(os.path.join(config.checkpoint_dir, "flags.json")) as handle:
+        assert json.load(handle)["loss"] == "psnr"
 
 
 @pytest.mark.parametrize("policy", ["mixed_float16", "mixed_bfloat16"])
