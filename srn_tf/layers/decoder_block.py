@@ -45,8 +45,7 @@ class DBlock(ResBlockStack, keras.layers.Layer):
             dtype=self.dtype_policy, name="upsample")
 
     def build(self, input_shape):
-        for block in self.res_blocks:
-            block.build(input_shape)
+        self._build_res_blocks(input_shape)
         self.upsample.build(input_shape)
 
     def call(self, inputs):

@@ -44,9 +44,7 @@ class EBlock(ResBlockStack, keras.layers.Layer):
 
     def build(self, input_shape):
         self.conv.build(input_shape)
-        inner_shape = (None, None, None, self.filters)
-        for block in self.res_blocks:
-            block.build(inner_shape)
+        self._build_res_blocks((None, None, None, self.filters))
 
     def call(self, inputs):
         return self._run_res_blocks(self.conv(inputs))

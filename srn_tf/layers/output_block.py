@@ -42,8 +42,7 @@ class OutputBlock(ResBlockStack, keras.layers.Layer):
             dtype=self.dtype_policy, name="conv")
 
     def build(self, input_shape):
-        for block in self.res_blocks:
-            block.build(input_shape)
+        self._build_res_blocks(input_shape)
         self.conv.build(input_shape)
 
     def call(self, inputs):

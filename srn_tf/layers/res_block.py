@@ -75,6 +75,11 @@ class ResBlockStack:
         """The ResBlocks in the order they run."""
         return [getattr(self, f"res_block_{i}") for i in range(self.num_res_blocks)]
 
+    def _build_res_blocks(self, input_shape):
+        """Builds every ResBlock for (batch, height, width, filters) inputs."""
+        for block in self.res_blocks:
+            block.build(input_shape)
+
     def _run_res_blocks(self, x):
         """x through every ResBlock; (batch, height, width, filters) in and out."""
         for block in self.res_blocks:
