@@ -38,7 +38,8 @@ from srn_tf.train_step import (current_learning_rate, learning_rate_schedule,
 FLAGS_FILE = "flags.json"
 PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
 STRATEGIES = ("default", "mirrored", "multi_worker")
-MODEL_OPTIONS = ("base_filters", "blocks_per_stage", "residual_output", "zero_init_output")
+MODEL_OPTIONS = ("base_filters", "blocks_per_stage", "kernel_size", "residual_output",
+                 "zero_init_output")
 # Flags that change what a run computes; a resumed run should keep them.
 _RUN_DEFINING = ("model", "batch_size", "crop_size", "epoch", "max_steps", "lr",
                  "lr_schedule", "lr_power", "loss", "shuffle", "seed", "augment") + MODEL_OPTIONS
@@ -81,6 +82,7 @@ class TrainingConfig:
     validate_every: int = 1000
     base_filters: int = 32
     blocks_per_stage: int = 3
+    kernel_size: int = 5
     residual_output: bool = False
     zero_init_output: bool = False
 

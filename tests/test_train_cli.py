@@ -39,7 +39,7 @@ def test_gopro_flagfiles_reproduce_the_release_recipe(model):
     release = {"model": model, "datalist": "datalist_gopro.txt", "batch_size": 16,
                "crop_size": 256, "epoch": 4000, "max_steps": None, "lr": 1e-4,
                "lr_schedule": "polynomial", "lr_power": 0.3, "shuffle": True,
-               "augment": False, "base_filters": 32, "blocks_per_stage": 3,
+               "augment": False, "base_filters": 32, "blocks_per_stage": 3, "kernel_size": 5,
                "residual_output": False, "zero_init_output": False,
                "mixed_precision": "float32", "checkpoint_every": 1000, "summary_every": 20}
     assert {k: values[k] for k in release} == release

@@ -70,6 +70,14 @@ def test_two_tiny_pairs_are_overfit_within_a_few_hundred_steps(loss):
         assert min(losses[-10:]) <= losses[0] - 30, (losses[0], losses[-10:])
 
 
+def test_a_run_with_3x3_kernels_is_reloaded_with_them(tmp_path):
+    config = _small_run(tmp_path, kernel_size=3, max_steps=1)
+    train(config)
+    model = srn_tf.load_model(config.checkpoint_dir)
+    assert model.kernel_size == 3
+    assert model.get_layer("encoder_1").conv.kernel.shape[:2] == (3, 3)
+
+
 def test_a_run_with_the_psnr_loss_records_it_beside_its_checkpoints(tmp_path):
     config = _small_run(tmp_path, loss="psnr", max_steps=1)
     result = train(config)

@@ -58,6 +58,8 @@ flags.DEFINE_enum("loss", "mse", ["mse", "psnr"],
 # Model options (the defaults are the release's network).
 flags.DEFINE_integer("base_filters", 32, "Channels of the first stage (stages use 1x, 2x, 4x).")
 flags.DEFINE_integer("blocks_per_stage", 3, "ResBlocks per encoder and decoder stage.")
+flags.DEFINE_integer("kernel_size", 5, "Side of every conv kernel but the 4x4 transposed ones "
+                     "(5 in the release; 3 halves a step's time).")
 flags.DEFINE_bool("residual_output", False,
                   "Add each level's blurred input to its output (not in the release).")
 flags.DEFINE_bool("zero_init_output", False,
