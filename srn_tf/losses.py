@@ -1,5 +1,5 @@
 """Training losses over the model's levels: the release's (mean squared error at
-every level, summed) and a per-image PSNR loss that the bundled default model uses."""
+every level, summed) and a per-image PSNR loss (`--loss=psnr`, not in the release)."""
 
 import tensorflow as tf
 

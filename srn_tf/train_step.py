@@ -57,9 +57,10 @@ def make_train_step(model, optimizer, strategy, global_batch_size, step_counter,
                     jit_compile=False, eager=False, loss="mse"):
     """Builds the `tf.function` that makes one update on one distributed batch.
 
-    Each replica computes the release's loss on its share of the batch and scales
-    it by (replica batch / global batch); the optimizer sums the replicas'
-    gradients, so the update equals a single device's on the whole global batch.
+    Each replica computes the loss (the release's MSE by default) on its share of
+    the batch and scales it by (replica batch / global batch); the optimizer sums
+    the replicas' gradients, so the update equals a single device's on the whole
+    global batch (both losses are means over the batch).
 
     Args:
         model: an `SRNDeblurNet` built under `strategy.scope()`.
