@@ -61,3 +61,10 @@ def multiscale_psnr_loss(sharp, outputs):
 
 # --loss: the release's "mse" and this project's "psnr".
 LOSSES = {"mse": multiscale_loss, "psnr": multiscale_psnr_loss}
+
+
+def loss_function(name):
+    """The loss called `name` in `LOSSES`; ValueError naming the choices otherwise."""
+    if name not in LOSSES:
+        raise ValueError(f"loss must be one of {sorted(LOSSES)}. Received: {name!r}")
+    return LOSSES[name]

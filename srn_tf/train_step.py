@@ -3,7 +3,7 @@
 import keras
 import tensorflow as tf
 
-from srn_tf.losses import LOSSES
+from srn_tf.losses import loss_function
 
 LR_SCHEDULES = ("polynomial", "constant", "cosine")
 # TF1's tf.train.AdamOptimizer default; Keras 3's default is 1e-7.
@@ -78,9 +78,7 @@ def make_train_step(model, optimizer, strategy, global_batch_size, step_counter,
         the global batch, where blur and sharp are distributed (per-replica
         batch, crop, crop, channels) batches.
     """
-    if loss not in LOSSES:
-        raise ValueError(f"loss must be one of {sorted(LOSSES)}. Received: {loss!r}")
-    loss_function = LOSSES[loss]
+    compute_loss = loss_function(loss)
     variables = model.trainable_variables
     scales_loss = isinstance(optimizer, keras.optimizers.LossScaleOptimizer)
 
@@ -88,7 +86,7 @@ def make_train_step(model, optimizer, strategy, global_batch_size, step_counter,
         share = tf.cast(tf.shape(blur)[0], tf.float32) / global_batch_size
         with tf.GradientTape() as tape:
             outputs = model(blur, training=True)
-            total, per_level = loss_function(sharp, outputs)
+            total, per_level = compute_loss(sharp, outputs)
             replica_loss = total * share
             differentiated = optimizer.scale_loss(replica_loss) if scales_loss else replica_loss
         gradients = tape.gradient(differentiated, variables)

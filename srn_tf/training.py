@@ -26,7 +26,7 @@ from absl import logging
 
 from srn_tf.data import check_pairs, gopro_pairs, read_pair_list
 from srn_tf.input_pipeline import load_pair, training_dataset
-from srn_tf.losses import LOSSES
+from srn_tf.losses import loss_function
 from srn_tf.model_types import MODEL_TYPES, build_model
 from srn_tf.padding import predict_levels_any_size
 from srn_tf.saving import (CONFIG_FILE, read_model_config, write_json_atomically,
@@ -92,8 +92,7 @@ class TrainingConfig:
             raise ValueError(f"model must be one of {sorted(MODEL_TYPES)}. Received: {self.model!r}")
         if (self.datalist is None) == (self.gopro_dir is None):
             raise ValueError("give exactly one of datalist and gopro_dir")
-        if self.loss not in LOSSES:
-            raise ValueError(f"loss must be one of {sorted(LOSSES)}. Received: {self.loss!r}")
+        loss_function(self.loss)  # raises ValueError naming the known losses
         if self.mixed_precision not in PRECISIONS:
             raise ValueError(f"mixed_precision must be one of {PRECISIONS}")
         if self.strategy not in STRATEGIES:
