@@ -367,6 +367,43 @@ def test_written_sharp_image_is_the_middle_frame_after_rescale_and_crop(tmp_path
         np.testing.assert_array_equal(blurred, sharp, err_msg=blur_path)
 
 
+def brightening_of_blur(response, pairs=12):
+    """Mean (blurred - sharp) grey levels of `pairs` pairs of a black-and-white checkerboard.
+
+    Averaging black and white in linear light (x**2.2) gives 0.73 of white, not
+    0.5, so a gamma response brightens a blurred checkerboard by tens of levels;
+    averaging the 8-bit values leaves its mean where it was.
+    """
+    checkerboard = np.kron(np.indices((8, 8)).sum(axis=0) % 2, np.ones((8, 8)))
+    image = np.repeat((checkerboard * 255).astype(np.uint8)[..., None], 3, axis=2)
+    rng = np.random.default_rng(5)
+    path_parameters = trajectory.PathParameters(9, 16.0, 24.0, 0.0, 0.0)
+    return [float(blurred.mean()) - float(sharp.mean()) for sharp, blurred, _ in (
+        dataset.make_pair(image, rng, path_parameters, response, 0.0, "linear", 32, 0, 1.0)
+        for _ in range(pairs))]
+
+
+def test_mixed_response_draws_linear_light_or_encoded_averaging_for_each_pair():
+    gamma, linear = (render.CameraResponse(kind) for kind in dataset.DRAWN_RESPONSES)
+    # Thresholds: a 16-24 px blur of 8 px squares mixes black and white nearly
+    # everywhere (gamma: about +50 levels); encoded averaging moves the mean of
+    # a 32 px crop only by the checkerboard's uneven share of the crop (< 8).
+    assert all(shift > 20 for shift in brightening_of_blur(gamma))
+    assert all(abs(shift) < 8 for shift in brightening_of_blur(linear))
+    mixed = brightening_of_blur((gamma, linear))
+    assert all(shift > 20 or abs(shift) < 8 for shift in mixed)
+    assert any(shift > 20 for shift in mixed) and any(abs(shift) < 8 for shift in mixed)
+
+
+def test_mixed_response_is_recorded_and_reproducible(tmp_path):
+    options = dict(sharp_dir=write_sources(tmp_path / "sharp"), pairs_per_image=2,
+                   frames_per_burst=5, response="mixed", report=lambda line: None)
+    dataset.synthesize_dataset(tmp_path / "a", **options)
+    dataset.synthesize_dataset(tmp_path / "b", **options)
+    assert read_tree(tmp_path / "a") == read_tree(tmp_path / "b")
+    assert '"response": "mixed"' in (tmp_path / "a" / dataset.CONFIG_FILE).read_text()
+
+
 def test_crop_larger_than_an_image_is_refused_before_writing(tmp_path):
     with pytest.raises(ValueError, match=r"alpha \(40x56\)"):
         dataset.synthesize_dataset(tmp_path / "out", sharp_dir=write_sources(tmp_path / "sharp"),

@@ -44,9 +44,11 @@ flags.DEFINE_float("max_rotation", 1.0, "Largest in-plane camera rotation over a
                    "about the image centre.", lower_bound=0.0)
 flags.DEFINE_float("noise_sigma", 0.01, "Gaussian sensor noise added to the blurred image, "
                    "in [0, 1] units (0.01 = 2.55 of 255).", lower_bound=0.0)
-flags.DEFINE_enum("response", "gamma", ["gamma", "srgb", "linear"],
+flags.DEFINE_enum("response", "gamma", ["gamma", "srgb", "linear", "mixed"],
                   "Camera response undone before averaging and redone after: x**gamma, "
-                  "the sRGB curve, or none.")
+                  "the sRGB curve, or none (frames averaged on the 8-bit values, as a "
+                  "blur kernel convolved with a photograph does); 'mixed': gamma or none, "
+                  "drawn for each pair.")
 flags.DEFINE_float("gamma", 2.2, "Gamma of --response=gamma (GOPRO used 2.2).")
 flags.DEFINE_integer("crop_size", 0, "Side of a random square crop of each pair; 0 keeps the "
                      "whole (rescaled) image.", lower_bound=0)

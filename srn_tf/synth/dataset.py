@@ -28,6 +28,11 @@ from srn_tf.synth import render, sources, trajectory
 # The kinds a pair can be blurred with; "mixed" draws one of them for each pair.
 DRAWN_BLUR_KINDS = ("trajectory", "shake", "linear")
 BLUR_KINDS = DRAWN_BLUR_KINDS + ("mixed",)
+# The camera responses a pair can be averaged through; "mixed" draws one of
+# DRAWN_RESPONSES for each pair: averaging in linear light as GOPRO did, or
+# on the encoded values, as a blur kernel convolved with an 8-bit photograph does.
+DRAWN_RESPONSES = ("gamma", "linear")
+RESPONSES = render.RESPONSES + ("mixed",)
 TRAIN_LIST = "train_list.txt"
 TEST_LIST = "test_list.txt"
 CONFIG_FILE = "synth_config.json"
@@ -95,7 +100,8 @@ def make_pair(image, rng, path_parameters, response, noise_sigma, blur_kind, cro
         image: uint8 RGB (height, width, 3).
         rng: the scene's `numpy.random.Generator`.
         path_parameters: a `trajectory.PathParameters`.
-        response: a `render.CameraResponse`.
+        response: a `render.CameraResponse`, or a tuple of them to draw one
+            from uniformly for this pair.
         noise_sigma: sensor noise, [0, 1] units.
         blur_kind: "trajectory" (burst along a smooth curved path, with
             rotation), "shake" (burst along a jittery hand-shake path),
@@ -121,6 +127,8 @@ def make_pair(image, rng, path_parameters, response, noise_sigma, blur_kind, cro
     sharp = image[offset[1]:offset[1] + out_height, offset[0]:offset[0] + out_width]
     if blur_kind == "mixed":
         blur_kind = DRAWN_BLUR_KINDS[int(rng.integers(0, len(DRAWN_BLUR_KINDS)))]
+    if isinstance(response, tuple):
+        response = response[int(rng.integers(0, len(response)))]
     if blur_kind == "linear":
         length = rng.uniform(path_parameters.min_length, path_parameters.max_length)
         heading = rng.uniform(0.0, np.pi)
@@ -176,7 +184,8 @@ def synthesize_dataset(output_dir, sharp_dir=None, source="folder", pairs_per_im
             max_rotation_degrees: the camera paths (`trajectory.PathParameters`).
         noise_sigma: Gaussian sensor noise on the blurred image, [0, 1] units.
         response, gamma: the camera response undone before averaging
-            (`render.CameraResponse`).
+            (`render.CameraResponse`), or "mixed" for one of `DRAWN_RESPONSES`
+            drawn for each pair.
         crop_size, max_side, min_scale: sizes (see `make_pair`).
         report: called with one progress line per source image.
 
@@ -203,7 +212,10 @@ def synthesize_dataset(output_dir, sharp_dir=None, source="folder", pairs_per_im
                          f"noise_sigma={noise_sigma}, test_fraction={test_fraction}")
     path_parameters = trajectory.PathParameters(frames_per_burst, min_length, max_length,
                                                 max_turn_degrees, max_rotation_degrees)
-    camera_response = render.CameraResponse(response, gamma)
+    if response == "mixed":
+        camera_response = tuple(render.CameraResponse(kind, gamma) for kind in DRAWN_RESPONSES)
+    else:
+        camera_response = render.CameraResponse(response, gamma)
     output_dir = os.fspath(output_dir)
     if source == "skimage":
         sharp_sources = sources.skimage_sources()
