@@ -44,8 +44,9 @@ def test_stages_follow_each_other_offset_by_the_previous_stage_checkpoint(tool, 
     second = _stage(tmp_path / "two", [(10, 22.0), (20, 23.5)], last_checkpoint=21)
     points, starts = tool.staged_points([first, second])
     assert starts == [23]
-    assert [step for step, _ in points] == [10, 20, 33, 43]
-    assert [value for _, value in points] == pytest.approx([20.0, 21.0, 22.0, 23.5])
+    assert [step for step, _, _ in points] == [10, 20, 33, 43]
+    assert [value for _, value, _ in points] == pytest.approx([20.0, 21.0, 22.0, 23.5])
+    assert [stage for _, _, stage in points] == [0, 0, 1, 1]
 
 
 def test_a_stage_without_validation_summaries_is_a_clear_error(tool, tmp_path):
@@ -53,3 +54,21 @@ def test_a_stage_without_validation_summaries_is_a_clear_error(tool, tmp_path):
     empty = _stage(tmp_path / "two", [], last_checkpoint=5)
     with pytest.raises(SystemExit, match="two: no validation/psnr summaries"):
         tool.staged_points([first, empty])
+
+
+def test_each_stage_is_measured_against_its_own_validation_list(tool, tmp_path):
+    # Stages may validate on different data (a second stage on new pairs); each
+    # gain must subtract the input PSNR of the list that stage was scored on.
+    stages = []
+    for name in ("one", "two"):
+        folder = tmp_path / name
+        folder.mkdir()
+        (folder / "flags.json").write_text(f'{{"validation_datalist": "{name}.txt"}}')
+        stages.append(str(folder))
+    tool.FLAGS(["plot_learning_curve", "--run_dir=unused", "--output=unused.png"])
+    try:
+        assert [tool.validation_datalist(stage) for stage in stages] == ["one.txt", "two.txt"]
+        tool.FLAGS.validation_datalist = "both.txt"
+        assert [tool.validation_datalist(stage) for stage in stages] == ["both.txt"] * 2
+    finally:
+        tool.FLAGS.unparse_flags()

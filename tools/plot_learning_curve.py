@@ -8,6 +8,8 @@
 Reads the `validation/psnr` summaries srn-train writes (the mean PSNR of the
 finest output over --validation_datalist), computes the same mean for the
 blurred inputs of that list, and plots the difference: the dB the model adds.
+Each stage is measured against its own validation list (from its flags.json),
+so stages validated on different data still show gains, not raw PSNR.
 The points also go to a JSON file beside the PNG, for the README's table.
 
 A run continued in stages (each next stage started with --init_checkpoint from
@@ -35,7 +37,8 @@ flags.DEFINE_list("run_dir", None, "srn-train --checkpoint_dir of the run; sever
                   required=True)
 flags.DEFINE_string("output", None, "PNG file to write the plot into.", required=True)
 flags.DEFINE_string("validation_datalist", None,
-                    "The run's --validation_datalist (default: read from the run's flags.json).")
+                    "The --validation_datalist of every stage (default: read from each "
+                    "stage's flags.json).")
 flags.DEFINE_string("title", "Validation PSNR gain over the blurred input", "Plot title.")
 
 
@@ -51,7 +54,8 @@ def validation_points(run_dir):
 
 
 def staged_points(run_dirs):
-    """[(step, psnr)] of consecutive stages, and the step each later stage starts at."""
+    """[(step, psnr, stage index)] of consecutive stages, and the step each later stage
+    starts at."""
     points, starts, offset = [], [], 0
     for index, run_dir in enumerate(run_dirs):
         if index:
@@ -63,7 +67,7 @@ def staged_points(run_dirs):
         stage = validation_points(run_dir)
         if not stage:
             raise SystemExit(f"{run_dir}: no validation/psnr summaries")
-        points += [(offset + step, value) for step, value in stage]
+        points += [(offset + step, value, index) for step, value in stage]
     return points, starts
 
 
@@ -77,20 +81,24 @@ def input_psnr(datalist):
     return float(np.mean(values))
 
 
+def validation_datalist(run_dir):
+    """--validation_datalist if given, else the one the stage in `run_dir` trained with."""
+    if FLAGS.validation_datalist is not None:
+        return FLAGS.validation_datalist
+    with open(os.path.join(run_dir, "flags.json")) as handle:
+        return json.load(handle)["validation_datalist"]
+
+
 def main(argv):
     del argv
     import matplotlib
     matplotlib.use("Agg")
     from matplotlib import pyplot
 
-    datalist = FLAGS.validation_datalist
-    if datalist is None:
-        with open(os.path.join(FLAGS.run_dir[0], "flags.json")) as handle:
-            datalist = json.load(handle)["validation_datalist"]
     points, stage_starts = staged_points(FLAGS.run_dir)
-    baseline = input_psnr(datalist)
-    steps = [step for step, _ in points]
-    gains = [value - baseline for _, value in points]
+    baselines = [input_psnr(validation_datalist(run_dir)) for run_dir in FLAGS.run_dir]
+    steps = [step for step, _, _ in points]
+    gains = [value - baselines[stage] for _, value, stage in points]
     figure, axes = pyplot.subplots(figsize=(6.4, 3.6), dpi=100)
     axes.plot(steps, gains, marker="o")
     axes.axhline(0.0, color="gray", linewidth=0.8)
@@ -104,8 +112,8 @@ def main(argv):
     temporary = FLAGS.output + ".tmp.png"
     figure.savefig(temporary)
     os.replace(temporary, FLAGS.output)
-    write_json_atomically({"input_psnr": baseline, "steps": steps,
-                           "psnr": [value for _, value in points], "gain": gains,
+    write_json_atomically({"input_psnr": baselines, "steps": steps,
+                           "psnr": [value for _, value, _ in points], "gain": gains,
                            "stage_starts": stage_starts},
                           os.path.splitext(FLAGS.output)[0] + ".json")
     print(f"{FLAGS.output}: {len(points)} points, last gain {gains[-1]:+.3f} dB at step {steps[-1]}")
