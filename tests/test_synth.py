@@ -402,6 +402,9 @@ def test_mixed_response_is_recorded_and_reproducible(tmp_path):
     dataset.synthesize_dataset(tmp_path / "b", **options)
     assert read_tree(tmp_path / "a") == read_tree(tmp_path / "b")
     assert '"response": "mixed"' in (tmp_path / "a" / dataset.CONFIG_FILE).read_text()
+    with pytest.raises(ValueError, match="response must be one of gamma, srgb, linear, mixed"):
+        dataset.synthesize_dataset(tmp_path / "c", **{**options, "response": "log"})
+    assert not (tmp_path / "c").exists()
 
 
 def test_crop_larger_than_an_image_is_refused_before_writing(tmp_path):

@@ -203,6 +203,9 @@ def synthesize_dataset(output_dir, sharp_dir=None, source="folder", pairs_per_im
     if blur_kind not in BLUR_KINDS:
         raise ValueError(f"blur_kind must be one of {', '.join(BLUR_KINDS)}. "
                          f"Received: blur_kind={blur_kind!r}")
+    if response not in RESPONSES:
+        raise ValueError(f"response must be one of {', '.join(RESPONSES)}. "
+                         f"Received: response={response!r}")
     if pairs_per_image < 1 or crop_size < 0 or max_side < 0 or not 0 < min_scale <= 1:
         raise ValueError("need pairs_per_image >= 1, crop_size >= 0, max_side >= 0 and "
                          f"0 < min_scale <= 1. Received: pairs_per_image={pairs_per_image}, "
