@@ -96,7 +96,10 @@ def main(argv):
     from matplotlib import pyplot
 
     points, stage_starts = staged_points(FLAGS.run_dir)
-    baselines = [input_psnr(validation_datalist(run_dir)) for run_dir in FLAGS.run_dir]
+    datalists = [validation_datalist(run_dir) for run_dir in FLAGS.run_dir]
+    # Stages usually share a list (same data, or --validation_datalist): score each once.
+    input_psnr_of = {datalist: input_psnr(datalist) for datalist in set(datalists)}
+    baselines = [input_psnr_of[datalist] for datalist in datalists]
     steps = [step for step, _, _ in points]
     gains = [value - baselines[stage] for _, value, stage in points]
     figure, axes = pyplot.subplots(figsize=(6.4, 3.6), dpi=100)
