@@ -25,8 +25,10 @@ def main():
     parser.add_argument("--proxy", choices=PROXIES, default="image_like",
                         help="stand-in model when no checkpoint is given")
     parser.add_argument("--photo", default="coffee", help="skimage.data photograph")
-    parser.add_argument("--height", type=int, default=800)
-    parser.add_argument("--width", type=int, default=1200)
+    parser.add_argument("--height", type=int, default=800,
+                        help="height the photograph is resized to before blurring, pixels")
+    parser.add_argument("--width", type=int, default=1200,
+                        help="width the photograph is resized to before blurring, pixels")
     parser.add_argument("--tile", type=int, default=512, help="largest tile side")
     parser.add_argument("--overlaps", default="0,16,32,64,128,192",
                         help="comma-separated least overlaps to measure")

@@ -451,3 +451,11 @@ def test_srn_synth_console_script_fails_in_one_line_on_a_bad_folder(tmp_path):
     assert result.returncode == 1  # OpenCV's own decoder warnings are kept off stderr
     assert result.stderr.strip() == (f"error: {tmp_path / 'broken'}: 1 of 1 images cannot be "
                                      "read: a.png")
+
+
+def test_srn_synth_help_names_every_skimage_photograph():
+    result = run_srn_synth("--help")
+    assert result.returncode == 0, result.stderr
+    help_text = " ".join(result.stdout.split())  # absl wraps lines
+    for name in sources.SKIMAGE_PHOTOS:
+        assert name in help_text.split("--source:")[1].split("--test_fraction")[0], name

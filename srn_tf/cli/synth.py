@@ -18,8 +18,9 @@ FLAGS = flags.FLAGS
 flags.DEFINE_string("sharp_dir", None, "Folder of sharp images (.png, .jpg, .bmp, .tif, .webp); "
                     "each image becomes one scene.")
 flags.DEFINE_enum("source", None, ["skimage"],
-                  "Instead of --sharp_dir: 'skimage' uses the colour photographs shipped with "
-                  "scikit-image (astronaut, chelsea, coffee, motorcycle, rocket).")
+                  "Instead of --sharp_dir: 'skimage' uses the 11 photographs shipped with "
+                  "scikit-image: astronaut, chelsea, coffee, motorcycle, rocket (colour) and "
+                  "brick, camera, coins, grass, gravel, moon (gray, repeated into RGB).")
 flags.DEFINE_string("output_dir", None, "New or empty folder to write the dataset into.")
 flags.DEFINE_integer("pairs_per_image", 1, "Pairs made from each sharp image (each with its own "
                      "path, crop and scale).", lower_bound=1)
