@@ -58,6 +58,14 @@ def test_every_flagfile_starts_with_the_command_that_uses_it():
         assert any(f"srn-train --flagfile=flags/{name}" in line for line in comments), name
 
 
+@pytest.mark.parametrize("name", sorted(os.listdir(os.path.join(REPO, "flags"))))
+def test_every_flagfile_is_valid_srn_train_flags(name, monkeypatch):
+    # Stages name their parent flagfile relative to the repository, as their comments say.
+    monkeypatch.chdir(REPO)
+    values = _parsed([f"--flagfile=flags/{name}"])
+    assert values["model"] in ("color", "gray", "lstm") and values["lr"] > 0, name
+
+
 def test_a_command_line_flag_overrides_the_flagfile():
     values = _parsed([f"--flagfile={REPO}/flags/cpu_smoke.cfg", "--max_steps=7", "--lr=0.25"])
     assert (values["max_steps"], values["lr"], values["base_filters"]) == (7, 0.25, 8)
