@@ -457,5 +457,6 @@ def test_srn_synth_help_names_every_skimage_photograph():
     result = run_srn_synth("--help")
     assert result.returncode == 0, result.stderr
     help_text = " ".join(result.stdout.split())  # absl wraps lines
+    source_help = help_text.split("--source:")[1].split("--test_fraction")[0]
     for name in sources.SKIMAGE_PHOTOS:
-        assert name in help_text.split("--source:")[1].split("--test_fraction")[0], name
+        assert name in source_help, name

@@ -16,6 +16,7 @@ from tests.pair_files import write_image, write_random_pairs
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SRN_TRAIN = os.path.join(os.path.dirname(sys.executable), "srn-train")
+FLAGFILES = sorted(os.listdir(os.path.join(REPO, "flags")))
 TINY_RUN = ["--model=color", "--base_filters=4", "--blocks_per_stage=1", "--batch_size=2",
             "--crop_size=32", "--seed=5", "--shuffle", "--augment", "--log_every=1",
             "--summary_every=1000"]
@@ -50,7 +51,7 @@ def test_gopro_flagfiles_reproduce_the_release_recipe(model):
 
 
 def test_every_flagfile_starts_with_the_command_that_uses_it():
-    for name in sorted(os.listdir(os.path.join(REPO, "flags"))):
+    for name in FLAGFILES:
         with open(os.path.join(REPO, "flags", name)) as handle:
             comments = [line for line in handle if line.startswith("#")]
             handle.seek(0)
@@ -58,7 +59,7 @@ def test_every_flagfile_starts_with_the_command_that_uses_it():
         assert any(f"srn-train --flagfile=flags/{name}" in line for line in comments), name
 
 
-@pytest.mark.parametrize("name", sorted(os.listdir(os.path.join(REPO, "flags"))))
+@pytest.mark.parametrize("name", FLAGFILES)
 def test_every_flagfile_is_valid_srn_train_flags(name, monkeypatch):
     # Stages name their parent flagfile relative to the repository, as their comments say.
     monkeypatch.chdir(REPO)
