@@ -1,5 +1,6 @@
 """srn-synth: aligned pairs, blur that grows with the path, reproducible files, GOPRO layout."""
 
+import json
 import os
 import subprocess
 import sys
@@ -8,7 +9,7 @@ import cv2
 import numpy as np
 import pytest
 
-from srn_tf.synth import dataset, render, sources, trajectory
+from srn_tf.synth import dataset, dead_leaves, render, sources, trajectory
 
 LINEAR_LIGHT = render.CameraResponse("linear")
 GAMMA = render.CameraResponse("gamma", 2.2)
@@ -420,6 +421,71 @@ def test_a_non_empty_output_folder_is_refused(tmp_path):
     with pytest.raises(FileExistsError, match="not empty"):
         dataset.synthesize_dataset(tmp_path / "out", sharp_dir=write_sources(tmp_path / "sharp"),
                                    report=lambda line: None)
+
+
+# --- Dead leaves -------------------------------------------------------------
+
+def test_leaf_radii_follow_the_inverse_cube_law_within_their_bounds():
+    radii = dead_leaves.leaf_radii(np.random.default_rng(0), 200_000, 2.0, 100.0)
+    assert radii.min() >= 2.0 and radii.max() <= 100.0
+    # P(r <= x) = (2**-2 - x**-2) / (2**-2 - 100**-2); 200k draws put each empirical
+    # fraction within 0.005 of it (binomial sd at most 0.0012).
+    for x in (2.5, 4.0, 10.0, 40.0):
+        expected = (2.0 ** -2 - x ** -2) / (2.0 ** -2 - 100.0 ** -2)
+        assert abs(np.mean(radii <= x) - expected) < 0.005, x
+
+
+def test_dead_leaves_image_is_reproducible_covered_and_has_edges_of_every_orientation():
+    image = dead_leaves.dead_leaves_image(np.random.default_rng([7, 2, 0]), 128)
+    assert image.shape == (128, 128, 3) and image.dtype == np.uint8
+    np.testing.assert_array_equal(
+        image, dead_leaves.dead_leaves_image(np.random.default_rng([7, 2, 0]), 128))
+    assert not np.array_equal(
+        image, dead_leaves.dead_leaves_image(np.random.default_rng([7, 2, 1]), 128))
+    # Covered by many leaves: no colour fills more than 10% (an uncovered canvas,
+    # filled with one colour, would), and hundreds of colours appear.
+    colours, counts = np.unique(image.reshape(-1, 3), axis=0, return_counts=True)
+    assert counts.max() < 0.1 * image.shape[0] * image.shape[1] and len(colours) > 300
+    # Edges of every orientation: each 30-degree bin holds at least 5% of the
+    # strong gradients (a uniform spread gives 16.7%).
+    gray = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY).astype(np.float32)
+    gx, gy = cv2.Sobel(gray, cv2.CV_32F, 1, 0), cv2.Sobel(gray, cv2.CV_32F, 0, 1)
+    magnitude = np.hypot(gx, gy)
+    angles = np.degrees(np.arctan2(gy, gx))[magnitude > np.percentile(magnitude, 90)] % 180
+    histogram, _ = np.histogram(angles, bins=6, range=(0, 180))
+    assert histogram.min() > 0.05 * histogram.sum(), histogram
+
+
+def test_dead_leaves_scenes_train_beside_photographs_and_are_recorded(tmp_path):
+    pairs = dataset.synthesize_dataset(
+        tmp_path / "out", sharp_dir=write_sources(tmp_path / "sharp", names=("alpha", "beta")),
+        source="dead_leaves", dead_leaves_images=2, dead_leaves_size=64, pairs_per_image=1,
+        seed=3, test_images=("beta",), crop_size=32, frames_per_burst=5,
+        report=lambda line: None)
+    assert sorted(os.path.dirname(os.path.dirname(sharp)) for sharp, _ in pairs["train"]) == [
+        "train/alpha", "train/dead_leaves_000", "train/dead_leaves_001"]
+    assert [sharp for sharp, _ in pairs["test"]] == ["test/beta/sharp/000000.png"]
+    config = json.loads((tmp_path / "out" / dataset.CONFIG_FILE).read_text())
+    assert config["source"] == ["dead_leaves"] and config["dead_leaves_images"] == 2
+
+
+@pytest.mark.parametrize("source, message", [
+    ((), "need a sharp_dir or a built-in source"),
+    (("skimage", "gopro"), "source must be among skimage, dead_leaves. Received: source=gopro"),
+])
+def test_missing_or_unknown_sources_are_refused_before_writing(tmp_path, source, message):
+    with pytest.raises(ValueError, match=message):
+        dataset.synthesize_dataset(tmp_path / "out", source=source, report=lambda line: None)
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_folder_image_named_like_a_dead_leaves_scene_is_refused(tmp_path):
+    sharp = write_sources(tmp_path / "sharp", names=("dead_leaves_000",))
+    with pytest.raises(ValueError, match="more than one source: dead_leaves_000"):
+        dataset.synthesize_dataset(tmp_path / "out", sharp_dir=sharp, source="dead_leaves",
+                                   dead_leaves_images=1, dead_leaves_size=64,
+                                   report=lambda line: None)
+    assert not (tmp_path / "out").exists()
 
 
 # --- The console script ----------------------------------------------------------

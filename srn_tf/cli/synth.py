@@ -2,6 +2,7 @@
 
     srn-synth --sharp_dir=photos --output_dir=data/synth --pairs_per_image=4 --crop_size=256
     srn-synth --source=skimage --output_dir=data/skimage_synth --pairs_per_image=8
+    srn-synth --sharp_dir=photos --source=dead_leaves --output_dir=data/mixed
 
 Each blurred image averages a burst of frames along a random smooth camera path
 (shift, curve and a little rotation) in linear light, as GOPRO averaged 240 fps
@@ -17,10 +18,18 @@ from srn_tf.cli.common import fail, run_console_script
 FLAGS = flags.FLAGS
 flags.DEFINE_string("sharp_dir", None, "Folder of sharp images (.png, .jpg, .bmp, .tif, .webp); "
                     "each image becomes one scene.")
-flags.DEFINE_enum("source", None, ["skimage"],
-                  "Instead of --sharp_dir: 'skimage' uses the 11 photographs shipped with "
-                  "scikit-image: astronaut, chelsea, coffee, motorcycle, rocket (colour) and "
-                  "brick, camera, coins, grass, gravel, moon (gray, repeated into RGB).")
+flags.DEFINE_multi_enum("source", [], ["skimage", "dead_leaves"],
+                        "Built-in sharp images, instead of or beside --sharp_dir (repeat the "
+                        "flag for both). 'skimage': the 11 photographs shipped with "
+                        "scikit-image: astronaut, chelsea, coffee, motorcycle, rocket (colour) "
+                        "and brick, camera, coins, grass, gravel, moon (gray, repeated into "
+                        "RGB). 'dead_leaves': --dead_leaves_images procedural images of random "
+                        "overlapping shapes, sized by a power law as the edges of photographs "
+                        "are (scenes dead_leaves_000, ...).")
+flags.DEFINE_integer("dead_leaves_images", 48, "How many dead-leaves images --source=dead_leaves "
+                     "draws (each a scene).", lower_bound=1)
+flags.DEFINE_integer("dead_leaves_size", 384, "Side of each dead-leaves image, pixels.",
+                     lower_bound=1)
 flags.DEFINE_string("output_dir", None, "New or empty folder to write the dataset into.")
 flags.DEFINE_integer("pairs_per_image", 1, "Pairs made from each sharp image (each with its own "
                      "path, crop and scale).", lower_bound=1)
@@ -63,20 +72,22 @@ flags.mark_flag_as_required("output_dir")
 def main(argv):
     if len(argv) > 1:
         fail(f"unexpected arguments: {' '.join(argv[1:])}")
-    if (FLAGS.sharp_dir is None) == (FLAGS.source is None):
-        fail("give exactly one of --sharp_dir=DIR and --source=skimage")
+    if FLAGS.sharp_dir is None and not FLAGS.source:
+        fail("give --sharp_dir=DIR, --source=skimage or --source=dead_leaves (or several)")
     from srn_tf.synth.dataset import synthesize_dataset
 
     try:
         pairs = synthesize_dataset(
-            FLAGS.output_dir, sharp_dir=FLAGS.sharp_dir, source=FLAGS.source or "folder",
+            FLAGS.output_dir, sharp_dir=FLAGS.sharp_dir, source=FLAGS.source,
             pairs_per_image=FLAGS.pairs_per_image, seed=FLAGS.seed,
             test_fraction=FLAGS.test_fraction, test_images=FLAGS.test_images,
             blur_kind=FLAGS.blur_kind, frames_per_burst=FLAGS.frames_per_burst,
             min_length=FLAGS.min_length, max_length=FLAGS.max_length,
             max_turn_degrees=FLAGS.max_turn, max_rotation_degrees=FLAGS.max_rotation,
             noise_sigma=FLAGS.noise_sigma, response=FLAGS.response, gamma=FLAGS.gamma,
-            crop_size=FLAGS.crop_size, max_side=FLAGS.max_side, min_scale=FLAGS.min_scale)
+            crop_size=FLAGS.crop_size, max_side=FLAGS.max_side, min_scale=FLAGS.min_scale,
+            dead_leaves_images=FLAGS.dead_leaves_images,
+            dead_leaves_size=FLAGS.dead_leaves_size)
     except (ValueError, OSError) as error:
         fail(str(error))
     print(f"wrote {len(pairs['train'])} training and {len(pairs['test'])} test pairs "

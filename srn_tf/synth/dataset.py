@@ -33,6 +33,8 @@ BLUR_KINDS = DRAWN_BLUR_KINDS + ("mixed",)
 # on the encoded values, as a blur kernel convolved with an 8-bit photograph does.
 DRAWN_RESPONSES = ("gamma", "linear")
 RESPONSES = render.RESPONSES + ("mixed",)
+# Sharp images the package can draw on without a folder (`sources`).
+BUILT_IN_SOURCES = ("skimage", "dead_leaves")
 TRAIN_LIST = "train_list.txt"
 TEST_LIST = "test_list.txt"
 CONFIG_FILE = "synth_config.json"
@@ -164,18 +166,55 @@ def _prepare_output(output_dir):
     os.makedirs(output_dir, exist_ok=True)
 
 
-def synthesize_dataset(output_dir, sharp_dir=None, source="folder", pairs_per_image=1, seed=0,
+def collect_sources(sharp_dir, source, seed, dead_leaves_images, dead_leaves_size):
+    """The sharp images of a dataset: `sharp_dir`'s, then each built-in source named.
+
+    Raises:
+        ValueError: no source at all, an unknown source name, or two images
+            sharing a scene name.
+        sources.SourceError: a bad `sharp_dir`.
+    """
+    names = (source,) if isinstance(source, str) else tuple(source)
+    unknown = [name for name in names if name not in BUILT_IN_SOURCES]
+    if unknown:
+        raise ValueError(f"source must be among {', '.join(BUILT_IN_SOURCES)}. "
+                         f"Received: source={', '.join(unknown)}")
+    if sharp_dir is None and not names:
+        raise ValueError("need a sharp_dir or a built-in source "
+                         f"({', '.join(BUILT_IN_SOURCES)})")
+    if dead_leaves_images < 1 or dead_leaves_size < 1:
+        raise ValueError("need dead_leaves_images >= 1 and dead_leaves_size >= 1. Received: "
+                         f"dead_leaves_images={dead_leaves_images}, "
+                         f"dead_leaves_size={dead_leaves_size}")
+    sharp_sources = [] if sharp_dir is None else sources.folder_sources(sharp_dir)
+    if "skimage" in names:
+        sharp_sources += sources.skimage_sources()
+    if "dead_leaves" in names:
+        sharp_sources += sources.dead_leaves_sources(dead_leaves_images, dead_leaves_size, seed)
+    seen, clashes = set(), []
+    for sharp_source in sharp_sources:
+        if sharp_source.name in seen:
+            clashes.append(sharp_source.name)
+        seen.add(sharp_source.name)
+    if clashes:
+        raise ValueError(f"scene names given by more than one source: {', '.join(clashes)}")
+    return sharp_sources
+
+
+def synthesize_dataset(output_dir, sharp_dir=None, source=(), pairs_per_image=1, seed=0,
                        test_fraction=0.2, test_images=(), blur_kind="trajectory",
                        frames_per_burst=15, min_length=5.0, max_length=30.0,
                        max_turn_degrees=90.0, max_rotation_degrees=1.0, noise_sigma=0.01,
                        response="gamma", gamma=2.2, crop_size=0, max_side=0, min_scale=1.0,
-                       report=print):
+                       dead_leaves_images=48, dead_leaves_size=384, report=print):
     """Makes blurred/sharp pairs from sharp images and writes them GOPRO-style.
 
     Args:
         output_dir: new or empty folder to write into (layout in the module doc).
-        sharp_dir: folder of sharp images (source="folder").
-        source: "folder", or "skimage" for scikit-image's colour photographs.
+        sharp_dir: folder of sharp images, or None.
+        source: names of built-in sources to add (a name or a sequence of them):
+            "skimage" for scikit-image's photographs (`sources.SKIMAGE_PHOTOS`),
+            "dead_leaves" for procedural dead-leaves images.
         pairs_per_image: pairs made from each source image.
         seed: the seed every random choice derives from.
         test_fraction, test_images: the held-out source images (see `split_scenes`).
@@ -187,6 +226,8 @@ def synthesize_dataset(output_dir, sharp_dir=None, source="folder", pairs_per_im
             (`render.CameraResponse`), or "mixed" for one of `DRAWN_RESPONSES`
             drawn for each pair.
         crop_size, max_side, min_scale: sizes (see `make_pair`).
+        dead_leaves_images, dead_leaves_size: how many dead-leaves images
+            source "dead_leaves" draws, and their side in pixels.
         report: called with one progress line per source image.
 
     Returns:
@@ -195,11 +236,10 @@ def synthesize_dataset(output_dir, sharp_dir=None, source="folder", pairs_per_im
 
     Raises:
         sources.SourceError: a missing or empty folder, or an unreadable image.
-        ValueError: bad parameters, unknown test images, images too small.
+        ValueError: no or unknown sources, bad parameters, unknown test images,
+            images too small.
         FileExistsError: `output_dir` is not empty.
     """
-    if source not in ("folder", "skimage"):
-        raise ValueError(f"source must be 'folder' or 'skimage'. Received: source={source!r}")
     if blur_kind not in BLUR_KINDS:
         raise ValueError(f"blur_kind must be one of {', '.join(BLUR_KINDS)}. "
                          f"Received: blur_kind={blur_kind!r}")
@@ -220,12 +260,8 @@ def synthesize_dataset(output_dir, sharp_dir=None, source="folder", pairs_per_im
     else:
         camera_response = render.CameraResponse(response, gamma)
     output_dir = os.fspath(output_dir)
-    if source == "skimage":
-        sharp_sources = sources.skimage_sources()
-    else:
-        if sharp_dir is None:
-            raise ValueError("source='folder' needs a sharp_dir")
-        sharp_sources = sources.folder_sources(sharp_dir)
+    sharp_sources = collect_sources(sharp_dir, source, seed, dead_leaves_images,
+                                    dead_leaves_size)
     _check_sizes(sharp_sources, crop_size, max_side, min_scale)
     train, test = split_scenes([s.name for s in sharp_sources], seed, test_fraction, test_images)
     split_of = {**{name: "train" for name in train}, **{name: "test" for name in test}}
@@ -260,7 +296,9 @@ def synthesize_dataset(output_dir, sharp_dir=None, source="folder", pairs_per_im
             lines = "".join(f"{sharp} {blur}\n" for sharp, blur in pairs[split])
             write_bytes_atomically(lines.encode("utf-8"), os.path.join(output_dir, list_name))
     config = {
-        "seed": seed, "source": source, "sharp_dir": sharp_dir and os.fspath(sharp_dir),
+        "seed": seed, "source": [source] if isinstance(source, str) else list(source),
+        "sharp_dir": sharp_dir and os.fspath(sharp_dir),
+        "dead_leaves_images": dead_leaves_images, "dead_leaves_size": dead_leaves_size,
         "pairs_per_image": pairs_per_image, "blur_kind": blur_kind,
         "frames_per_burst": frames_per_burst, "min_length": min_length,
         "max_length": max_length, "max_turn_degrees": max_turn_degrees,

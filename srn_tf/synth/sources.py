@@ -1,4 +1,4 @@
-"""The sharp images pairs are made from: a folder of images, or scikit-image's photos.
+"""The sharp images pairs are made from: a folder, scikit-image's photos, dead leaves.
 
 A source is a list of `SharpSource`s, each a scene name (the file's stem, used as
 the scene folder) and a loader returning uint8 RGB (height, width, 3). Folders are
@@ -122,3 +122,18 @@ def skimage_sources():
         image = np.ascontiguousarray(image[..., :3])
         sources.append(SharpSource(name, image.shape[0], image.shape[1], lambda image=image: image))
     return sources
+
+
+def dead_leaves_sources(count, size, seed):
+    """`count` procedural dead-leaves images (`dead_leaves.dead_leaves_image`), uint8 RGB.
+
+    Scene `dead_leaves_NNN` is drawn from `numpy.random.default_rng([seed, 2, NNN])`
+    when loaded, so the same seed gives the same images, and `count` more images
+    leave the first ones unchanged.
+    """
+    from srn_tf.synth import dead_leaves
+
+    return [SharpSource(f"dead_leaves_{index:03d}", size, size,
+                        lambda index=index: dead_leaves.dead_leaves_image(
+                            np.random.default_rng([seed, 2, index]), size))
+            for index in range(count)]
