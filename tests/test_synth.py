@@ -505,6 +505,20 @@ def test_srn_synth_console_script_writes_a_dataset(tmp_path):
     assert len((tmp_path / "out" / "train_list.txt").read_text().splitlines()) == 4
 
 
+def test_srn_synth_draws_dead_leaves_without_a_folder(tmp_path):
+    result = run_srn_synth("--source=dead_leaves", "--dead_leaves_images=2",
+                           "--dead_leaves_size=48", f"--output_dir={tmp_path / 'out'}",
+                           "--frames_per_burst=3", "--test_images=dead_leaves_001")
+    assert result.returncode == 0, result.stderr
+    assert "[1/2] dead_leaves_000 -> train/dead_leaves_000" in result.stdout
+    assert "wrote 1 training and 1 test pairs" in result.stdout
+    assert cv2.imread(str(tmp_path / "out" / "test/dead_leaves_001/sharp/000000.png")).shape == (
+        48, 48, 3)
+    result = run_srn_synth(f"--output_dir={tmp_path / 'other'}")
+    assert result.returncode == 1
+    assert result.stderr.strip() == ("error: give --sharp_dir=DIR, --source=skimage or "
+                                     "--source=dead_leaves (or several)")
+
 def test_srn_synth_console_script_fails_in_one_line_on_a_bad_folder(tmp_path):
     result = run_srn_synth(f"--sharp_dir={tmp_path / 'nowhere'}",
                            f"--output_dir={tmp_path / 'out'}")
