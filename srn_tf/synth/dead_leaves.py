@@ -57,7 +57,7 @@ def leaf_colour(rng):
 
 
 def leaf_mask(rng, radius, polygon_fraction):
-    """A leaf's shape: a uint8 mask (side, side), the leaf centred and `radius` in size."""
+    """A leaf's shape: a boolean mask (side, side), the leaf centred and `radius` in size."""
     side = int(np.ceil(2 * radius)) + 3
     mask = np.zeros((side, side), np.uint8)
     centre = side / 2.0

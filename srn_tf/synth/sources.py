@@ -13,6 +13,8 @@ from typing import Callable
 import cv2
 import numpy as np
 
+from srn_tf.synth import dead_leaves
+
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
 
 # The photographs that ship inside scikit-image (no download needed): scene
@@ -128,11 +130,9 @@ def dead_leaves_sources(count, size, seed):
     """`count` procedural dead-leaves images (`dead_leaves.dead_leaves_image`), uint8 RGB.
 
     Scene `dead_leaves_NNN` is drawn from `numpy.random.default_rng([seed, 2, NNN])`
-    when loaded, so the same seed gives the same images, and `count` more images
-    leave the first ones unchanged.
+    when loaded, so the same seed gives the same images, and a larger `count`
+    leaves the first images unchanged.
     """
-    from srn_tf.synth import dead_leaves
-
     return [SharpSource(f"dead_leaves_{index:03d}", size, size,
                         lambda index=index: dead_leaves.dead_leaves_image(
                             np.random.default_rng([seed, 2, index]), size))
