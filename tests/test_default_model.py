@@ -55,8 +55,8 @@ def test_default_model_sharpens_the_held_out_examples(deblurred_examples):
     # bundled weights measured +0.31 dB here (README, "The bundled default model");
     # 0.25 dB guards against shipping broken, untrained or older weights (the
     # identity scores 0; session 6's stage 3 +0.24) with room for float rounding
-    # across CPUs (under 0.001 dB). It is
-    # below the issue's +1 dB goal, which these weights do not reach.
+    # across CPUs (under 0.001 dB). It is below the issue's +1 dB goal, which these
+    # weights do not reach.
     gains = []
     with open(os.path.join(EXAMPLES, "pairs.txt")) as handle:
         for line in handle.read().split("\n"):

@@ -16,6 +16,7 @@ crc32(s)])`, so the same seed gives byte-identical files, and adding a source
 image does not change the pairs of the others.
 """
 
+import collections
 import json
 import os
 import zlib
@@ -166,15 +167,14 @@ def _prepare_output(output_dir):
     os.makedirs(output_dir, exist_ok=True)
 
 
-def collect_sources(sharp_dir, source, seed, dead_leaves_images, dead_leaves_size):
-    """The sharp images of a dataset: `sharp_dir`'s, then each built-in source named.
+def collect_sources(sharp_dir, names, seed, dead_leaves_images, dead_leaves_size):
+    """The sharp images of a dataset: `sharp_dir`'s, then each built-in source in `names`.
 
     Raises:
         ValueError: no source at all, an unknown source name, or two images
             sharing a scene name.
         sources.SourceError: a bad `sharp_dir`.
     """
-    names = (source,) if isinstance(source, str) else tuple(source)
     unknown = [name for name in names if name not in BUILT_IN_SOURCES]
     if unknown:
         raise ValueError(f"source must be among {', '.join(BUILT_IN_SOURCES)}. "
@@ -191,11 +191,8 @@ def collect_sources(sharp_dir, source, seed, dead_leaves_images, dead_leaves_siz
         sharp_sources += sources.skimage_sources()
     if "dead_leaves" in names:
         sharp_sources += sources.dead_leaves_sources(dead_leaves_images, dead_leaves_size, seed)
-    seen, clashes = set(), []
-    for sharp_source in sharp_sources:
-        if sharp_source.name in seen:
-            clashes.append(sharp_source.name)
-        seen.add(sharp_source.name)
+    scene_counts = collections.Counter(sharp_source.name for sharp_source in sharp_sources)
+    clashes = [name for name, count in scene_counts.items() if count > 1]
     if clashes:
         raise ValueError(f"scene names given by more than one source: {', '.join(clashes)}")
     return sharp_sources
@@ -260,7 +257,8 @@ def synthesize_dataset(output_dir, sharp_dir=None, source=(), pairs_per_image=1,
     else:
         camera_response = render.CameraResponse(response, gamma)
     output_dir = os.fspath(output_dir)
-    sharp_sources = collect_sources(sharp_dir, source, seed, dead_leaves_images,
+    source_names = [source] if isinstance(source, str) else list(source)
+    sharp_sources = collect_sources(sharp_dir, source_names, seed, dead_leaves_images,
                                     dead_leaves_size)
     _check_sizes(sharp_sources, crop_size, max_side, min_scale)
     train, test = split_scenes([s.name for s in sharp_sources], seed, test_fraction, test_images)
@@ -296,7 +294,7 @@ def synthesize_dataset(output_dir, sharp_dir=None, source=(), pairs_per_image=1,
             lines = "".join(f"{sharp} {blur}\n" for sharp, blur in pairs[split])
             write_bytes_atomically(lines.encode("utf-8"), os.path.join(output_dir, list_name))
     config = {
-        "seed": seed, "source": [source] if isinstance(source, str) else list(source),
+        "seed": seed, "source": source_names,
         "sharp_dir": sharp_dir and os.fspath(sharp_dir),
         "dead_leaves_images": dead_leaves_images, "dead_leaves_size": dead_leaves_size,
         "pairs_per_image": pairs_per_image, "blur_kind": blur_kind,
