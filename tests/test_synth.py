@@ -456,26 +456,63 @@ def test_dead_leaves_image_is_reproducible_covered_and_has_edges_of_every_orient
     assert histogram.min() > 0.05 * histogram.sum(), histogram
 
 
+def test_grain_fields_are_centred_blend_weights_smoother_at_larger_scales():
+    fields = dead_leaves.grain_fields(np.random.default_rng(0), 256)
+    assert len(fields) == len(dead_leaves.GRAIN_SIGMAS)
+    correlations = []
+    for field in fields:
+        assert field.min() >= 0.0 and field.max() <= 1.0
+        # Mean 0.5 and sd 0.25 before clipping at 2 sd; 256x256 samples smoothed by
+        # at most 8 px still hold hundreds of independent ones: mean within 0.05.
+        assert abs(field.mean() - 0.5) < 0.05 and 0.2 < field.std() < 0.26
+        correlations.append(np.corrcoef(field[:, :-4].ravel(), field[:, 4:].ravel())[0, 1])
+    # Pixels 4 apart correlate more as the grain coarsens: exp(-d**2 / 4 sigma**2) for
+    # sigma 1, 2, 4 and 8 canvas pixels gives 0.02, 0.37, 0.78 and 0.94.
+    assert np.all(np.diff(correlations) > 0.1), correlations
+
+
+def fine_detail(image):
+    """Mean absolute Laplacian of an RGB image's gray values: energy at the finest scale."""
+    gray = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY).astype(np.float32)
+    return float(np.abs(cv2.Laplacian(gray, cv2.CV_32F)).mean())
+
+
+def test_textured_leaves_add_fine_detail():
+    # Leaves of 8 px and more, so that their insides rather than their edges make
+    # most of the image.
+    plain, textured = ([dead_leaves.dead_leaves_image(
+        np.random.default_rng([7, 2, seed]), 128,
+        dead_leaves.LeafParameters(min_radius=8.0, texture_fraction=texture_fraction))
+        for seed in range(3)] for texture_fraction in (0.0, 1.0))
+    # Every leaf striped or grained: half again as much finest-scale energy as plain
+    # leaves, whose only fine detail is their edges (measured: 1.7 to 2.9 times).
+    assert np.mean([fine_detail(image) for image in textured]) > 1.5 * np.mean(
+        [fine_detail(image) for image in plain])
+
+
 def test_dead_leaves_scenes_train_beside_photographs_and_are_recorded(tmp_path):
     pairs = dataset.synthesize_dataset(
         tmp_path / "out", sharp_dir=write_sources(tmp_path / "sharp", names=("alpha", "beta")),
-        source="dead_leaves", dead_leaves_images=2, dead_leaves_size=64, pairs_per_image=1,
-        seed=3, test_images=("beta",), crop_size=32, frames_per_burst=5,
+        source="dead_leaves", dead_leaves_images=2, dead_leaves_size=64, dead_leaves_texture=0.5,
+        pairs_per_image=1, seed=3, test_images=("beta",), crop_size=32, frames_per_burst=5,
         report=lambda line: None)
     assert sorted(os.path.dirname(os.path.dirname(sharp)) for sharp, _ in pairs["train"]) == [
         "train/alpha", "train/dead_leaves_000", "train/dead_leaves_001"]
     assert [sharp for sharp, _ in pairs["test"]] == ["test/beta/sharp/000000.png"]
     config = json.loads((tmp_path / "out" / dataset.CONFIG_FILE).read_text())
     assert config["source"] == ["dead_leaves"] and config["dead_leaves_images"] == 2
+    assert config["dead_leaves_texture"] == 0.5
 
 
 @pytest.mark.parametrize("source, message", [
     ((), "need a sharp_dir or a built-in source"),
     (("skimage", "gopro"), "source must be among skimage, dead_leaves. Received: source=gopro"),
+    (("dead_leaves",), "0 <= dead_leaves_texture <= 1. Received: .*dead_leaves_texture=1.5"),
 ])
 def test_missing_or_unknown_sources_are_refused_before_writing(tmp_path, source, message):
     with pytest.raises(ValueError, match=message):
-        dataset.synthesize_dataset(tmp_path / "out", source=source, report=lambda line: None)
+        dataset.synthesize_dataset(tmp_path / "out", source=source, dead_leaves_texture=1.5,
+                                   report=lambda line: None)
     assert not (tmp_path / "out").exists()
 
 
@@ -507,9 +544,12 @@ def test_srn_synth_console_script_writes_a_dataset(tmp_path):
 
 def test_srn_synth_draws_dead_leaves_without_a_folder(tmp_path):
     result = run_srn_synth("--source=dead_leaves", "--dead_leaves_images=2",
-                           "--dead_leaves_size=48", f"--output_dir={tmp_path / 'out'}",
-                           "--frames_per_burst=3", "--test_images=dead_leaves_001")
+                           "--dead_leaves_size=48", "--dead_leaves_texture=0.25",
+                           f"--output_dir={tmp_path / 'out'}", "--frames_per_burst=3",
+                           "--test_images=dead_leaves_001")
     assert result.returncode == 0, result.stderr
+    config = json.loads((tmp_path / "out" / dataset.CONFIG_FILE).read_text())
+    assert config["dead_leaves_texture"] == 0.25
     assert "[1/2] dead_leaves_000 -> train/dead_leaves_000" in result.stdout
     assert "wrote 1 training and 1 test pairs" in result.stdout
     assert cv2.imread(str(tmp_path / "out" / "test/dead_leaves_001/sharp/000000.png")).shape == (

@@ -30,6 +30,10 @@ flags.DEFINE_integer("dead_leaves_images", 48, "How many dead-leaves images --so
                      "draws (each a scene).", lower_bound=1)
 flags.DEFINE_integer("dead_leaves_size", 384, "Side of each dead-leaves image, pixels.",
                      lower_bound=1)
+flags.DEFINE_float("dead_leaves_texture", 0.0, "Share of dead leaves filled with a texture: two "
+                   "colours blended by stripes or by grain of several scales (0: every leaf is "
+                   "flat or gradient-shaded).", lower_bound=0.0,
+                   upper_bound=1.0)
 flags.DEFINE_string("output_dir", None, "New or empty folder to write the dataset into.")
 flags.DEFINE_integer("pairs_per_image", 1, "Pairs made from each sharp image (each with its own "
                      "path, crop and scale).", lower_bound=1)
@@ -87,7 +91,8 @@ def main(argv):
             noise_sigma=FLAGS.noise_sigma, response=FLAGS.response, gamma=FLAGS.gamma,
             crop_size=FLAGS.crop_size, max_side=FLAGS.max_side, min_scale=FLAGS.min_scale,
             dead_leaves_images=FLAGS.dead_leaves_images,
-            dead_leaves_size=FLAGS.dead_leaves_size)
+            dead_leaves_size=FLAGS.dead_leaves_size,
+            dead_leaves_texture=FLAGS.dead_leaves_texture)
     except (ValueError, OSError) as error:
         fail(str(error))
     print(f"wrote {len(pairs['train'])} training and {len(pairs['test'])} test pairs "

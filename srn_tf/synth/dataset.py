@@ -167,7 +167,8 @@ def _prepare_output(output_dir):
     os.makedirs(output_dir, exist_ok=True)
 
 
-def collect_sources(sharp_dir, names, seed, dead_leaves_images, dead_leaves_size):
+def collect_sources(sharp_dir, names, seed, dead_leaves_images, dead_leaves_size,
+                    dead_leaves_texture=0.0):
     """The sharp images of a dataset: `sharp_dir`'s, then each built-in source in `names`.
 
     Raises:
@@ -182,15 +183,18 @@ def collect_sources(sharp_dir, names, seed, dead_leaves_images, dead_leaves_size
     if sharp_dir is None and not names:
         raise ValueError("need a sharp_dir or a built-in source "
                          f"({', '.join(BUILT_IN_SOURCES)})")
-    if dead_leaves_images < 1 or dead_leaves_size < 1:
-        raise ValueError("need dead_leaves_images >= 1 and dead_leaves_size >= 1. Received: "
+    if dead_leaves_images < 1 or dead_leaves_size < 1 or not 0 <= dead_leaves_texture <= 1:
+        raise ValueError("need dead_leaves_images >= 1, dead_leaves_size >= 1 and "
+                         "0 <= dead_leaves_texture <= 1. Received: "
                          f"dead_leaves_images={dead_leaves_images}, "
-                         f"dead_leaves_size={dead_leaves_size}")
+                         f"dead_leaves_size={dead_leaves_size}, "
+                         f"dead_leaves_texture={dead_leaves_texture}")
     sharp_sources = [] if sharp_dir is None else sources.folder_sources(sharp_dir)
     if "skimage" in names:
         sharp_sources += sources.skimage_sources()
     if "dead_leaves" in names:
-        sharp_sources += sources.dead_leaves_sources(dead_leaves_images, dead_leaves_size, seed)
+        sharp_sources += sources.dead_leaves_sources(dead_leaves_images, dead_leaves_size, seed,
+                                                     dead_leaves_texture)
     scene_counts = collections.Counter(sharp_source.name for sharp_source in sharp_sources)
     clashes = [name for name, count in scene_counts.items() if count > 1]
     if clashes:
@@ -203,7 +207,8 @@ def synthesize_dataset(output_dir, sharp_dir=None, source=(), pairs_per_image=1,
                        frames_per_burst=15, min_length=5.0, max_length=30.0,
                        max_turn_degrees=90.0, max_rotation_degrees=1.0, noise_sigma=0.01,
                        response="gamma", gamma=2.2, crop_size=0, max_side=0, min_scale=1.0,
-                       dead_leaves_images=48, dead_leaves_size=384, report=print):
+                       dead_leaves_images=48, dead_leaves_size=384, dead_leaves_texture=0.0,
+                       report=print):
     """Makes blurred/sharp pairs from sharp images and writes them GOPRO-style.
 
     Args:
@@ -223,8 +228,9 @@ def synthesize_dataset(output_dir, sharp_dir=None, source=(), pairs_per_image=1,
             (`render.CameraResponse`), or "mixed" for one of `DRAWN_RESPONSES`
             drawn for each pair.
         crop_size, max_side, min_scale: sizes (see `make_pair`).
-        dead_leaves_images, dead_leaves_size: how many dead-leaves images
-            source "dead_leaves" draws, and their side in pixels.
+        dead_leaves_images, dead_leaves_size, dead_leaves_texture: how many
+            dead-leaves images source "dead_leaves" draws, their side in pixels,
+            and the share of their leaves that are textured.
         report: called with one progress line per source image.
 
     Returns:
@@ -259,7 +265,7 @@ def synthesize_dataset(output_dir, sharp_dir=None, source=(), pairs_per_image=1,
     output_dir = os.fspath(output_dir)
     source_names = [source] if isinstance(source, str) else list(source)
     sharp_sources = collect_sources(sharp_dir, source_names, seed, dead_leaves_images,
-                                    dead_leaves_size)
+                                    dead_leaves_size, dead_leaves_texture)
     _check_sizes(sharp_sources, crop_size, max_side, min_scale)
     train, test = split_scenes([s.name for s in sharp_sources], seed, test_fraction, test_images)
     split_of = {**{name: "train" for name in train}, **{name: "test" for name in test}}
@@ -297,6 +303,7 @@ def synthesize_dataset(output_dir, sharp_dir=None, source=(), pairs_per_image=1,
         "seed": seed, "source": source_names,
         "sharp_dir": sharp_dir and os.fspath(sharp_dir),
         "dead_leaves_images": dead_leaves_images, "dead_leaves_size": dead_leaves_size,
+        "dead_leaves_texture": dead_leaves_texture,
         "pairs_per_image": pairs_per_image, "blur_kind": blur_kind,
         "frames_per_burst": frames_per_burst, "min_length": min_length,
         "max_length": max_length, "max_turn_degrees": max_turn_degrees,

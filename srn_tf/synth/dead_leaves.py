@@ -12,10 +12,14 @@ a handful of photographs lacks: sharp edges of every orientation, length, contra
 and colour, corners and occlusions, in unlimited supply and without a download.
 
 Leaves are ellipses of any elongation and orientation, or polygons (triangles and
-quadrilaterals, for straight edges and corners). Each is flat or shaded with a
-linear gradient. The image is drawn at twice its size and shrunk with area
-averaging, so edges are anti-aliased as a lens and sensor leave them, and a
-smooth illumination field modulates the whole.
+quadrilaterals, for straight edges and corners). Each is flat, shaded with a
+linear gradient, or (a share `texture_fraction`, none by default) textured: two
+colours blended by stripes (from sinusoidal to square, any period and angle) or by
+grain (smoothed noise of one of several scales), the fine detail inside objects
+that photographs have and flat leaves lack (textures are what Achddou et al.'s
+later "Vibrant Leaves" adds). The image is drawn at twice its size and shrunk
+with area averaging, so edges are anti-aliased as a lens and sensor leave them,
+and a smooth illumination field modulates the whole.
 """
 
 import colorsys
@@ -35,7 +39,14 @@ class LeafParameters:
     max_radius: float = 150.0
     polygon_fraction: float = 0.4
     gradient_fraction: float = 0.3
+    texture_fraction: float = 0.0
     max_leaves: int = 30000
+
+
+GRAIN_SIGMAS = (0.5, 1.0, 2.0, 4.0)
+"""Scales of the grain textures: Gaussian widths in pixels of the output image."""
+MIN_STRIPE_PERIOD, MAX_STRIPE_PERIOD = 2.5, 32.0
+"""Range of the stripe textures' periods in pixels of the output image (log-uniform)."""
 
 
 def leaf_radii(rng, count, min_radius, max_radius):
@@ -74,6 +85,57 @@ def leaf_mask(rng, radius, polygon_fraction):
     return mask.astype(bool)
 
 
+def grain_fields(rng, canvas_size):
+    """One noise field (canvas_size, canvas_size) per `GRAIN_SIGMAS`, blend weights in [0, 1].
+
+    White noise smoothed by a Gaussian of that width (at the canvas's scale), then
+    mapped to mean 0.5 with a standard deviation of 0.25 and clipped.
+    """
+    fields = []
+    for sigma in GRAIN_SIGMAS:
+        noise = cv2.GaussianBlur(rng.normal(size=(canvas_size, canvas_size)).astype(np.float32),
+                                 (0, 0), sigma * SUPERSAMPLING)
+        fields.append(np.clip(0.5 + 0.25 * noise / noise.std(), 0.0, 1.0))
+    return fields
+
+
+def stripe_weights(rng, y, x):
+    """Blend weights in [0, 1] for the pixels at canvas rows `y`, columns `x` (n,): stripes.
+
+    A sinusoid of log-uniform period and uniform angle and phase, steepened by a
+    log-uniform gain of 1 to 10 and clipped, so stripes range from soft waves to
+    hard bars.
+    """
+    period = SUPERSAMPLING * np.exp(rng.uniform(np.log(MIN_STRIPE_PERIOD), np.log(MAX_STRIPE_PERIOD)))
+    angle = rng.uniform(0.0, np.pi)
+    phase = rng.uniform(0.0, 2 * np.pi)
+    gain = np.exp(rng.uniform(0.0, np.log(10.0)))
+    wave = np.sin(2 * np.pi * (x * np.cos(angle) + y * np.sin(angle)) / period + phase)
+    return np.clip(0.5 + 0.5 * gain * wave, 0.0, 1.0)
+
+
+def leaf_fill(rng, colour, y, x, radius, parameters, grain):
+    """The colours (n, 3) of a leaf's n new pixels at canvas rows `y` and columns `x`.
+
+    Flat `colour`; or, a share `parameters.texture_fraction`, a blend of `colour` and
+    a second colour by stripes or by one of the `grain` fields; or, a share
+    `parameters.gradient_fraction` of the rest, `colour` shaded by a linear
+    gradient across the leaf (`radius` in canvas pixels).
+    """
+    if parameters.texture_fraction and rng.uniform() < parameters.texture_fraction:
+        if rng.uniform() < 0.5:
+            weight = stripe_weights(rng, y, x)
+        else:
+            weight = grain[int(rng.integers(len(grain)))][y, x]
+        second = leaf_colour(rng)
+        return colour[None] + weight[:, None] * (second - colour)[None]
+    if rng.uniform() < parameters.gradient_fraction:
+        direction = rng.normal(size=2) * rng.uniform(0.2, 0.8) / (2 * radius)
+        shade = 1.0 + (y - y.mean()) * direction[0] + (x - x.mean()) * direction[1]
+        return np.clip(colour[None] * shade[:, None], 0.0, 1.0)
+    return np.broadcast_to(colour, (len(y), 3))
+
+
 def illumination_field(rng, size):
     """A smooth multiplicative field (size, size, 1) in about [0.6, 1.2]: uneven lighting."""
     coarse = rng.uniform(0.6, 1.2, (4, 4)).astype(np.float32)
@@ -92,6 +154,7 @@ def dead_leaves_image(rng, size, parameters=LeafParameters()):
     covered = np.zeros((canvas_size, canvas_size), bool)
     radii = leaf_radii(rng, parameters.max_leaves, parameters.min_radius * SUPERSAMPLING,
                        parameters.max_radius * SUPERSAMPLING)
+    grain = grain_fields(rng, canvas_size) if parameters.texture_fraction else []
     colour = np.zeros(3, np.float32)
     uncovered = canvas_size * canvas_size
     for radius in radii:
@@ -108,13 +171,9 @@ def dead_leaves_image(rng, size, parameters=LeafParameters()):
         if not count:
             continue
         colour = leaf_colour(rng)
-        if rng.uniform() < parameters.gradient_fraction:
-            direction = rng.normal(size=2) * rng.uniform(0.2, 0.8) / (2 * radius)
-            y, x = np.nonzero(new)
-            shade = 1.0 + (y - y.mean()) * direction[0] + (x - x.mean()) * direction[1]
-            canvas[rows, cols][new] = np.clip(colour[None] * shade[:, None], 0.0, 1.0)
-        else:
-            canvas[rows, cols][new] = colour
+        y, x = np.nonzero(new)
+        canvas[rows, cols][new] = leaf_fill(rng, colour, y + rows.start, x + cols.start, radius,
+                                            parameters, grain)
         covered[rows, cols] |= new
         uncovered -= count
         if not uncovered:

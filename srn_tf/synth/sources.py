@@ -126,14 +126,16 @@ def skimage_sources():
     return sources
 
 
-def dead_leaves_sources(count, size, seed):
+def dead_leaves_sources(count, size, seed, texture_fraction=0.0):
     """`count` procedural dead-leaves images (`dead_leaves.dead_leaves_image`), uint8 RGB.
 
     Scene `dead_leaves_NNN` is drawn from `numpy.random.default_rng([seed, 2, NNN])`
     when loaded, so the same seed gives the same images, and a larger `count`
-    leaves the first images unchanged.
+    leaves the first images unchanged. `texture_fraction` is the share of textured
+    leaves (`dead_leaves.LeafParameters`).
     """
+    parameters = dead_leaves.LeafParameters(texture_fraction=texture_fraction)
     return [SharpSource(f"dead_leaves_{index:03d}", size, size,
                         lambda index=index: dead_leaves.dead_leaves_image(
-                            np.random.default_rng([seed, 2, index]), size))
+                            np.random.default_rng([seed, 2, index]), size, parameters))
             for index in range(count)]
