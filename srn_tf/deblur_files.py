@@ -20,12 +20,12 @@ import tensorflow as tf
 from srn_tf import image_io
 from srn_tf.comparison import comparison_strip, side_by_side
 from srn_tf.fixed_size import deblur_fixed_size
-from srn_tf.inference import deblur_image
+from srn_tf.inference import check_flips, deblur_image
 from srn_tf.model_types import build_model, model_type_of
 from srn_tf.saved_model_runner import SavedModelRunner, is_saved_model
 from srn_tf.saving import CONFIG_FILE, load_model
 from srn_tf.tf1_checkpoint import is_tf1_checkpoint, load_tf1_checkpoint
-from srn_tf.weights import default_model_path
+from srn_tf.weights import default_flips, default_model_path
 
 # Automatic tiling: images whose model batch (pixels x planes run at once) is above
 # this run in tiles of at most this many pixels, which keeps a 2160x3840 image
@@ -177,7 +177,8 @@ class _Progress:
 
 def deblur_files(input_path, output_path, checkpoint=None, model_type=None, height=None,
                  width=None, precision="float32", tile=None, tile_overlap=None,
-                 output_format=None, overwrite=False, side_by_side_path=None, progress=True):
+                 output_format=None, overwrite=False, side_by_side_path=None, progress=True,
+                 flips=None):
     """Deblurs every image `input_path` names into `output_path`.
 
     Args:
@@ -198,6 +199,8 @@ def deblur_files(input_path, output_path, checkpoint=None, model_type=None, heig
         side_by_side_path: PNG file to write a blurred | deblurred sheet of every
             image deblurred in this call into (`srn_tf.comparison`), or None.
         progress: print progress on stdout.
+        flips: flipped copies averaged (`deblur_image`); None for
+            `weights.default_flips(checkpoint)`: 4 with the bundled model, else 1.
 
     Returns:
         A `DeblurSummary`.
@@ -212,6 +215,9 @@ def deblur_files(input_path, output_path, checkpoint=None, model_type=None, heig
     if output_format is not None:
         image_io.check_writable("." + output_format.lower().lstrip("."),
                                 np.zeros((1, 1, 3), np.uint8))
+    if flips is None:
+        flips = default_flips(checkpoint)
+    check_flips(flips)
     model = checkpoint
     if checkpoint is None or isinstance(checkpoint, (str, os.PathLike)):
         model = load_deblur_model(checkpoint, model_type)
@@ -229,11 +235,11 @@ def deblur_files(input_path, output_path, checkpoint=None, model_type=None, heig
         try:
             image = image_io.read_image(source)
             if height is not None:
-                result = deblur_fixed_size(model, image, height, width, precision)
+                result = deblur_fixed_size(model, image, height, width, precision, flips)
             else:
                 side = auto_tile(model, image.shape) if tile is None else (tile or None)
                 result = deblur_image(model, image, precision=precision, tile=side,
-                                      tile_overlap=tile_overlap)
+                                      tile_overlap=tile_overlap, flips=flips)
             os.makedirs(os.path.dirname(target) or ".", exist_ok=True)
             image_io.write_image(target, _fit_to_format(result, os.path.splitext(target)[1]))
         except (OSError, ValueError, tf.errors.OpError) as error:

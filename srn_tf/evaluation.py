@@ -19,7 +19,7 @@ import numpy as np
 
 from srn_tf.contact_sheet import contact_sheet
 from srn_tf.image_io import read_image, write_image
-from srn_tf.inference import deblur_image
+from srn_tf.inference import check_flips, deblur_image
 from srn_tf.metrics import psnr, ssim
 from srn_tf.saving import write_json_atomically
 
@@ -67,7 +67,7 @@ def _mean(values):
 
 def evaluate(model, pairs, output_dir=None, ssim_definition="matlab", precision="float32",
              tile=None, tile_overlap=None, save_images=False, contact_sheet_path=None,
-             contact_sheet_count=4, metadata=None, progress=print):
+             contact_sheet_count=4, metadata=None, progress=print, flips=1):
     """Deblurs every pair's blurred image and scores input and output against the sharp one.
 
     A pair that fails at run time (a corrupt file) is reported through `progress`
@@ -79,7 +79,7 @@ def evaluate(model, pairs, output_dir=None, ssim_definition="matlab", precision=
         output_dir: folder for `per_image.csv` (rewritten after every image) and
             `summary.json`, both written atomically; None writes no report.
         ssim_definition: "matlab" (the paper's) or "per_channel" (see metrics.py).
-        precision, tile, tile_overlap: passed to `deblur_image`.
+        precision, tile, tile_overlap, flips: passed to `deblur_image`.
         save_images: also write each deblurred image to `output_dir/images/<name>`.
         contact_sheet_path: PNG to write blurred | deblurred | sharp strips of the
             `contact_sheet_count` images with the smallest PSNR gain into.
@@ -95,6 +95,7 @@ def evaluate(model, pairs, output_dir=None, ssim_definition="matlab", precision=
     """
     if save_images and output_dir is None:
         raise ValueError("save_images needs an output_dir")
+    check_flips(flips)
     if output_dir is not None:
         os.makedirs(output_dir, exist_ok=True)
     rows, failures, seconds = [], [], []
@@ -109,7 +110,7 @@ def evaluate(model, pairs, output_dir=None, ssim_definition="matlab", precision=
                                  f"but its sharp image is {sharp.shape[1]}x{sharp.shape[0]}")
             start = time.perf_counter()
             output = deblur_image(model, blurred, precision=precision, tile=tile,
-                                  tile_overlap=tile_overlap)
+                                  tile_overlap=tile_overlap, flips=flips)
             elapsed = time.perf_counter() - start
             if save_images:
                 path = _output_image_path(output_dir, pair.name)
@@ -155,6 +156,7 @@ def evaluate(model, pairs, output_dir=None, ssim_definition="matlab", precision=
         "precision": precision,
         "tile": tile,
         "tile_overlap": tile_overlap,
+        "flips": flips,
         **(metadata or {}),
     }
     if rows:
@@ -180,4 +182,5 @@ def format_summary(summary):
     return (f"{summary['images']} images: input {number(summary['input_psnr'], 2)} dB "
             f"SSIM {summary['input_ssim']:.4f} -> output {number(summary['psnr'], 2)} dB "
             f"SSIM {summary['ssim']:.4f} ({summary['ssim_definition']} SSIM), "
-            f"{summary['seconds_per_image']:.2f} s per image")
+            f"{summary['seconds_per_image']:.2f} s per image"
+            + (f", {summary['flips']} flipped copies averaged" if summary["flips"] > 1 else ""))

@@ -72,6 +72,17 @@ def test_default_model_sharpens_the_held_out_examples(deblurred_examples):
     assert np.mean(gains) >= 0.25, gains
 
 
+def test_first_command_averages_four_flipped_copies_with_the_bundled_model(deblurred_examples):
+    blurred = image_io.read_image(os.path.join(EXAMPLES, "blurred", "rocket_0.png"))
+    result = image_io.read_image(deblurred_examples / "rocket_0.png")
+    model = srn_tf.load_model(default_model_path())
+    ensemble = srn_tf.deblur_image(model, blurred, flips=4)
+    # Another process, the same arithmetic: truncation to 8 bits may flip a value
+    # lying within float32 noise of an integer boundary.
+    assert np.mean(result != ensemble) < 1e-3
+    assert np.mean(result != srn_tf.deblur_image(model, blurred, flips=1)) > 0.05
+
+
 def test_first_command_writes_a_side_by_side_image_of_every_example(deblurred_examples):
     sheet = image_io.read_image(deblurred_examples / "side_by_side.png")
     heights = [image_io.read_image(os.path.join(EXAMPLES, "blurred", name)).shape[0]

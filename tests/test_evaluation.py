@@ -198,10 +198,27 @@ def test_srn_eval_script_writes_the_report(test_set, datalist_run, tmp_path):
     assert result.returncode == 0, result.stderr[-3000:]
     assert result.stdout.count("dB") >= 2 * len(SOURCES)
     summary = json.loads((tmp_path / "report" / "summary.json").read_text())
-    assert summary["model_type"] == "color"
+    # A --checkpoint runs once per image unless --flips says otherwise.
+    assert summary["model_type"] == "color" and summary["flips"] == 1
     # A fresh process, the same model and images: the same scores.
     assert summary["psnr"] == pytest.approx(datalist_run[0]["psnr"], abs=1e-9)
     assert (tmp_path / "s.png").is_file()
+
+
+def test_srn_eval_flip_ensemble_scores_like_evaluate_and_bad_counts_are_refused(
+        test_set, model, tmp_path):
+    _, datalist, _, _, checkpoint = test_set
+    result = srn_eval(f"--checkpoint={checkpoint}", f"--datalist={datalist}", "--gpu=-1",
+                      "--flips=2", f"--output_dir={tmp_path / 'report'}")
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "2 flipped copies averaged" in result.stdout
+    summary = json.loads((tmp_path / "report" / "summary.json").read_text())
+    expected = evaluation.evaluate(model, paired_images.read_datalist(datalist), flips=2,
+                                   progress=lambda line: None)
+    assert summary["flips"] == 2 and summary["psnr"] == pytest.approx(expected["psnr"], abs=1e-9)
+    result = srn_eval(f"--checkpoint={checkpoint}", f"--datalist={datalist}", "--flips=3")
+    assert result.returncode == 1
+    assert result.stderr.strip() == "error: --flips must be 1, 2 or 4. Received: 3"
 
 
 def test_srn_eval_script_lists_missing_files_and_fails(test_set, tmp_path):

@@ -161,6 +161,34 @@ def test_bad_images_are_clear_errors(models, image, message):
         srn_tf.deblur_image(models["color"], image)
 
 
+@pytest.mark.parametrize("model_type", ["color", "gray"])
+def test_flip_ensemble_averages_the_outputs_of_flipped_copies_flipped_back(models, model_type):
+    model = models[model_type]
+    image = _image((32, 48, 3), np.float32)
+    # The model's raw outputs on the image flipped none, left-right, up-down and
+    # both ways, each flipped back.
+    outputs = []
+    for axes in ((), (1,), (0,), (0, 1)):
+        flipped = np.ascontiguousarray(np.flip(image, axes))
+        planes = flipped[None] if model_type == "color" else np.moveaxis(flipped, -1, 0)[..., None]
+        output = srn_tf.predict_any_size(model, planes).numpy()
+        output = output[0] if model_type == "color" else np.moveaxis(output[..., 0], 0, -1)
+        outputs.append(np.flip(output, axes))
+    # A random model is far from flip-symmetric, so the ensembles differ from one run.
+    assert np.abs(outputs[1] - outputs[0]).mean() > 0.01
+    for flips in (2, 4):
+        expected = np.clip(np.mean(outputs[:flips], axis=0), 0, 1)
+        np.testing.assert_allclose(srn_tf.deblur_image(model, image, flips=flips), expected,
+                                   atol=FLOAT_TOLERANCE, rtol=0)
+    np.testing.assert_allclose(srn_tf.deblur_image(model, image, flips=1),
+                               np.clip(outputs[0], 0, 1), atol=FLOAT_TOLERANCE, rtol=0)
+
+
+def test_unknown_flips_is_a_clear_error(models):
+    with pytest.raises(ValueError, match="flips must be one of 1, 2, 4. Received: flips=3"):
+        srn_tf.deblur_image(models["color"], np.zeros((32, 32, 3), np.uint8), flips=3)
+
+
 def test_unknown_precision_is_a_clear_error(models):
     with pytest.raises(ValueError, match="precision must be one of"):
         srn_tf.deblur_image(models["color"], np.zeros((32, 32, 3), np.uint8), precision="fp8")

@@ -14,7 +14,7 @@ runs; the exit status is 1 when any image could not be scored.
 from absl import flags
 
 from srn_tf.cli.common import (MODEL_SOURCES, define_device_flags, define_model_flags, fail,
-                               run_console_script, select_gpu)
+                               resolved_flips, run_console_script, select_gpu)
 
 FLAGS = flags.FLAGS
 define_model_flags("Model to evaluate: " + MODEL_SOURCES)
@@ -66,6 +66,7 @@ def main(argv):
     if len(argv) > 1:
         fail(f"unexpected arguments: {' '.join(argv[1:])}")
     _check_flags()
+    flips = resolved_flips()
     select_gpu(FLAGS.gpu)
 
     import os
@@ -109,7 +110,7 @@ def main(argv):
         precision=FLAGS.precision, tile=FLAGS.tile, tile_overlap=FLAGS.tile_overlap,
         save_images=FLAGS.save_images, contact_sheet_path=FLAGS.contact_sheet,
         contact_sheet_count=FLAGS.contact_sheet_count, metadata=metadata,
-        progress=lambda line: print(line, flush=True))
+        progress=lambda line: print(line, flush=True), flips=flips)
     print(evaluation.format_summary(summary))
     if summary["failures"]:
         for failure in summary["failures"]:
