@@ -243,7 +243,7 @@ def deblur_image(model, image, precision="float32", tile=None, tile_overlap=None
         flips: 1 runs the image once (the release); 2 also runs it flipped left to
             right, 4 also upside down and both; the outputs, flipped back, are
             averaged (each tile's, when tiled). Slower by that factor; the bundled
-            model gains about 0.1 dB with 4 (README.md, "Flip ensemble").
+            model gains 0.1 to 0.2 dB with 4 (README.md, "Flip ensemble").
 
     Returns:
         The deblurred image, same shape and dtype as `image`.

@@ -35,9 +35,9 @@ def define_device_flags():
     flags.DEFINE_integer("flips", None,
                          "Flip ensemble: run each image on this many flipped copies and average "
                          "the results flipped back. 1: once, as the release; 2: also left to "
-                         "right; 4: also upside down and both (4 times slower, ~0.1 dB better "
-                         "with the bundled model). Default: 4 with the bundled model, 1 with "
-                         "--checkpoint.")
+                         "right; 4: also upside down and both (4 times slower, 0.1 to 0.2 dB "
+                         "better with the bundled model). Default: 4 with the bundled model, 1 "
+                         "with --checkpoint.")
 
 
 def resolved_flips():
