@@ -106,7 +106,8 @@ def stripe_weights(rng, y, x):
     log-uniform gain of 1 to 10 and clipped, so stripes range from soft waves to
     hard bars.
     """
-    period = SUPERSAMPLING * np.exp(rng.uniform(np.log(MIN_STRIPE_PERIOD), np.log(MAX_STRIPE_PERIOD)))
+    log_period = rng.uniform(np.log(MIN_STRIPE_PERIOD), np.log(MAX_STRIPE_PERIOD))
+    period = SUPERSAMPLING * np.exp(log_period)
     angle = rng.uniform(0.0, np.pi)
     phase = rng.uniform(0.0, 2 * np.pi)
     gain = np.exp(rng.uniform(0.0, np.log(10.0)))
