@@ -239,6 +239,21 @@ def test_init_checkpoint_copies_an_srn_tf_folder_and_is_ignored_on_resume(
         train(other)
 
 
+def test_init_checkpoint_accepts_a_float16_folder_like_the_bundled_model(tmp_path):
+    """Fine-tuning the bundled default model: its weights are stored in float16."""
+    keras.utils.set_random_seed(7)
+    source = srn_tf.build_model("color", **SMALL_MODEL)
+    srn_tf.save_model(source, os.path.join(tmp_path, "source"), weights_dtype="float16")
+    config = _small_run(tmp_path, init_checkpoint=os.path.join(tmp_path, "source"),
+                        lr_schedule="constant", lr=0.0, max_steps=1)
+    result = train(config)
+    assert all(weight.dtype == "float32" for weight in result.model.weights)
+    # A rate of 0 keeps the copied weights: the source's, rounded to float16 and
+    # back (so equal to float16 precision, relative 2**-11, not exactly).
+    for got, want in zip(result.model.weights, source.weights):
+        np.testing.assert_array_equal(got.numpy(), want.numpy().astype(np.float16))
+
+
 def test_xla_compiled_bfloat16_step_makes_the_same_first_update_as_float32():
     """--jit_compile with mixed_bfloat16 (the fast CPU setting) trains the same model."""
     blur, sharp = _tiny_batch()
