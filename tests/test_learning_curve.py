@@ -42,11 +42,29 @@ def _stage(folder, validations, last_checkpoint):
 def test_stages_follow_each_other_offset_by_the_previous_stage_checkpoint(tool, tmp_path):
     first = _stage(tmp_path / "one", [(10, 20.0), (20, 21.0)], last_checkpoint=23)
     second = _stage(tmp_path / "two", [(10, 22.0), (20, 23.5)], last_checkpoint=21)
-    points, starts = tool.staged_points([first, second])
-    assert starts == [23]
+    points, starts, end = tool.staged_points([first, second])
+    assert starts == [23] and end == 23 + 21
     assert [step for step, _, _ in points] == [10, 20, 33, 43]
     assert [value for _, value, _ in points] == pytest.approx([20.0, 21.0, 22.0, 23.5])
     assert [stage for _, _, stage in points] == [0, 0, 1, 1]
+
+
+def test_stages_continue_an_earlier_curve_from_its_end_step(tool, tmp_path):
+    # The earlier stages' run folders are gone; their JSON places the new stage.
+    third = _stage(tmp_path / "three", [(10, 24.0)], last_checkpoint=30)
+    points, starts, end = tool.staged_points([third], offset=44)
+    assert [step for step, _, _ in points] == [54] and starts == [] and end == 74
+
+
+def test_an_earlier_curve_needs_its_end_step_after_its_last_point(tool, tmp_path):
+    path = tmp_path / "curve.json"
+    path.write_text('{"steps": [10, 20], "psnr": [20.0, 21.0], "gain": [0.1, 0.2], '
+                    '"input_psnr": [19.9], "stage_starts": []}')
+    with pytest.raises(SystemExit, match="has no end_step; give --previous_end_step"):
+        tool.previous_curve(str(path))
+    with pytest.raises(SystemExit, match="end_step 15 is before its last point"):
+        tool.previous_curve(str(path), end_step=15)
+    assert tool.previous_curve(str(path), end_step=23)["end_step"] == 23
 
 
 def test_a_stage_without_validation_summaries_is_a_clear_error(tool, tmp_path):

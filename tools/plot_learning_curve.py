@@ -16,6 +16,12 @@ A run continued in stages (each next stage started with --init_checkpoint from
 the one before) is plotted as one curve: each stage's steps are offset by the
 step of the previous stage's newest checkpoint, and a dashed line marks where
 each stage begins.
+
+Stages whose run folders are gone can be continued from the JSON this tool
+wrote for them: `--previous_curve=docs/default_model_learning_curve.json`
+plots its points first and offsets --run_dir's stages by its `end_step` (the
+step of its last stage's newest checkpoint; `--previous_end_step` for a JSON
+written before that key existed).
 """
 
 import glob
@@ -39,6 +45,12 @@ flags.DEFINE_string("output", None, "PNG file to write the plot into.", required
 flags.DEFINE_string("validation_datalist", None,
                     "The --validation_datalist of every stage (default: read from each "
                     "stage's flags.json).")
+flags.DEFINE_string("previous_curve", None,
+                    "JSON this tool wrote for earlier stages (their run folders may be "
+                    "gone): its points come first and --run_dir's stages continue it.")
+flags.DEFINE_integer("previous_end_step", None,
+                     "Step along the whole curve of the newest checkpoint of "
+                     "--previous_curve's last stage (default: the JSON's end_step).")
 flags.DEFINE_string("title", "Validation PSNR gain over the blurred input", "Plot title.")
 
 
@@ -53,22 +65,42 @@ def validation_points(run_dir):
     return sorted(points.items())
 
 
-def staged_points(run_dirs):
-    """[(step, psnr, stage index)] of consecutive stages, and the step each later stage
-    starts at."""
-    points, starts, offset = [], [], 0
+def staged_points(run_dirs, offset=0):
+    """[(step, psnr, stage index)] of consecutive stages, the step each later stage
+    starts at, and the step of the last stage's newest checkpoint; all offset by
+    `offset` (where the first stage continues an earlier curve)."""
+    points, starts = [], []
     for index, run_dir in enumerate(run_dirs):
         if index:
-            previous = tf.train.latest_checkpoint(run_dirs[index - 1])
-            if previous is None:
-                raise SystemExit(f"{run_dirs[index - 1]}: no checkpoint to continue from")
-            offset += int(previous.rsplit("-", 1)[1])
+            offset += _checkpoint_step(run_dirs[index - 1])
             starts.append(offset)
         stage = validation_points(run_dir)
         if not stage:
             raise SystemExit(f"{run_dir}: no validation/psnr summaries")
         points += [(offset + step, value, index) for step, value in stage]
-    return points, starts
+    return points, starts, offset + _checkpoint_step(run_dirs[-1])
+
+
+def _checkpoint_step(run_dir):
+    """The step of the newest checkpoint in `run_dir`."""
+    newest = tf.train.latest_checkpoint(run_dir)
+    if newest is None:
+        raise SystemExit(f"{run_dir}: no checkpoint (its step places the next stage)")
+    return int(newest.rsplit("-", 1)[1])
+
+
+def previous_curve(path, end_step=None):
+    """The JSON of an earlier curve, with `end_step` set (from the argument if given)."""
+    with open(path) as handle:
+        curve = json.load(handle)
+    if end_step is not None:
+        curve["end_step"] = end_step
+    if "end_step" not in curve:
+        raise SystemExit(f"{path}: has no end_step; give --previous_end_step")
+    if curve["steps"] and curve["end_step"] < curve["steps"][-1]:
+        raise SystemExit(f"{path}: end_step {curve['end_step']} is before its last point "
+                         f"(step {curve['steps'][-1]})")
+    return curve
 
 
 def input_psnr(datalist):
@@ -95,13 +127,21 @@ def main(argv):
     matplotlib.use("Agg")
     from matplotlib import pyplot
 
-    points, stage_starts = staged_points(FLAGS.run_dir)
+    earlier = {"steps": [], "psnr": [], "gain": [], "input_psnr": [], "stage_starts": [],
+               "end_step": 0}
+    if FLAGS.previous_curve:
+        earlier = previous_curve(FLAGS.previous_curve, FLAGS.previous_end_step)
+    points, new_starts, end_step = staged_points(FLAGS.run_dir, offset=earlier["end_step"])
     datalists = [validation_datalist(run_dir) for run_dir in FLAGS.run_dir]
     # Stages usually share a list (same data, or --validation_datalist): score each once.
     input_psnr_of = {datalist: input_psnr(datalist) for datalist in set(datalists)}
-    baselines = [input_psnr_of[datalist] for datalist in datalists]
-    steps = [step for step, _, _ in points]
-    gains = [value - baselines[stage] for _, value, stage in points]
+    baselines = earlier["input_psnr"] + [input_psnr_of[datalist] for datalist in datalists]
+    stage_starts = earlier["stage_starts"] + ([earlier["end_step"]] if earlier["steps"] else [])
+    stage_starts += new_starts
+    steps = earlier["steps"] + [step for step, _, _ in points]
+    values = earlier["psnr"] + [value for _, value, _ in points]
+    gains = earlier["gain"] + [value - input_psnr_of[datalists[stage]]
+                               for _, value, stage in points]
     figure, axes = pyplot.subplots(figsize=(6.4, 3.6), dpi=100)
     axes.plot(steps, gains, marker="o")
     axes.axhline(0.0, color="gray", linewidth=0.8)
@@ -115,11 +155,11 @@ def main(argv):
     temporary = FLAGS.output + ".tmp.png"
     figure.savefig(temporary)
     os.replace(temporary, FLAGS.output)
-    write_json_atomically({"input_psnr": baselines, "steps": steps,
-                           "psnr": [value for _, value, _ in points], "gain": gains,
-                           "stage_starts": stage_starts},
+    write_json_atomically({"input_psnr": baselines, "steps": steps, "psnr": values,
+                           "gain": gains, "stage_starts": stage_starts,
+                           "end_step": end_step},
                           os.path.splitext(FLAGS.output)[0] + ".json")
-    print(f"{FLAGS.output}: {len(points)} points, last gain {gains[-1]:+.3f} dB at step {steps[-1]}")
+    print(f"{FLAGS.output}: {len(steps)} points, last gain {gains[-1]:+.3f} dB at step {steps[-1]}")
 
 
 if __name__ == "__main__":
