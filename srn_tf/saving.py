@@ -120,6 +120,16 @@ def load_model(path, dtype=None):
         raise ValueError(f"{path}: has {CONFIG_FILE} but no checkpoint files")
     config = read_model_config(folder)
     model = _built_model(config, dtype)
+    restore_weights(model, config, prefix)
+    return model
+
+
+def restore_weights(model, config, prefix):
+    """Restores checkpoint `prefix` into a built `model` of `config`'s architecture.
+
+    Weights stored in float16 (`weights_dtype` in `config`) are restored into a
+    float16 twin and cast to the model's own variables' dtype.
+    """
     weights_dtype = config.get("weights_dtype", "float32")
     stored = model if weights_dtype == "float32" else _built_model(config, weights_dtype)
     status = tf.train.Checkpoint(model=stored).restore(prefix)
@@ -128,4 +138,3 @@ def load_model(path, dtype=None):
     if stored is not model:
         for target, source in zip(model.weights, stored.weights):
             target.assign(tf.cast(source, target.dtype))
-    return model

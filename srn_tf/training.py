@@ -29,7 +29,7 @@ from srn_tf.input_pipeline import load_pair, training_dataset
 from srn_tf.losses import loss_function
 from srn_tf.model_types import MODEL_TYPES, build_model
 from srn_tf.padding import predict_levels_any_size
-from srn_tf.saving import (CONFIG_FILE, load_model, read_model_config,
+from srn_tf.saving import (CONFIG_FILE, read_model_config, restore_weights,
                            write_json_atomically, write_model_config)
 from srn_tf.tf1_checkpoint import is_tf1_checkpoint, load_tf1_checkpoint
 from srn_tf.train_step import (current_learning_rate, learning_rate_schedule,
@@ -176,11 +176,13 @@ def _model_config(config):
 def _init_from(model, path):
     """Copies weights from an srn_tf checkpoint folder or an original TF1 checkpoint.
 
-    An srn_tf folder goes through `load_model`, so float16 folders (the bundled
-    default model, `srn_tf/weights/default`) start a run too, cast to float32.
+    An srn_tf folder goes through `saving.restore_weights`, as `load_model` does, so
+    float16 folders (the bundled default model, `srn_tf/weights/default`) start a
+    run too, cast to float32.
     """
     if os.path.isfile(os.path.join(path, CONFIG_FILE)):
-        stored = read_model_config(path)["model"]
+        config = read_model_config(path)
+        stored = config["model"]
         wanted = {k: v for k, v in model.get_config().items() if k != "name"}
         differences = {k: (stored.get(k), v) for k, v in wanted.items() if stored.get(k) != v}
         if differences:
@@ -189,8 +191,7 @@ def _init_from(model, path):
         prefix = tf.train.latest_checkpoint(path)
         if prefix is None:
             raise ValueError(f"{path}: has {CONFIG_FILE} but no checkpoint files")
-        for target, source in zip(model.weights, load_model(path).weights):
-            target.assign(tf.cast(source, target.dtype))
+        restore_weights(model, config, prefix)
         return prefix
     if is_tf1_checkpoint(path):
         return load_tf1_checkpoint(model, path)
