@@ -20,7 +20,8 @@ import tensorflow as tf
 from srn_tf import image_io
 from srn_tf.comparison import comparison_strip, side_by_side
 from srn_tf.fixed_size import deblur_fixed_size
-from srn_tf.inference import check_flips, deblur_image
+from srn_tf.flip_ensemble import check_flips
+from srn_tf.inference import deblur_image
 from srn_tf.model_types import build_model, model_type_of
 from srn_tf.saved_model_runner import SavedModelRunner, is_saved_model
 from srn_tf.saving import CONFIG_FILE, load_model

@@ -18,8 +18,9 @@ import time
 import numpy as np
 
 from srn_tf.contact_sheet import contact_sheet
+from srn_tf.flip_ensemble import check_flips
 from srn_tf.image_io import read_image, write_image
-from srn_tf.inference import check_flips, deblur_image
+from srn_tf.inference import deblur_image
 from srn_tf.metrics import psnr, ssim
 from srn_tf.saving import write_json_atomically
 

@@ -13,6 +13,7 @@ import weakref
 import numpy as np
 import tensorflow as tf
 
+from srn_tf.flip_ensemble import check_flips, flip_ensemble
 from srn_tf.model import SRNDeblurNet
 from srn_tf.padding import check_min_size
 from srn_tf.tiling import run_tiled
@@ -20,10 +21,6 @@ from srn_tf.tiling import run_tiled
 # Keras dtype policy per precision; "float32" is the release's arithmetic.
 PRECISIONS = {"float32": "float32", "bfloat16": "mixed_bfloat16", "float16": "mixed_float16"}
 DEFAULT_TILE_OVERLAP = 64
-# Axes of a (batch, height, width, channels) array that each copy of a flip
-# ensemble reverses, per number of copies: none, left-right, up-down, both.
-_FLIP_AXES = {1: ((),), 2: ((), (2,)), 4: ((), (2,), (1,), (1, 2))}
-FLIPS = tuple(_FLIP_AXES)
 # tf.image.rgb_to_grayscale's weights (ITU-R BT.601), with which the release's
 # gray models were trained.
 _GRAY_WEIGHTS = np.array([0.2989, 0.5870, 0.1140], np.float32)
@@ -152,29 +149,6 @@ def _padded_run(model, precision):
     return run
 
 
-def check_flips(flips):
-    """Raises ValueError unless `flips` is one of `FLIPS`."""
-    if flips not in FLIPS:
-        raise ValueError(f"flips must be one of {', '.join(map(str, FLIPS))}. "
-                         f"Received: flips={flips}")
-
-
-def _flip_ensemble(run, flips):
-    """`run` averaged over `flips` flipped copies of its (batch, h, w, c) input.
-
-    Each copy is flipped, run and flipped back; the outputs are averaged before
-    any clipping (a geometric self-ensemble, as EDSR's, without the transposes).
-    """
-    if flips == 1:
-        return run
-
-    def run_flipped(images):
-        total = sum(np.flip(run(np.flip(images, axes)), axes) for axes in _FLIP_AXES[flips])
-        return total / np.float32(flips)
-
-    return run_flipped
-
-
 def _check_image(image):
     if not isinstance(image, np.ndarray):
         raise TypeError(f"deblur_image takes a numpy array. Received: {type(image).__name__}")
@@ -241,9 +215,10 @@ def deblur_image(model, image, precision="float32", tile=None, tile_overlap=None
         tile_overlap: least overlap of neighbouring tiles in pixels, below `tile`
             (default `DEFAULT_TILE_OVERLAP`, at most half the tile).
         flips: 1 runs the image once (the release); 2 also runs it flipped left to
-            right, 4 also upside down and both; the outputs, flipped back, are
-            averaged (each tile's, when tiled). Slower by that factor; the bundled
-            model gains 0.1 to 0.2 dB with 4 (README.md, "Flip ensemble").
+            right, 4 also upside down and both, 8 also those 4 of its transpose;
+            the outputs, mapped back, are averaged (each tile's, when tiled).
+            Slower by that factor; the bundled model gains 0.1 to 0.2 dB with 4
+            (README.md, "Flip ensemble").
 
     Returns:
         The deblurred image, same shape and dtype as `image`.
@@ -255,7 +230,7 @@ def deblur_image(model, image, precision="float32", tile=None, tile_overlap=None
     channels = 3 if image.shape[2] == 4 else image.shape[2]
     planes = image[:, :, :channels].astype(np.float32) / _SCALES[dtype]
     batch = _to_model_batch(model, planes)
-    run = _flip_ensemble(_padded_run(model, precision), flips)
+    run = flip_ensemble(_padded_run(model, precision), flips)
     if tile is None:
         outputs = run(batch)
     else:

@@ -218,7 +218,7 @@ def test_srn_eval_flip_ensemble_scores_like_evaluate_and_bad_counts_are_refused(
     assert summary["flips"] == 2 and summary["psnr"] == pytest.approx(expected["psnr"], abs=1e-9)
     result = srn_eval(f"--checkpoint={checkpoint}", f"--datalist={datalist}", "--flips=3")
     assert result.returncode == 1
-    assert result.stderr.strip() == "error: --flips must be 1, 2 or 4. Received: 3"
+    assert result.stderr.strip() == "error: --flips must be one of 1, 2, 4, 8. Received: 3"
 
 
 def test_srn_eval_script_lists_missing_files_and_fails(test_set, tmp_path):

@@ -166,17 +166,24 @@ def test_flip_ensemble_averages_the_outputs_of_flipped_copies_flipped_back(model
     model = models[model_type]
     image = _image((32, 48, 3), np.float32)
     # The model's raw outputs on the image flipped none, left-right, up-down and
-    # both ways, each flipped back.
+    # both ways, each flipped back; then the same on the image transposed (a
+    # non-square image, so a missed transpose back would not even broadcast).
     outputs = []
-    for axes in ((), (1,), (0,), (0, 1)):
-        flipped = np.ascontiguousarray(np.flip(image, axes))
-        planes = flipped[None] if model_type == "color" else np.moveaxis(flipped, -1, 0)[..., None]
-        output = srn_tf.predict_any_size(model, planes).numpy()
-        output = output[0] if model_type == "color" else np.moveaxis(output[..., 0], 0, -1)
-        outputs.append(np.flip(output, axes))
-    # A random model is far from flip-symmetric, so the ensembles differ from one run.
+    for transposed in (False, True):
+        for axes in ((), (1,), (0,), (0, 1)):
+            copy = np.transpose(image, (1, 0, 2)) if transposed else image
+            flipped = np.ascontiguousarray(np.flip(copy, axes))
+            planes = (flipped[None] if model_type == "color"
+                      else np.moveaxis(flipped, -1, 0)[..., None])
+            output = srn_tf.predict_any_size(model, planes).numpy()
+            output = output[0] if model_type == "color" else np.moveaxis(output[..., 0], 0, -1)
+            output = np.flip(output, axes)
+            outputs.append(np.transpose(output, (1, 0, 2)) if transposed else output)
+    # A random model is far from flip- and transpose-symmetric, so the ensembles
+    # differ from one run and from each other.
     assert np.abs(outputs[1] - outputs[0]).mean() > 0.01
-    for flips in (2, 4):
+    assert np.abs(outputs[4] - outputs[0]).mean() > 0.01
+    for flips in (2, 4, 8):
         expected = np.clip(np.mean(outputs[:flips], axis=0), 0, 1)
         np.testing.assert_allclose(srn_tf.deblur_image(model, image, flips=flips), expected,
                                    atol=FLOAT_TOLERANCE, rtol=0)
@@ -185,7 +192,7 @@ def test_flip_ensemble_averages_the_outputs_of_flipped_copies_flipped_back(model
 
 
 def test_unknown_flips_is_a_clear_error(models):
-    with pytest.raises(ValueError, match="flips must be one of 1, 2, 4. Received: flips=3"):
+    with pytest.raises(ValueError, match="flips must be one of 1, 2, 4, 8. Received: flips=3"):
         srn_tf.deblur_image(models["color"], np.zeros((32, 32, 3), np.uint8), flips=3)
 
 

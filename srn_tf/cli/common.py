@@ -36,18 +36,20 @@ def define_device_flags():
                          "Flip ensemble: run each image on this many flipped copies and average "
                          "the results flipped back. 1: once, as the release; 2: also left to "
                          "right; 4: also upside down and both (4 times slower, 0.1 to 0.2 dB "
-                         "better with the bundled model). Default: 4 with the bundled model, 1 "
+                         "better with the bundled model); 8: also those 4 of the image "
+                         "transposed. Default: 4 with the bundled model, 1 "
                          "with --checkpoint.")
 
 
 def resolved_flips():
     """--flips, or its default for the model in --checkpoint; exits on a bad value."""
+    from srn_tf.flip_ensemble import FLIPS
     from srn_tf.weights import default_flips
 
     if FLAGS.flips is None:
         return default_flips(FLAGS.checkpoint)
-    if FLAGS.flips not in (1, 2, 4):
-        fail(f"--flips must be 1, 2 or 4. Received: {FLAGS.flips}")
+    if FLAGS.flips not in FLIPS:
+        fail(f"--flips must be one of {', '.join(map(str, FLIPS))}. Received: {FLAGS.flips}")
     return FLAGS.flips
 
 
