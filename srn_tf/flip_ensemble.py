@@ -40,9 +40,9 @@ def flip_ensemble(run, flips):
         return run
 
     def run_copy(images, transposed, axes):
-        if transposed:
-            return _transpose(run_copy(_transpose(images), False, axes))
-        return np.flip(run(np.flip(images, axes)), axes)
+        copy = _transpose(images) if transposed else images
+        output = np.flip(run(np.flip(copy, axes)), axes)
+        return _transpose(output) if transposed else output
 
     def run_flipped(images):
         total = sum(run_copy(images, transposed, axes)

@@ -45,8 +45,8 @@ class _Runner:
         if model.dtype_policy.name == policy:
             return model
         if precision not in self._variants:
-            config = {k: v for k, v in model.get_config().items() if k != "name"}
-            variant = SRNDeblurNet(**config, dtype=policy, name=f"{model.name}_{precision}")
+            variant = SRNDeblurNet(**model.architecture(), dtype=policy,
+                                   name=f"{model.name}_{precision}")
             variant.build()
             self._variants[precision] = variant
         variant = self._variants[precision]

@@ -182,8 +182,13 @@ class SRNDeblurNet(keras.Model):
         return tuple(legacy_bilinear_resize(part, size) for part in state)
 
     def get_config(self):
+        return {"name": self.name, **self.architecture()}
+
+    def architecture(self):
+        """The constructor arguments that fix the network (its config without the
+        name): what `srn_config.json` stores and what two models must share for
+        weights to pass between them."""
         return {
-            "name": self.name,
             "channels": self.channels,
             "num_scales": self.num_scales,
             "scale_factor": self.scale_factor,

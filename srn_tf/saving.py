@@ -37,9 +37,8 @@ def write_json_atomically(data, path):
 def write_model_config(model, directory, **extra):
     """Writes `srn_config.json` for `model` into `directory` (extra keys kept)."""
     os.makedirs(directory, exist_ok=True)
-    config = {key: value for key, value in model.get_config().items() if key != "name"}
     data = {"format_version": FORMAT_VERSION, "model_type": model_type_of(model),
-            "model": config, **extra}
+            "model": model.architecture(), **extra}
     write_json_atomically(data, os.path.join(directory, CONFIG_FILE))
 
 

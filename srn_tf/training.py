@@ -183,7 +183,7 @@ def _init_from(model, path):
     if os.path.isfile(os.path.join(path, CONFIG_FILE)):
         config = read_model_config(path)
         stored = config["model"]
-        wanted = {k: v for k, v in model.get_config().items() if k != "name"}
+        wanted = model.architecture()
         differences = {k: (stored.get(k), v) for k, v in wanted.items() if stored.get(k) != v}
         if differences:
             raise ValueError(f"{path}: --init_checkpoint has another architecture "
@@ -202,8 +202,7 @@ def _init_from(model, path):
 def _check_resumable(directory, model, config):
     """Refuses to resume a folder that holds a run of another architecture."""
     stored = read_model_config(directory)
-    wanted = {k: v for k, v in model.get_config().items() if k != "name"}
-    if stored.get("model") != wanted:
+    if stored.get("model") != model.architecture():
         raise ValueError(f"{directory}: holds a run of another model ({stored.get('model')}); "
                          "use a new --checkpoint_dir")
     flags_path = os.path.join(directory, FLAGS_FILE)

@@ -61,3 +61,13 @@ def test_a_weight_outside_0_1_is_refused(tmp_path):
     assert result.stderr.strip().splitlines()[-1] == \
         "error: --weight must be in [0, 1]. Received: 1.5"
     assert not os.path.exists(tmp_path / "blend")
+
+
+def test_a_missing_checkpoint_is_a_one_line_error(tmp_path):
+    _saved_model(tmp_path / "start", seed=1)
+    result = _run_tool(f"--start={tmp_path / 'start'}", f"--end={tmp_path / 'gone'}",
+                       "--weight=0.5", f"--output={tmp_path / 'blend'}")
+    assert result.returncode == 1
+    last_line = result.stderr.strip().splitlines()[-1]
+    assert last_line == f"error: {tmp_path / 'gone'}: no such checkpoint folder or checkpoint prefix"
+    assert not os.path.exists(tmp_path / "blend")

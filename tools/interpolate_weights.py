@@ -18,7 +18,6 @@ from absl import app, flags
 
 import srn_tf
 from srn_tf.cli.common import fail
-from srn_tf.saving import read_model_config
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string("start", None, "Checkpoint folder (or prefix) at weight 0.", required=True)
@@ -26,11 +25,6 @@ flags.DEFINE_string("end", None, "Checkpoint folder (or prefix) at weight 1; sam
                     required=True)
 flags.DEFINE_float("weight", None, "Share of --end in each weight, in [0, 1].", required=True)
 flags.DEFINE_string("output", None, "Folder to write (must not exist).", required=True)
-
-
-def _folder(path):
-    """The checkpoint folder of a folder or a checkpoint prefix."""
-    return path if os.path.isdir(path) else os.path.dirname(path)
 
 
 def interpolate_weights(start, end, weight):
@@ -54,13 +48,14 @@ def main(argv):
         fail(f"--weight must be in [0, 1]. Received: {FLAGS.weight}")
     if os.path.exists(FLAGS.output):
         fail(f"{FLAGS.output}: already exists; choose a new --output")
-    start_model = read_model_config(_folder(FLAGS.start))["model"]
-    end_model = read_model_config(_folder(FLAGS.end))["model"]
-    if start_model != end_model:
+    try:
+        start, end = srn_tf.load_model(FLAGS.start), srn_tf.load_model(FLAGS.end)
+    except (ValueError, FileNotFoundError) as error:
+        fail(str(error))
+    if start.architecture() != end.architecture():
         fail(f"{FLAGS.start} and {FLAGS.end}: different architectures "
-                             f"({start_model} against {end_model})")
-    model = interpolate_weights(srn_tf.load_model(FLAGS.start), srn_tf.load_model(FLAGS.end),
-                                FLAGS.weight)
+             f"({start.architecture()} against {end.architecture()})")
+    model = interpolate_weights(start, end, FLAGS.weight)
     staging = FLAGS.output.rstrip(os.sep) + ".new"
     shutil.rmtree(staging, ignore_errors=True)
     srn_tf.save_model(model, staging)
