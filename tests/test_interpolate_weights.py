@@ -42,32 +42,27 @@ def test_the_output_holds_the_weighted_mean_of_every_weight(tmp_path):
     assert not os.path.exists(tmp_path / "blend.new")
 
 
-def test_different_architectures_are_refused_and_nothing_is_written(tmp_path):
-    _saved_model(tmp_path / "narrow", seed=1, base_filters=4)
-    _saved_model(tmp_path / "wide", seed=2, base_filters=8)
-    result = _run_tool(f"--start={tmp_path / 'narrow'}", f"--end={tmp_path / 'wide'}",
-                       "--weight=0.5", f"--output={tmp_path / 'blend'}")
+def _refusal(tmp_path, end, weight):
+    """Runs the tool from a saved `start` to `end` (a folder name in tmp_path) and
+    returns its last stderr line, after checking it failed and wrote nothing."""
+    _saved_model(tmp_path / "start", seed=1)
+    result = _run_tool(f"--start={tmp_path / 'start'}", f"--end={tmp_path / end}",
+                       f"--weight={weight}", f"--output={tmp_path / 'blend'}")
     assert result.returncode == 1
-    last_line = result.stderr.strip().splitlines()[-1]
-    assert last_line.startswith("error: ") and "different architectures" in last_line
     assert not os.path.exists(tmp_path / "blend")
+    return result.stderr.strip().splitlines()[-1]
+
+
+def test_different_architectures_are_refused_and_nothing_is_written(tmp_path):
+    _saved_model(tmp_path / "wide", seed=2, base_filters=8)
+    last_line = _refusal(tmp_path, "wide", 0.5)
+    assert last_line.startswith("error: ") and "different architectures" in last_line
 
 
 def test_a_weight_outside_0_1_is_refused(tmp_path):
-    _saved_model(tmp_path / "start", seed=1)
-    result = _run_tool(f"--start={tmp_path / 'start'}", f"--end={tmp_path / 'start'}",
-                       "--weight=1.5", f"--output={tmp_path / 'blend'}")
-    assert result.returncode == 1
-    assert result.stderr.strip().splitlines()[-1] == \
-        "error: --weight must be in [0, 1]. Received: 1.5"
-    assert not os.path.exists(tmp_path / "blend")
+    assert _refusal(tmp_path, "start", 1.5) == "error: --weight must be in [0, 1]. Received: 1.5"
 
 
 def test_a_missing_checkpoint_is_a_one_line_error(tmp_path):
-    _saved_model(tmp_path / "start", seed=1)
-    result = _run_tool(f"--start={tmp_path / 'start'}", f"--end={tmp_path / 'gone'}",
-                       "--weight=0.5", f"--output={tmp_path / 'blend'}")
-    assert result.returncode == 1
-    last_line = result.stderr.strip().splitlines()[-1]
-    assert last_line == f"error: {tmp_path / 'gone'}: no such checkpoint folder or checkpoint prefix"
-    assert not os.path.exists(tmp_path / "blend")
+    assert _refusal(tmp_path, "gone", 0.5) == \
+        f"error: {tmp_path / 'gone'}: no such checkpoint folder or checkpoint prefix"
