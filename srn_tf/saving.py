@@ -13,6 +13,7 @@ to the dtype the model is built with.
 
 import json
 import os
+import shutil
 
 import tensorflow as tf
 
@@ -83,6 +84,24 @@ def save_model(model, path, overwrite=False, weights_dtype="float32"):
     manager = tf.train.CheckpointManager(
         tf.train.Checkpoint(model=stored), path, max_to_keep=1, checkpoint_name="model")
     return manager.save()
+
+
+def save_model_folder(model, path, weights_dtype="float32"):
+    """Saves `model` as `save_model` does into `path`, replacing any folder there.
+
+    The checkpoint is written into `<path>.new` and renamed onto `path`, so an
+    interrupted save never leaves a half-written `path`.
+
+    Returns:
+        `path`.
+    """
+    path = os.fspath(path).rstrip(os.sep)
+    staging = path + ".new"
+    shutil.rmtree(staging, ignore_errors=True)
+    save_model(model, staging, weights_dtype=weights_dtype)
+    shutil.rmtree(path, ignore_errors=True)
+    os.replace(staging, path)
+    return path
 
 
 def _split_checkpoint_path(path):

@@ -9,6 +9,7 @@ import pytest
 import tensorflow as tf
 
 import srn_tf
+from srn_tf.saving import save_model_folder
 from tests import tf1_reference
 
 
@@ -77,6 +78,17 @@ def test_save_refuses_to_overwrite_without_being_asked(tmp_path):
     with pytest.raises(FileExistsError, match="already holds a checkpoint"):
         srn_tf.save_model(model, tmp_path)
     srn_tf.save_model(model, tmp_path, overwrite=True)
+
+
+def test_save_model_folder_replaces_the_folder_through_a_staging_name(tmp_path):
+    old = srn_tf.build_model("gray", base_filters=4, blocks_per_stage=1)
+    srn_tf.save_model(old, tmp_path / "bundle")
+    new = srn_tf.build_model("color", base_filters=4, blocks_per_stage=1)
+    assert save_model_folder(new, tmp_path / "bundle", weights_dtype="float16") == \
+        str(tmp_path / "bundle")
+    restored = srn_tf.load_model(tmp_path / "bundle")
+    assert restored.architecture() == new.architecture()
+    assert sorted(os.listdir(tmp_path)) == ["bundle"]  # no staging folder left
 
 
 def test_loading_a_missing_path_is_a_clear_error(tmp_path):

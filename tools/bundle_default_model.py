@@ -12,7 +12,6 @@ as JSON, for the README.
 
 import json
 import os
-import shutil
 import tempfile
 
 from absl import app, flags
@@ -20,6 +19,7 @@ from absl import app, flags
 import srn_tf
 from srn_tf.evaluation import evaluate
 from srn_tf.paired_images import read_datalist
+from srn_tf.saving import save_model_folder
 from srn_tf.weights import DEFAULT_MODEL_FOLDER
 
 FLAGS = flags.FLAGS
@@ -49,11 +49,7 @@ def main(argv):
                   "float16": _score(srn_tf.load_model(half_folder), pairs)}
     loss = scores["float32"]["psnr"] - scores["float16"]["psnr"]
     weights_dtype = "float16" if loss <= FLAGS.max_float16_loss else "float32"
-    staging = FLAGS.output_dir.rstrip(os.sep) + ".new"
-    shutil.rmtree(staging, ignore_errors=True)
-    srn_tf.save_model(model, staging, weights_dtype=weights_dtype)
-    shutil.rmtree(FLAGS.output_dir, ignore_errors=True)
-    os.replace(staging, FLAGS.output_dir)
+    save_model_folder(model, FLAGS.output_dir, weights_dtype=weights_dtype)
     print(json.dumps({"weights_dtype": weights_dtype, "float16_psnr_loss": loss,
                       "datalist": FLAGS.datalist, **scores}, indent=2))
 

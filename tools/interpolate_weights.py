@@ -12,12 +12,12 @@ written under a temporary name and renamed, and never replaces an existing folde
 """
 
 import os
-import shutil
 
 from absl import app, flags
 
 import srn_tf
 from srn_tf.cli.common import fail
+from srn_tf.saving import save_model_folder
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string("start", None, "Checkpoint folder (or prefix) at weight 0.", required=True)
@@ -56,10 +56,7 @@ def main(argv):
         fail(f"{FLAGS.start} and {FLAGS.end}: different architectures "
              f"({start.architecture()} against {end.architecture()})")
     model = interpolate_weights(start, end, FLAGS.weight)
-    staging = FLAGS.output.rstrip(os.sep) + ".new"
-    shutil.rmtree(staging, ignore_errors=True)
-    srn_tf.save_model(model, staging)
-    os.replace(staging, FLAGS.output)
+    save_model_folder(model, FLAGS.output)
     print(f"wrote {FLAGS.output}: {1.0 - FLAGS.weight:g} x {FLAGS.start} + "
           f"{FLAGS.weight:g} x {FLAGS.end}")
 
