@@ -1,5 +1,6 @@
 """srn-synth: aligned pairs, blur that grows with the path, reproducible files, GOPRO layout."""
 
+import dataclasses
 import json
 import os
 import subprocess
@@ -490,6 +491,53 @@ def test_textured_leaves_add_fine_detail():
         [fine_detail(image) for image in plain])
 
 
+def test_photo_leaves_take_the_photographs_texture_tinted_to_the_leaf_colour():
+    # A horizontal ramp from 0.3 to 0.7: a photo leaf must vary (it is cut from the
+    # photograph, not flat) and its mean must be the leaf's colour (0.2 to 0.6 needs
+    # gains of at most 2, under MAX_PHOTO_GAIN, and nothing clips; within 0.01 for the
+    # bilinear sampling of a ramp).
+    ramp = np.repeat(np.linspace(0.3, 0.7, 40, dtype=np.float32)[None, :, None], 3, 2)
+    ramp = np.repeat(ramp, 40, 0)
+    y, x = np.nonzero(np.ones((80, 80), bool))
+    colour = np.array([0.2, 0.4, 0.6], np.float32)
+    patch = dead_leaves.photo_patch(np.random.default_rng(0), colour, y, x, ramp)
+    assert patch.shape == (6400, 3)
+    np.testing.assert_allclose(patch.mean(axis=0), colour, atol=0.01)
+    # The leaf spans 20 to 80 photograph pixels: a flat patch would have std 0.
+    assert patch.std(axis=0).min() > 0.01
+
+
+def test_photo_leaves_cover_the_image_with_the_photographs_colours_only():
+    # Pure red photographs tinted any colour stay red (green and blue gains act on
+    # zeros), so an image of photo leaves only has no green or blue anywhere; one
+    # flat or textured leaf would add some.
+    red = np.zeros((64, 64, 3), np.uint8)
+    red[..., 0] = np.arange(64, dtype=np.uint8)[None] * 4
+    parameters = dead_leaves.LeafParameters(min_radius=4.0, photo_fraction=1.0)
+    image = dead_leaves.dead_leaves_image(np.random.default_rng(5), 96, parameters, [red])
+    assert image[..., 1:].max() == 0 and image[..., 0].std() > 10
+    mixed = dead_leaves.dead_leaves_image(np.random.default_rng(5), 96, dataclasses.replace(
+        parameters, photo_fraction=0.5), [red])
+    assert mixed[..., 1:].max() > 0
+    with pytest.raises(ValueError, match="photo_fraction > 0 needs photographs"):
+        dead_leaves.dead_leaves_image(np.random.default_rng(5), 96, parameters)
+
+
+def test_photo_leaves_are_cut_from_the_training_photographs_only(tmp_path, monkeypatch):
+    handed = []
+
+    def record_photos(count, size, seed, texture_fraction, photo_fraction, photos):
+        handed.extend(photo.name for photo in photos)
+        return []
+
+    monkeypatch.setattr(sources, "dead_leaves_sources", record_photos)
+    sharp = write_sources(tmp_path / "sharp", names=("alpha", "beta", "gamma"))
+    _, train, test = dataset.collect_sources(sharp, ["dead_leaves"], 3, 2, 64,
+                                             dead_leaves_photo=0.5, test_images=("beta",))
+    assert test == ["beta"] and train == ["alpha", "dead_leaves_000", "dead_leaves_001", "gamma"]
+    assert handed == ["alpha", "gamma"]
+
+
 def test_dead_leaves_scenes_train_beside_photographs_and_are_recorded(tmp_path):
     pairs = dataset.synthesize_dataset(
         tmp_path / "out", sharp_dir=write_sources(tmp_path / "sharp", names=("alpha", "beta")),
@@ -507,7 +555,7 @@ def test_dead_leaves_scenes_train_beside_photographs_and_are_recorded(tmp_path):
 @pytest.mark.parametrize("source, message", [
     ((), "need a sharp_dir or a built-in source"),
     (("skimage", "gopro"), "source must be among skimage, dead_leaves. Received: source=gopro"),
-    (("dead_leaves",), "0 <= dead_leaves_texture <= 1. Received: .*dead_leaves_texture=1.5"),
+    (("dead_leaves",), "0 <= dead_leaves_texture <= 1 .*Received: .*dead_leaves_texture=1.5"),
 ])
 def test_missing_or_unknown_sources_are_refused_before_writing(tmp_path, source, message):
     with pytest.raises(ValueError, match=message):
@@ -558,6 +606,16 @@ def test_srn_synth_draws_dead_leaves_without_a_folder(tmp_path):
     assert result.returncode == 1
     assert result.stderr.strip() == ("error: give --sharp_dir=DIR, --source=skimage or "
                                      "--source=dead_leaves (or several)")
+
+def test_srn_synth_refuses_photo_leaves_without_training_photographs(tmp_path):
+    result = run_srn_synth("--source=dead_leaves", "--dead_leaves_images=2",
+                           "--dead_leaves_photo=0.5", f"--output_dir={tmp_path / 'out'}")
+    assert result.returncode == 1
+    assert result.stderr.strip() == (
+        "error: dead_leaves_photo=0.5 cuts leaves from the training split's photographs, and "
+        "it has none: add --source=skimage or --sharp_dir")
+    assert not (tmp_path / "out").exists()
+
 
 def test_srn_synth_console_script_fails_in_one_line_on_a_bad_folder(tmp_path):
     result = run_srn_synth(f"--sharp_dir={tmp_path / 'nowhere'}",

@@ -34,6 +34,12 @@ flags.DEFINE_float("dead_leaves_texture", 0.0, "Share of dead leaves filled with
                    "colours blended by stripes or by grain of several scales (0: every leaf is "
                    "flat or gradient-shaded).", lower_bound=0.0,
                    upper_bound=1.0)
+flags.DEFINE_float("dead_leaves_photo", 0.0, "Share of dead leaves cut from a photograph of the "
+                   "training split (--sharp_dir's or --source=skimage's; never a test image), "
+                   "turned, magnified 0.5 to 2 times and tinted to the leaf's colour: natural "
+                   "textures with the leaves' edges around them. --dead_leaves_texture is then "
+                   "the share of the other leaves that are textured.", lower_bound=0.0,
+                   upper_bound=1.0)
 flags.DEFINE_string("output_dir", None, "New or empty folder to write the dataset into.")
 flags.DEFINE_integer("pairs_per_image", 1, "Pairs made from each sharp image (each with its own "
                      "path, crop and scale).", lower_bound=1)
@@ -92,7 +98,8 @@ def main(argv):
             crop_size=FLAGS.crop_size, max_side=FLAGS.max_side, min_scale=FLAGS.min_scale,
             dead_leaves_images=FLAGS.dead_leaves_images,
             dead_leaves_size=FLAGS.dead_leaves_size,
-            dead_leaves_texture=FLAGS.dead_leaves_texture)
+            dead_leaves_texture=FLAGS.dead_leaves_texture,
+            dead_leaves_photo=FLAGS.dead_leaves_photo)
     except (ValueError, OSError) as error:
         fail(str(error))
     print(f"wrote {len(pairs['train'])} training and {len(pairs['test'])} test pairs "

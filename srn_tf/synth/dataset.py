@@ -168,12 +168,21 @@ def _prepare_output(output_dir):
 
 
 def collect_sources(sharp_dir, names, seed, dead_leaves_images, dead_leaves_size,
-                    dead_leaves_texture=0.0):
-    """The sharp images of a dataset: `sharp_dir`'s, then each built-in source in `names`.
+                    dead_leaves_texture=0.0, dead_leaves_photo=0.0, test_fraction=0.0,
+                    test_images=()):
+    """The sharp images of a dataset and their split: `sharp_dir`'s, then each built-in source.
+
+    The split is chosen first (`split_scenes`), so that photo leaves
+    (`dead_leaves_photo`) are cut from the training split's photographs only and
+    the held-out ones stay unseen.
+
+    Returns:
+        (sharp sources, training scene names, test scene names).
 
     Raises:
-        ValueError: no source at all, an unknown source name, or two images
-            sharing a scene name.
+        ValueError: no source at all, an unknown source name, bad dead-leaves
+            parameters, two images sharing a scene name, unknown test images, or
+            photo leaves without a training photograph to cut them from.
         sources.SourceError: a bad `sharp_dir`.
     """
     unknown = [name for name in names if name not in BUILT_IN_SOURCES]
@@ -183,23 +192,34 @@ def collect_sources(sharp_dir, names, seed, dead_leaves_images, dead_leaves_size
     if sharp_dir is None and not names:
         raise ValueError("need a sharp_dir or a built-in source "
                          f"({', '.join(BUILT_IN_SOURCES)})")
-    if dead_leaves_images < 1 or dead_leaves_size < 1 or not 0 <= dead_leaves_texture <= 1:
-        raise ValueError("need dead_leaves_images >= 1, dead_leaves_size >= 1 and "
-                         "0 <= dead_leaves_texture <= 1. Received: "
-                         f"dead_leaves_images={dead_leaves_images}, "
+    if (dead_leaves_images < 1 or dead_leaves_size < 1 or not 0 <= dead_leaves_texture <= 1
+            or not 0 <= dead_leaves_photo <= 1):
+        raise ValueError("need dead_leaves_images >= 1, dead_leaves_size >= 1, "
+                         "0 <= dead_leaves_texture <= 1 and 0 <= dead_leaves_photo <= 1. "
+                         f"Received: dead_leaves_images={dead_leaves_images}, "
                          f"dead_leaves_size={dead_leaves_size}, "
-                         f"dead_leaves_texture={dead_leaves_texture}")
-    sharp_sources = [] if sharp_dir is None else sources.folder_sources(sharp_dir)
+                         f"dead_leaves_texture={dead_leaves_texture}, "
+                         f"dead_leaves_photo={dead_leaves_photo}")
+    photographs = [] if sharp_dir is None else sources.folder_sources(sharp_dir)
     if "skimage" in names:
-        sharp_sources += sources.skimage_sources()
-    if "dead_leaves" in names:
-        sharp_sources += sources.dead_leaves_sources(dead_leaves_images, dead_leaves_size, seed,
-                                                     dead_leaves_texture)
-    scene_counts = collections.Counter(sharp_source.name for sharp_source in sharp_sources)
+        photographs += sources.skimage_sources()
+    leaf_names = ([sources.dead_leaves_name(index) for index in range(dead_leaves_images)]
+                  if "dead_leaves" in names else [])
+    scene_counts = collections.Counter([photo.name for photo in photographs] + leaf_names)
     clashes = [name for name, count in scene_counts.items() if count > 1]
     if clashes:
         raise ValueError(f"scene names given by more than one source: {', '.join(clashes)}")
-    return sharp_sources
+    train, test = split_scenes(list(scene_counts), seed, test_fraction, test_images)
+    if not leaf_names:
+        return photographs, train, test
+    training_photos = [photo for photo in photographs if photo.name in train]
+    if dead_leaves_photo and not training_photos:
+        raise ValueError(f"dead_leaves_photo={dead_leaves_photo} cuts leaves from the training "
+                         "split's photographs, and it has none: add --source=skimage or "
+                         "--sharp_dir")
+    leaves = sources.dead_leaves_sources(dead_leaves_images, dead_leaves_size, seed,
+                                         dead_leaves_texture, dead_leaves_photo, training_photos)
+    return photographs + leaves, train, test
 
 
 def synthesize_dataset(output_dir, sharp_dir=None, source=(), pairs_per_image=1, seed=0,
@@ -208,7 +228,7 @@ def synthesize_dataset(output_dir, sharp_dir=None, source=(), pairs_per_image=1,
                        max_turn_degrees=90.0, max_rotation_degrees=1.0, noise_sigma=0.01,
                        response="gamma", gamma=2.2, crop_size=0, max_side=0, min_scale=1.0,
                        dead_leaves_images=48, dead_leaves_size=384, dead_leaves_texture=0.0,
-                       report=print):
+                       dead_leaves_photo=0.0, report=print):
     """Makes blurred/sharp pairs from sharp images and writes them GOPRO-style.
 
     Args:
@@ -228,9 +248,11 @@ def synthesize_dataset(output_dir, sharp_dir=None, source=(), pairs_per_image=1,
             (`render.CameraResponse`), or "mixed" for one of `DRAWN_RESPONSES`
             drawn for each pair.
         crop_size, max_side, min_scale: sizes (see `make_pair`).
-        dead_leaves_images, dead_leaves_size, dead_leaves_texture: how many
-            dead-leaves images source "dead_leaves" draws, their side in pixels,
-            and the share of their leaves that are textured.
+        dead_leaves_images, dead_leaves_size, dead_leaves_texture,
+            dead_leaves_photo: how many dead-leaves images source "dead_leaves"
+            draws, their side in pixels, the share of their leaves that are cut
+            from the training split's photographs, and the share of the rest that
+            are textured.
         report: called with one progress line per source image.
 
     Returns:
@@ -264,10 +286,10 @@ def synthesize_dataset(output_dir, sharp_dir=None, source=(), pairs_per_image=1,
         camera_response = render.CameraResponse(response, gamma)
     output_dir = os.fspath(output_dir)
     source_names = [source] if isinstance(source, str) else list(source)
-    sharp_sources = collect_sources(sharp_dir, source_names, seed, dead_leaves_images,
-                                    dead_leaves_size, dead_leaves_texture)
+    sharp_sources, train, test = collect_sources(
+        sharp_dir, source_names, seed, dead_leaves_images, dead_leaves_size,
+        dead_leaves_texture, dead_leaves_photo, test_fraction, test_images)
     _check_sizes(sharp_sources, crop_size, max_side, min_scale)
-    train, test = split_scenes([s.name for s in sharp_sources], seed, test_fraction, test_images)
     split_of = {**{name: "train" for name in train}, **{name: "test" for name in test}}
     _prepare_output(output_dir)
 
@@ -303,7 +325,7 @@ def synthesize_dataset(output_dir, sharp_dir=None, source=(), pairs_per_image=1,
         "seed": seed, "source": source_names,
         "sharp_dir": sharp_dir and os.fspath(sharp_dir),
         "dead_leaves_images": dead_leaves_images, "dead_leaves_size": dead_leaves_size,
-        "dead_leaves_texture": dead_leaves_texture,
+        "dead_leaves_texture": dead_leaves_texture, "dead_leaves_photo": dead_leaves_photo,
         "pairs_per_image": pairs_per_image, "blur_kind": blur_kind,
         "frames_per_burst": frames_per_burst, "min_length": min_length,
         "max_length": max_length, "max_turn_degrees": max_turn_degrees,

@@ -17,7 +17,9 @@ linear gradient, or (a share `texture_fraction`, none by default) textured: two
 colours blended by stripes (from sinusoidal to square, any period and angle) or by
 grain (smoothed noise of one of several scales), the fine detail inside objects
 that photographs have and flat leaves lack (textures are what Achddou et al.'s
-later "Vibrant Leaves" adds). The image is drawn at twice its size and shrunk
+later "Vibrant Leaves" adds). A share `photo_fraction` (none by default) is
+instead cut from a photograph, rotated, rescaled and tinted: natural textures
+(fur, foliage, masonry) with the leaves' edges around them. The image is drawn at twice its size and shrunk
 with area averaging, so edges are anti-aliased as a lens and sensor leave them,
 and a smooth illumination field modulates the whole.
 """
@@ -40,6 +42,7 @@ class LeafParameters:
     polygon_fraction: float = 0.4
     gradient_fraction: float = 0.3
     texture_fraction: float = 0.0
+    photo_fraction: float = 0.0
     max_leaves: int = 30000
 
 
@@ -47,6 +50,10 @@ GRAIN_SIGMAS = (0.5, 1.0, 2.0, 4.0)
 """Scales of the grain textures: Gaussian widths in pixels of the output image."""
 MIN_STRIPE_PERIOD, MAX_STRIPE_PERIOD = 2.5, 32.0
 """Range of the stripe textures' periods in pixels of the output image (log-uniform)."""
+MIN_PHOTO_ZOOM, MAX_PHOTO_ZOOM = 0.5, 2.0
+"""Range of a photo leaf's magnification, output pixels per photograph pixel (log-uniform)."""
+MAX_PHOTO_GAIN = 3.0
+"""Largest factor a photo leaf's channel is brightened by to take its leaf's colour."""
 
 
 def leaf_radii(rng, count, min_radius, max_radius):
@@ -115,14 +122,44 @@ def stripe_weights(rng, y, x):
     return np.clip(0.5 + 0.5 * gain * wave, 0.0, 1.0)
 
 
-def leaf_fill(rng, colour, y, x, radius, parameters, grain):
+def photo_patch(rng, colour, y, x, photo):
+    """The colours (n, 3) of a leaf cut from `photo` at canvas rows `y`, columns `x` (n,).
+
+    The leaf's pixels map into the photograph (float32 RGB in [0, 1], (h, w, 3))
+    about a random point, turned by a random angle and magnified log-uniformly by
+    `MIN_PHOTO_ZOOM` to `MAX_PHOTO_ZOOM`, sampled bilinearly (mirrored at the
+    photograph's borders); each channel is then scaled so the patch's mean is
+    `colour`, which tints gray photographs (by at most `MAX_PHOTO_GAIN`, so the
+    noise of a dark patch is not blown up into a texture of its own).
+    """
+    zoom = SUPERSAMPLING * np.exp(rng.uniform(np.log(MIN_PHOTO_ZOOM), np.log(MAX_PHOTO_ZOOM)))
+    angle = rng.uniform(0.0, 2 * np.pi)
+    centre_y, centre_x = rng.uniform(0.0, photo.shape[0]), rng.uniform(0.0, photo.shape[1])
+    dy, dx = (y - y.mean()) / zoom, (x - x.mean()) / zoom
+    map_x = centre_x + dx * np.cos(angle) - dy * np.sin(angle)
+    map_y = centre_y + dx * np.sin(angle) + dy * np.cos(angle)
+    # cv2.remap takes maps of fewer than 32767 rows: lay the n points out in rows of 256.
+    padded = -len(y) % 256
+    maps = [np.pad(m.astype(np.float32), (0, padded)).reshape(-1, 256) for m in (map_x, map_y)]
+    patch = cv2.remap(photo, *maps, cv2.INTER_LINEAR,
+                      borderMode=cv2.BORDER_REFLECT_101).reshape(-1, 3)[:len(y)]
+    gain = np.minimum(colour / np.maximum(patch.mean(axis=0), 1e-3), MAX_PHOTO_GAIN)
+    return np.clip(patch * gain[None], 0.0, 1.0)
+
+
+def leaf_fill(rng, colour, y, x, radius, parameters, grain, photos=()):
     """The colours (n, 3) of a leaf's n new pixels at canvas rows `y` and columns `x`.
 
-    Flat `colour`; or, a share `parameters.texture_fraction`, a blend of `colour` and
-    a second colour by stripes or by one of the `grain` fields; or, a share
-    `parameters.gradient_fraction` of the rest, `colour` shaded by a linear
-    gradient across the leaf (`radius` in canvas pixels).
+    A share `parameters.photo_fraction` is a patch of one of `photos` tinted to
+    `colour` (`photo_patch`); of the rest, a share `parameters.texture_fraction` a
+    blend of `colour` and a second colour by stripes or by one of the `grain`
+    fields; of the rest, a share `parameters.gradient_fraction` `colour` shaded by a
+    linear gradient across the leaf (`radius` in canvas pixels); the others flat
+    `colour`. A share of 0 draws no random number, so images drawn without photo
+    leaves are the same as before they existed.
     """
+    if parameters.photo_fraction and rng.uniform() < parameters.photo_fraction:
+        return photo_patch(rng, colour, y, x, photos[int(rng.integers(len(photos)))])
     if parameters.texture_fraction and rng.uniform() < parameters.texture_fraction:
         if rng.uniform() < 0.5:
             weight = stripe_weights(rng, y, x)
@@ -143,13 +180,18 @@ def illumination_field(rng, size):
     return cv2.resize(coarse, (size, size), interpolation=cv2.INTER_CUBIC)[..., None]
 
 
-def dead_leaves_image(rng, size, parameters=LeafParameters()):
+def dead_leaves_image(rng, size, parameters=LeafParameters(), photos=()):
     """One dead-leaves image, uint8 RGB (size, size, 3).
 
     Leaves are laid front to back: each covers only what the leaves before it left
     uncovered, and drawing stops when the canvas is full (or after
-    `parameters.max_leaves`, the rest taking the last leaf's colour).
+    `parameters.max_leaves`, the rest taking the last leaf's colour). `photos`
+    (uint8 RGB arrays) are what photo leaves are cut from; they are needed when
+    `parameters.photo_fraction` is above 0.
     """
+    if parameters.photo_fraction and not photos:
+        raise ValueError("photo_fraction > 0 needs photographs to cut leaves from")
+    photos = [np.asarray(photo, np.float32) / 255.0 for photo in photos]
     canvas_size = size * SUPERSAMPLING
     canvas = np.zeros((canvas_size, canvas_size, 3), np.float32)
     covered = np.zeros((canvas_size, canvas_size), bool)
@@ -174,7 +216,7 @@ def dead_leaves_image(rng, size, parameters=LeafParameters()):
         colour = leaf_colour(rng)
         y, x = np.nonzero(new)
         canvas[rows, cols][new] = leaf_fill(rng, colour, y + rows.start, x + cols.start, radius,
-                                            parameters, grain)
+                                            parameters, grain, photos)
         covered[rows, cols] |= new
         uncovered -= count
         if not uncovered:

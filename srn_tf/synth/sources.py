@@ -126,16 +126,30 @@ def skimage_sources():
     return sources
 
 
-def dead_leaves_sources(count, size, seed, texture_fraction=0.0):
+def dead_leaves_sources(count, size, seed, texture_fraction=0.0, photo_fraction=0.0,
+                        photos=()):
     """`count` procedural dead-leaves images (`dead_leaves.dead_leaves_image`), uint8 RGB.
 
     Scene `dead_leaves_NNN` is drawn from `numpy.random.default_rng([seed, 2, NNN])`
     when loaded, so the same seed gives the same images, and a larger `count`
     leaves the first images unchanged. `texture_fraction` is the share of textured
-    leaves (`dead_leaves.LeafParameters`).
+    leaves, `photo_fraction` the share cut from the `photos` (`SharpSource`s,
+    loaded once, when the first image is drawn; see `dead_leaves.LeafParameters`).
     """
-    parameters = dead_leaves.LeafParameters(texture_fraction=texture_fraction)
-    return [SharpSource(f"dead_leaves_{index:03d}", size, size,
-                        lambda index=index: dead_leaves.dead_leaves_image(
-                            np.random.default_rng([seed, 2, index]), size, parameters))
+    parameters = dead_leaves.LeafParameters(texture_fraction=texture_fraction,
+                                            photo_fraction=photo_fraction)
+    loaded_photos = []
+
+    def draw(index):
+        if photo_fraction and not loaded_photos:
+            loaded_photos.extend(photo.load() for photo in photos)
+        return dead_leaves.dead_leaves_image(np.random.default_rng([seed, 2, index]), size,
+                                             parameters, loaded_photos)
+
+    return [SharpSource(dead_leaves_name(index), size, size, lambda index=index: draw(index))
             for index in range(count)]
+
+
+def dead_leaves_name(index):
+    """The scene name of dead-leaves image number `index`."""
+    return f"dead_leaves_{index:03d}"
