@@ -86,16 +86,31 @@ def save_model(model, path, overwrite=False, weights_dtype="float32"):
     return manager.save()
 
 
-def save_model_folder(model, path, weights_dtype="float32"):
-    """Saves `model` as `save_model` does into `path`, replacing any folder there.
+def save_model_folder(model, path, weights_dtype="float32", overwrite=True):
+    """Saves `model` as `save_model` does into `path`, replacing the folder there.
 
     The checkpoint is written into `<path>.new` and renamed onto `path`, so an
-    interrupted save never leaves a half-written `path`.
+    interrupted save never leaves a half-written `path`. Only an empty folder or
+    one of this project's checkpoint folders (`srn_config.json`) is replaced, and
+    the latter only with `overwrite`: any other folder's files would be lost.
 
     Returns:
         `path`.
+
+    Raises:
+        FileExistsError: `path` is a file, a folder holding other files, or a
+            checkpoint folder while `overwrite` is False.
     """
     path = os.fspath(path).rstrip(os.sep)
+    if os.path.exists(path):
+        if not os.path.isdir(path):
+            raise FileExistsError(f"{path}: is a file, not a folder")
+        if os.listdir(path) and not os.path.isfile(os.path.join(path, CONFIG_FILE)):
+            raise FileExistsError(f"{path}: folder is not empty and is not an srn_tf checkpoint "
+                                  "folder; choose a new or empty one")
+        if os.listdir(path) and not overwrite:
+            raise FileExistsError(f"{path}: already holds a checkpoint (pass --overwrite to "
+                                  "replace it)")
     staging = path + ".new"
     shutil.rmtree(staging, ignore_errors=True)
     save_model(model, staging, weights_dtype=weights_dtype)

@@ -148,6 +148,28 @@ def test_srn_convert_writes_a_folder_load_model_reads(gray_tf1_checkpoint, tmp_p
         np.testing.assert_array_equal(got.numpy(), want.numpy())
 
 
+def test_srn_convert_replaces_only_a_checkpoint_folder_and_only_when_asked(gray_tf1_checkpoint,
+                                                                          tmp_path):
+    output = tmp_path / "converted"
+    srn_tf.save_model(srn_tf.build_model("gray", base_filters=4, blocks_per_stage=1), output)
+    args = (f"--tf1_checkpoint={gray_tf1_checkpoint}", "--model=gray", f"--output={output}")
+    result = run_convert(*args)
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines()[-1] == (
+        f"error: {output}: already holds a checkpoint (pass --overwrite to replace it)")
+    result = run_convert(*args, "--overwrite")
+    assert result.returncode == 0, result.stderr
+    assert srn_tf.load_model(output).architecture() == srn_tf.build_model("gray").architecture()
+    assert sorted(os.listdir(tmp_path)) == ["converted"]  # no staging folder left
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    (photos / "keep.png").write_bytes(b"not a checkpoint")
+    result = run_convert(f"--tf1_checkpoint={gray_tf1_checkpoint}", "--model=gray",
+                         f"--output={photos}", "--overwrite")
+    assert result.returncode == 1 and "is not an srn_tf checkpoint folder" in result.stderr
+    assert os.listdir(photos) == ["keep.png"]
+
+
 def test_srn_convert_with_the_wrong_model_type_fails_in_one_line(gray_tf1_checkpoint, tmp_path):
     result = run_convert(f"--tf1_checkpoint={gray_tf1_checkpoint}", "--model=color",
                          f"--output={tmp_path / 'converted'}")

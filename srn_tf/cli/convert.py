@@ -14,8 +14,10 @@ flags.DEFINE_string("tf1_checkpoint", None,
                     "or a folder holding a 'checkpoint' file.")
 flags.DEFINE_enum("model", "color", ["color", "gray", "lstm"],
                   "Model type the checkpoint was trained as (the release's --model).")
-flags.DEFINE_string("output", None, "Folder to write the srn_tf checkpoint into.")
-flags.DEFINE_bool("overwrite", False, "Replace a checkpoint already in --output.")
+flags.DEFINE_string("output", None, "Folder to write the srn_tf checkpoint into: new, empty, or "
+                    "(with --overwrite) an srn_tf checkpoint folder. It is written under "
+                    "<output>.new and renamed, so an interrupted run leaves no partial folder.")
+flags.DEFINE_bool("overwrite", False, "Replace the srn_tf checkpoint folder already at --output.")
 flags.mark_flags_as_required(["tf1_checkpoint", "output"])
 
 
@@ -25,12 +27,14 @@ def main(argv):
     import srn_tf
     from absl import logging
 
+    from srn_tf.saving import save_model_folder
+
     logging.set_verbosity(logging.WARNING)
 
     model = srn_tf.build_model(FLAGS.model)
     try:
         prefix = srn_tf.load_tf1_checkpoint(model, FLAGS.tf1_checkpoint)
-        saved = srn_tf.save_model(model, FLAGS.output, overwrite=FLAGS.overwrite)
+        saved = save_model_folder(model, FLAGS.output, overwrite=FLAGS.overwrite)
     except (FileNotFoundError, FileExistsError, ValueError) as error:
         fail(str(error))
     print(f"converted {prefix} ({FLAGS.model}, {model.count_params():,} parameters) -> {saved}")
