@@ -102,13 +102,13 @@ def save_model_folder(model, path, weights_dtype="float32", overwrite=True):
             checkpoint folder while `overwrite` is False.
     """
     path = os.fspath(path).rstrip(os.sep)
-    if os.path.exists(path):
-        if not os.path.isdir(path):
-            raise FileExistsError(f"{path}: is a file, not a folder")
-        if os.listdir(path) and not os.path.isfile(os.path.join(path, CONFIG_FILE)):
+    if os.path.exists(path) and not os.path.isdir(path):
+        raise FileExistsError(f"{path}: is a file, not a folder")
+    if os.path.isdir(path) and os.listdir(path):
+        if not os.path.isfile(os.path.join(path, CONFIG_FILE)):
             raise FileExistsError(f"{path}: folder is not empty and is not an srn_tf checkpoint "
                                   "folder; choose a new or empty one")
-        if os.listdir(path) and not overwrite:
+        if not overwrite:
             raise FileExistsError(f"{path}: already holds a checkpoint (pass --overwrite to "
                                   "replace it)")
     staging = path + ".new"

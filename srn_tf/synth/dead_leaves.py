@@ -19,9 +19,9 @@ grain (smoothed noise of one of several scales), the fine detail inside objects
 that photographs have and flat leaves lack (textures are what Achddou et al.'s
 later "Vibrant Leaves" adds). A share `photo_fraction` (none by default) is
 instead cut from a photograph, rotated, rescaled and tinted: natural textures
-(fur, foliage, masonry) with the leaves' edges around them. The image is drawn at twice its size and shrunk
-with area averaging, so edges are anti-aliased as a lens and sensor leave them,
-and a smooth illumination field modulates the whole.
+(fur, foliage, masonry) with the leaves' edges around them. The image is drawn
+at twice its size and shrunk with area averaging, so edges are anti-aliased as a
+lens and sensor leave them, and a smooth illumination field modulates the whole.
 """
 
 import colorsys
