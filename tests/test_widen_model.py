@@ -1,4 +1,5 @@
-"""tools/widen_model.py: a wider copy of a model that computes the same outputs."""
+"""srn_tf.widening and tools/widen_model.py: a wider copy of a model that computes the
+same outputs."""
 
 import os
 import subprocess
@@ -9,11 +10,10 @@ import pytest
 import tensorflow as tf
 
 import srn_tf
+from srn_tf.widening import widen_model
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TOOL = os.path.join(REPO, "tools", "widen_model.py")
-sys.path.insert(0, os.path.join(REPO, "tools"))
-from widen_model import widen_model  # noqa: E402
 
 
 def _random_model(seed, base_filters=4):
