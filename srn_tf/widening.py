@@ -39,11 +39,10 @@ def _widened_kernel(old, fresh, transposed):
         The wide kernel, an array shaped like `fresh`.
     """
     kernel = np.array(fresh)
-    old_in, old_out = (old.shape[3], old.shape[2]) if transposed else old.shape[2:]
-    if transposed:
-        kernel[:, :, :old_out, old_in:] = 0.0
-    else:
-        kernel[:, :, old_in:, :old_out] = 0.0
+    if transposed:  # axis 2 holds the outputs, axis 3 the inputs
+        kernel[:, :, :old.shape[2], old.shape[3]:] = 0.0
+    else:  # axis 2 holds the inputs, axis 3 the outputs
+        kernel[:, :, old.shape[2]:, :old.shape[3]] = 0.0
     kernel[tuple(slice(0, size) for size in old.shape)] = old
     return kernel
 
