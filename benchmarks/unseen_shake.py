@@ -1,0 +1,132 @@
+"""The bundled model on camera shake it never saw, on photographs it never saw.
+
+    python -m benchmarks.unseen_shake --paths_per_image=4 --seed=777
+
+`srn-synth` draws its camera paths from smooth arcs, hand shake and straight lines;
+this benchmark draws them from another model, so that no trained stage has seen
+their shape: a random walk with inertia, a pull back towards its start and
+occasional jerks (after Boracchi and Foi, "Modeling the performance of image
+restoration from motion blur", IEEE TIP 2012), no rotation, resampled to 31 frames
+and scaled to a path length drawn from --min_length to --max_length pixels. Each
+photograph is blurred by each path twice: averaged in gamma-2.2 linear light (as
+GOPRO and `srn-synth` by default) and on the 8-bit values (as a blur kernel
+convolved with a photograph), plus noise of 0.01, with `srn_tf.synth.render`.
+
+Photographs: `coffee` and `rocket`, the two that every stage held out, and three
+scikit-image pictures no stage used (`immunohistochemistry`, and the centre 512x512
+of `hubble_deep_field` and of `retina`). Prints one JSON line per blurred image and
+then the mean PSNR gain over the blurred input per averaging and per photograph.
+"""
+
+import argparse
+import json
+
+import numpy as np
+import skimage.data
+
+from srn_tf import deblur_image, load_model, psnr
+from srn_tf.synth.render import CameraResponse, blur_along_path
+from srn_tf.weights import default_flips, default_model_path
+
+WALK_STEPS = 2000
+FRAMES = 31
+NOISE_SIGMA = 0.01
+RESPONSES = {"linear_light": CameraResponse("gamma"), "8bit": CameraResponse("linear")}
+
+
+def _centre(image, side=512):
+    height, width = image.shape[:2]
+    top, left = (height - side) // 2, (width - side) // 2
+    return np.ascontiguousarray(image[top:top + side, left:left + side])
+
+
+def photographs():
+    """name -> uint8 (height, width, 3) sharp photograph."""
+    return {"coffee": skimage.data.coffee(), "rocket": skimage.data.rocket(),
+            "immunohistochemistry": skimage.data.immunohistochemistry(),
+            "hubble_deep_field": _centre(skimage.data.hubble_deep_field()),
+            "retina": _centre(skimage.data.retina())}
+
+
+def random_walk(rng, steps=WALK_STEPS):
+    """(steps,) complex positions of a shaking camera, unit speed per step of 1/(steps-1).
+
+    The velocity keeps its direction (inertia) but is nudged each step by Gaussian
+    shake and a pull back towards the start; with a small probability it jerks
+    round by about half a turn.
+    """
+    anxiety = 0.005 * rng.random()
+    pull = 0.7 * rng.random()
+    jerk_probability = 0.2 * rng.random()
+    shake = 10.0 * rng.random()
+    speed = 1.0 / (steps - 1)
+    velocity = speed * np.exp(2j * np.pi * rng.random())
+    positions = np.zeros(steps, complex)
+    for t in range(steps - 1):
+        jerk = 0.0
+        if rng.random() < jerk_probability * anxiety:
+            jerk = 2 * velocity * np.exp(1j * (np.pi + rng.random() - 0.5))
+        nudge = shake * complex(rng.normal(), rng.normal()) - pull * positions[t]
+        velocity = velocity + jerk + anxiety * nudge * speed
+        velocity = speed * velocity / abs(velocity)
+        positions[t + 1] = positions[t] + velocity
+    return positions
+
+
+def shake_poses(rng, length):
+    """(FRAMES, 3) poses (dx, dy, angle 0) along a random walk of `length` pixels.
+
+    The middle frame is the identity, so the sharp photograph is aligned with it.
+    """
+    walk = random_walk(rng)
+    frames = walk[np.linspace(0, len(walk) - 1, FRAMES).round().astype(int)]
+    frames = (frames - frames[FRAMES // 2]) * length / np.sum(np.abs(np.diff(frames)))
+    return np.stack([frames.real, frames.imag, np.zeros(FRAMES)], axis=1)
+
+
+def _means(rows, key):
+    return round(float(np.mean([row[key] for row in rows])), 3)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--checkpoint", help="srn_tf checkpoint folder (default: the bundled model)")
+    parser.add_argument("--flips", type=int, default=None,
+                        help="flipped copies averaged (default: the bundled model's 4, "
+                             "1 with --checkpoint)")
+    parser.add_argument("--paths_per_image", type=int, default=4,
+                        help="random-walk paths per photograph (each blurred both ways)")
+    parser.add_argument("--min_length", type=float, default=10.0, help="shortest path, pixels")
+    parser.add_argument("--max_length", type=float, default=30.0, help="longest path, pixels")
+    parser.add_argument("--seed", type=int, default=777, help="seeds the paths and the noise")
+    args = parser.parse_args()
+
+    model = load_model(args.checkpoint or default_model_path())
+    flips = args.flips or default_flips(args.checkpoint)
+    rng = np.random.default_rng(args.seed)
+    rows = []
+    for name, sharp in photographs().items():
+        for _ in range(args.paths_per_image):
+            length = rng.uniform(args.min_length, args.max_length)
+            poses = shake_poses(rng, length)
+            for averaging, response in RESPONSES.items():
+                blurred = blur_along_path(sharp, poses, response, rng, NOISE_SIGMA)
+                output = deblur_image(model, blurred, flips=flips)
+                rows.append({"photo": name, "averaging": averaging, "path_px": round(length, 1),
+                             "input_psnr": round(psnr(blurred, sharp), 3),
+                             "psnr_gain": round(psnr(output, sharp) - psnr(blurred, sharp), 3)})
+                print(json.dumps(rows[-1]), flush=True)
+    summary = {"model": args.checkpoint or "bundled", "flips": flips, "seed": args.seed}
+    for averaging in RESPONSES:
+        kind = [row for row in rows if row["averaging"] == averaging]
+        summary[averaging] = {"images": len(kind), "input_psnr": _means(kind, "input_psnr"),
+                              "psnr_gain": _means(kind, "psnr_gain"),
+                              "per_photo": {name: _means([r for r in kind if r["photo"] == name],
+                                                         "psnr_gain")
+                                            for name in photographs()}}
+    print(json.dumps(summary, indent=1))
+
+
+if __name__ == "__main__":
+    main()
