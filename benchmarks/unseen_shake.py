@@ -25,6 +25,7 @@ import numpy as np
 import skimage.data
 
 from srn_tf import deblur_image, load_model, psnr
+from srn_tf.flip_ensemble import check_flips
 from srn_tf.synth.render import CameraResponse, blur_along_path
 from srn_tf.weights import default_flips, default_model_path
 
@@ -102,20 +103,26 @@ def main():
     parser.add_argument("--seed", type=int, default=777, help="seeds the paths and the noise")
     args = parser.parse_args()
 
+    flips = default_flips(args.checkpoint) if args.flips is None else args.flips
+    try:
+        check_flips(flips)
+    except ValueError as error:
+        parser.error(str(error))
     model = load_model(args.checkpoint or default_model_path())
-    flips = args.flips or default_flips(args.checkpoint)
     rng = np.random.default_rng(args.seed)
+    photos = photographs()
     rows = []
-    for name, sharp in photographs().items():
+    for name, sharp in photos.items():
         for _ in range(args.paths_per_image):
             length = rng.uniform(args.min_length, args.max_length)
             poses = shake_poses(rng, length)
             for averaging, response in RESPONSES.items():
                 blurred = blur_along_path(sharp, poses, response, rng, NOISE_SIGMA)
                 output = deblur_image(model, blurred, flips=flips)
+                input_psnr = psnr(blurred, sharp)
                 rows.append({"photo": name, "averaging": averaging, "path_px": round(length, 1),
-                             "input_psnr": round(psnr(blurred, sharp), 3),
-                             "psnr_gain": round(psnr(output, sharp) - psnr(blurred, sharp), 3)})
+                             "input_psnr": round(input_psnr, 3),
+                             "psnr_gain": round(psnr(output, sharp) - input_psnr, 3)})
                 print(json.dumps(rows[-1]), flush=True)
     summary = {"model": args.checkpoint or "bundled", "flips": flips, "seed": args.seed}
     for averaging in RESPONSES:
@@ -124,7 +131,7 @@ def main():
                               "psnr_gain": _means(kind, "psnr_gain"),
                               "per_photo": {name: _means([r for r in kind if r["photo"] == name],
                                                          "psnr_gain")
-                                            for name in photographs()}}
+                                            for name in photos}}
     print(json.dumps(summary, indent=1))
 
 
