@@ -27,7 +27,7 @@ import skimage.data
 from srn_tf import deblur_image, load_model, psnr
 from srn_tf.flip_ensemble import check_flips
 from srn_tf.synth.render import CameraResponse, blur_along_path
-from srn_tf.weights import default_flips, default_model_path
+from srn_tf.weights import default_flat_level, default_flips, default_model_path
 
 WALK_STEPS = 2000
 FRAMES = 31
@@ -96,6 +96,9 @@ def main():
     parser.add_argument("--flips", type=int, default=None,
                         help="flipped copies averaged (default: the bundled model's 4, "
                              "1 with --checkpoint)")
+    parser.add_argument("--flat_level", action=argparse.BooleanOptionalAction, default=None,
+                        help="match the output's level to the input's over flat areas "
+                             "(default: on with the bundled model, off with --checkpoint)")
     parser.add_argument("--paths_per_image", type=int, default=4,
                         help="random-walk paths per photograph (each blurred both ways)")
     parser.add_argument("--min_length", type=float, default=10.0, help="shortest path, pixels")
@@ -108,6 +111,7 @@ def main():
         check_flips(flips)
     except ValueError as error:
         parser.error(str(error))
+    flat_level = default_flat_level(args.checkpoint) if args.flat_level is None else args.flat_level
     model = load_model(args.checkpoint or default_model_path())
     rng = np.random.default_rng(args.seed)
     photos = photographs()
@@ -118,13 +122,14 @@ def main():
             poses = shake_poses(rng, length)
             for averaging, response in RESPONSES.items():
                 blurred = blur_along_path(sharp, poses, response, rng, NOISE_SIGMA)
-                output = deblur_image(model, blurred, flips=flips)
+                output = deblur_image(model, blurred, flips=flips, flat_level=flat_level)
                 input_psnr = psnr(blurred, sharp)
                 rows.append({"photo": name, "averaging": averaging, "path_px": round(length, 1),
                              "input_psnr": round(input_psnr, 3),
                              "psnr_gain": round(psnr(output, sharp) - input_psnr, 3)})
                 print(json.dumps(rows[-1]), flush=True)
-    summary = {"model": args.checkpoint or "bundled", "flips": flips, "seed": args.seed}
+    summary = {"model": args.checkpoint or "bundled", "flips": flips, "flat_level": flat_level,
+               "seed": args.seed}
     for averaging in RESPONSES:
         kind = [row for row in rows if row["averaging"] == averaging]
         summary[averaging] = {"images": len(kind), "input_psnr": _means(kind, "input_psnr"),

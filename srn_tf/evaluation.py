@@ -68,7 +68,8 @@ def _mean(values):
 
 def evaluate(model, pairs, output_dir=None, ssim_definition="matlab", precision="float32",
              tile=None, tile_overlap=None, save_images=False, contact_sheet_path=None,
-             contact_sheet_count=4, metadata=None, progress=print, flips=1):
+             contact_sheet_count=4, metadata=None, progress=print, flips=1,
+             flat_level=False):
     """Deblurs every pair's blurred image and scores input and output against the sharp one.
 
     A pair that fails at run time (a corrupt file) is reported through `progress`
@@ -80,7 +81,7 @@ def evaluate(model, pairs, output_dir=None, ssim_definition="matlab", precision=
         output_dir: folder for `per_image.csv` (rewritten after every image) and
             `summary.json`, both written atomically; None writes no report.
         ssim_definition: "matlab" (the paper's) or "per_channel" (see metrics.py).
-        precision, tile, tile_overlap, flips: passed to `deblur_image`.
+        precision, tile, tile_overlap, flips, flat_level: passed to `deblur_image`.
         save_images: also write each deblurred image to `output_dir/images/<name>`.
         contact_sheet_path: PNG to write blurred | deblurred | sharp strips of the
             `contact_sheet_count` images with the smallest PSNR gain into.
@@ -111,7 +112,8 @@ def evaluate(model, pairs, output_dir=None, ssim_definition="matlab", precision=
                                  f"but its sharp image is {sharp.shape[1]}x{sharp.shape[0]}")
             start = time.perf_counter()
             output = deblur_image(model, blurred, precision=precision, tile=tile,
-                                  tile_overlap=tile_overlap, flips=flips)
+                                  tile_overlap=tile_overlap, flips=flips,
+                                  flat_level=flat_level)
             elapsed = time.perf_counter() - start
             if save_images:
                 path = _output_image_path(output_dir, pair.name)
@@ -158,6 +160,7 @@ def evaluate(model, pairs, output_dir=None, ssim_definition="matlab", precision=
         "tile": tile,
         "tile_overlap": tile_overlap,
         "flips": flips,
+        "flat_level": flat_level,
         **(metadata or {}),
     }
     if rows:
@@ -184,4 +187,5 @@ def format_summary(summary):
             f"SSIM {summary['input_ssim']:.4f} -> output {number(summary['psnr'], 2)} dB "
             f"SSIM {summary['ssim']:.4f} ({summary['ssim_definition']} SSIM), "
             f"{summary['seconds_per_image']:.2f} s per image"
-            + (f", {summary['flips']} flipped copies averaged" if summary["flips"] > 1 else ""))
+            + (f", {summary['flips']} flipped copies averaged" if summary["flips"] > 1 else "")
+            + (", flat level matched" if summary.get("flat_level") else ""))

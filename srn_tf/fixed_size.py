@@ -33,7 +33,8 @@ def _resize(image, height, width):
     return np.clip(np.round(np.stack(channels, axis=-1)), 0, 65535).astype(np.uint16)
 
 
-def deblur_fixed_size(model, image, height, width, precision="float32", flips=1):
+def deblur_fixed_size(model, image, height, width, precision="float32", flips=1,
+                      flat_level=False):
     """Deblurs `image` through a height x width input, as the release's test mode.
 
     Args:
@@ -43,7 +44,7 @@ def deblur_fixed_size(model, image, height, width, precision="float32", flips=1)
         height, width: the release's `--height/--width`, multiples of 16; the
             image is transposed first if it is portrait, so they describe the
             landscape orientation.
-        precision, flips: as for `deblur_image`.
+        precision, flips, flat_level: as for `deblur_image`.
 
     Returns:
         The deblurred image, same shape and dtype as `image`.
@@ -69,7 +70,8 @@ def deblur_fixed_size(model, image, height, width, precision="float32", flips=1)
     else:
         h_fit, w_fit = h, w
     padded = np.pad(colour, ((0, height - h_fit), (0, width - w_fit), (0, 0)), mode="edge")
-    result = deblur_image(model, padded, precision=precision, flips=flips)[:h_fit, :w_fit]
+    result = deblur_image(model, padded, precision=precision, flips=flips,
+                          flat_level=flat_level)[:h_fit, :w_fit]
     if shrunk:
         result = _resize(result, h, w)
     if portrait:

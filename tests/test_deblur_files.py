@@ -184,6 +184,25 @@ def test_bundled_model_is_used_without_a_checkpoint(monkeypatch, checkpoint):
     assert srn_tf.model_type_of(load_deblur_model(None)) == "gray"
 
 
+def test_flat_level_is_matched_by_default_with_the_bundled_model_only(
+        monkeypatch, checkpoint, tmp_path):
+    monkeypatch.setattr("srn_tf.weights.DEFAULT_MODEL_FOLDER", checkpoint)
+    image = np.full((40, 64, 3), 120, np.uint8)
+    image[:, 32:] = _random((40, 32, 3), np.uint8)
+    (tmp_path / "in").mkdir()
+    image_io.write_image(tmp_path / "in" / "half_flat.png", image)
+    model = srn_tf.load_model(checkpoint)
+    for source, expected_flat_level in ((None, True), (checkpoint, False)):
+        output = tmp_path / f"out_{expected_flat_level}"
+        deblur_files(tmp_path / "in", output, checkpoint=source, flips=1, progress=False)
+        result = image_io.read_image(output / "half_flat.png")
+        expected = srn_tf.deblur_image(model, image, flat_level=expected_flat_level)
+        other = srn_tf.deblur_image(model, image, flat_level=not expected_flat_level)
+        # Truncation may flip a value within float32 noise of an integer boundary.
+        assert np.mean(result != expected) < 1e-3
+        assert np.mean(result != other) > 0.1
+
+
 def test_tf1_checkpoint_loads_with_its_model_type(tmp_path):
     from tests import tf1_reference
 

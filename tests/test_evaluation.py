@@ -200,6 +200,7 @@ def test_srn_eval_script_writes_the_report(test_set, datalist_run, tmp_path):
     summary = json.loads((tmp_path / "report" / "summary.json").read_text())
     # A --checkpoint runs once per image unless --flips says otherwise.
     assert summary["model_type"] == "color" and summary["flips"] == 1
+    assert summary["flat_level"] is False
     # A fresh process, the same model and images: the same scores.
     assert summary["psnr"] == pytest.approx(datalist_run[0]["psnr"], abs=1e-9)
     assert (tmp_path / "s.png").is_file()
@@ -219,6 +220,21 @@ def test_srn_eval_flip_ensemble_scores_like_evaluate_and_bad_counts_are_refused(
     result = srn_eval(f"--checkpoint={checkpoint}", f"--datalist={datalist}", "--flips=3")
     assert result.returncode == 1
     assert result.stderr.strip() == "error: --flips must be one of 1, 2, 4, 8. Received: 3"
+
+
+def test_srn_eval_flat_level_scores_like_evaluate(test_set, model, tmp_path):
+    _, datalist, _, _, checkpoint = test_set
+    result = srn_eval(f"--checkpoint={checkpoint}", f"--datalist={datalist}", "--gpu=-1",
+                      "--flat_level", f"--output_dir={tmp_path / 'report'}")
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "flat level matched" in result.stdout
+    summary = json.loads((tmp_path / "report" / "summary.json").read_text())
+    pairs = paired_images.read_datalist(datalist)
+    expected = evaluation.evaluate(model, pairs, flat_level=True, progress=lambda line: None)
+    unmatched = evaluation.evaluate(model, pairs, progress=lambda line: None)
+    assert summary["flat_level"] is True
+    assert summary["psnr"] == pytest.approx(expected["psnr"], abs=1e-9)
+    assert abs(expected["psnr"] - unmatched["psnr"]) > 1e-3
 
 
 def test_srn_eval_script_lists_missing_files_and_fails(test_set, tmp_path):

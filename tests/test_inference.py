@@ -7,6 +7,7 @@ import tensorflow as tf
 
 import srn_tf
 from srn_tf import inference
+from srn_tf.flat_level import match_flat_level
 from srn_tf.saved_model_runner import SavedModelRunner
 
 SMALL = {"base_filters": 8, "blocks_per_stage": 1}
@@ -211,3 +212,32 @@ def test_a_model_is_freed_once_unused_despite_its_traces():
     del model
     gc.collect()
     assert reference() is None
+
+
+def test_flat_level_matches_the_whole_output_to_the_input_over_flat_areas(models):
+    model = models["color"]
+    rng = np.random.default_rng(3)
+    image = np.full((48, 80, 3), 0.5, np.float32)
+    image[:, 40:] = rng.uniform(0, 1, (48, 40, 3))
+    output = srn_tf.predict_any_size(model, image[None]).numpy()[0]
+    expected = np.clip(match_flat_level(image, output), 0, 1)
+    # A random model moves flat grey, so matching changes the result.
+    assert np.abs(expected - np.clip(output, 0, 1)).mean() > 1e-3
+    np.testing.assert_allclose(srn_tf.deblur_image(model, image, flat_level=True), expected,
+                               atol=FLOAT_TOLERANCE, rtol=0)
+    # Off by default, as the release.
+    np.testing.assert_allclose(srn_tf.deblur_image(model, image), np.clip(output, 0, 1),
+                               atol=FLOAT_TOLERANCE, rtol=0)
+    # Tiled, one offset per channel for the whole stitched image, not one per tile:
+    # where neither result is clipped, they differ by the same constant everywhere.
+    tiled = srn_tf.deblur_image(model, image, tile=32, tile_overlap=8)
+    tiled_matched = srn_tf.deblur_image(model, image, tile=32, tile_overlap=8, flat_level=True)
+    covered = []
+    for channel in range(3):
+        inside = ((tiled[..., channel] > 0) & (tiled[..., channel] < 1)
+                  & (tiled_matched[..., channel] > 0) & (tiled_matched[..., channel] < 1))
+        shift = (tiled_matched[..., channel] - tiled[..., channel])[inside]
+        if shift.size:
+            assert np.ptp(shift) < 1e-5
+        covered.append(inside[:, :32].any() and inside[:, 48:].any())
+    assert any(covered)  # the check reached both ends of the image

@@ -7,12 +7,23 @@ DEFAULT_MODEL_FOLDER = os.path.join(os.path.dirname(__file__), "default")
 # model (`deblur_image`'s `flips`): 0.1 to 0.2 dB more for 4 times the time
 # (README.md, "Flip ensemble"). Other models run once by default, as the release.
 DEFAULT_MODEL_FLIPS = 4
+# Whether srn-deblur and srn-eval match the bundled model's output level to the
+# input's over flat areas by default (`deblur_image`'s `flat_level`): 0.1 to
+# 0.16 dB more on unseen camera shake (README.md, "Flat-level matching"). Other
+# models are left as they are, as the release.
+DEFAULT_MODEL_FLAT_LEVEL = True
 
 
 def default_flips(checkpoint):
     """`flips` when none is given: `DEFAULT_MODEL_FLIPS` for the bundled model
     (`checkpoint` None), 1 for any other."""
     return DEFAULT_MODEL_FLIPS if checkpoint is None else 1
+
+
+def default_flat_level(checkpoint):
+    """`flat_level` when none is given: `DEFAULT_MODEL_FLAT_LEVEL` for the bundled
+    model (`checkpoint` None), False for any other."""
+    return DEFAULT_MODEL_FLAT_LEVEL if checkpoint is None else False
 
 
 def default_model_path():
