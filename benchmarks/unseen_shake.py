@@ -10,7 +10,9 @@ restoration from motion blur", IEEE TIP 2012), no rotation, resampled to 31 fram
 and scaled to a path length drawn from --min_length to --max_length pixels. Each
 photograph is blurred by each path twice: averaged in gamma-2.2 linear light (as
 GOPRO and `srn-synth` by default) and on the 8-bit values (as a blur kernel
-convolved with a photograph), plus noise of 0.01, with `srn_tf.synth.render`.
+convolved with a photograph), plus noise of 0.01, with `srn_tf.synth.render`, and
+deblurs it as `srn-deblur` would: the bundled model's 4 flipped copies with its flat
+level matched (`--flips`, `--no-flat_level` to change that).
 
 Photographs: `coffee` and `rocket`, the two that every stage held out, and three
 scikit-image pictures no stage used (`immunohistochemistry`, and the centre 512x512
