@@ -223,7 +223,7 @@ def deblur_image(model, image, precision="float32", tile=None, tile_overlap=None
             (README.md, "Flip ensemble").
         flat_level: subtract from the result, per channel, its mean offset from
             the input over the input's flat areas (`srn_tf.flat_level`; the
-            bundled model gains 0.1 to 0.16 dB on unseen camera shake). False
+            bundled model gains 0.1 to 0.17 dB on unseen camera shake). False
             returns the network's output as the release does.
 
     Returns:

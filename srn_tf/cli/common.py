@@ -44,7 +44,7 @@ def define_device_flags():
                          "offset from the blurred input over the input's flat areas (7x7 "
                          "neighbourhoods with a standard deviation below 0.02), where blur leaves "
                          "an image unchanged; it cancels the bundled model's learnt darkening "
-                         "(0.1 to 0.16 dB better on unseen camera shake). --noflat_level writes "
+                         "(0.1 to 0.17 dB better on unseen camera shake). --noflat_level writes "
                          "the network's output as it is. Default: on with the bundled model, off "
                          "with --checkpoint (the release's way).")
 

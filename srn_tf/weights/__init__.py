@@ -9,7 +9,7 @@ DEFAULT_MODEL_FOLDER = os.path.join(os.path.dirname(__file__), "default")
 DEFAULT_MODEL_FLIPS = 4
 # Whether srn-deblur and srn-eval match the bundled model's output level to the
 # input's over flat areas by default (`deblur_image`'s `flat_level`): 0.1 to
-# 0.16 dB more on unseen camera shake (README.md, "Flat-level matching"). Other
+# 0.17 dB more on unseen camera shake (README.md, "Flat-level matching"). Other
 # models are left as they are, as the release.
 DEFAULT_MODEL_FLAT_LEVEL = True
 
