@@ -206,14 +206,19 @@ def test_srn_eval_script_writes_the_report(test_set, datalist_run, tmp_path):
     assert (tmp_path / "s.png").is_file()
 
 
+def _srn_eval_report(checkpoint, datalist, report_dir, *arguments):
+    """Runs srn-eval on the CPU with `arguments`; returns its stdout and summary.json."""
+    result = srn_eval(f"--checkpoint={checkpoint}", f"--datalist={datalist}", "--gpu=-1",
+                      f"--output_dir={report_dir}", *arguments)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return result.stdout, json.loads((report_dir / "summary.json").read_text())
+
+
 def test_srn_eval_flip_ensemble_scores_like_evaluate_and_bad_counts_are_refused(
         test_set, model, tmp_path):
     _, datalist, _, _, checkpoint = test_set
-    result = srn_eval(f"--checkpoint={checkpoint}", f"--datalist={datalist}", "--gpu=-1",
-                      "--flips=2", f"--output_dir={tmp_path / 'report'}")
-    assert result.returncode == 0, result.stderr[-3000:]
-    assert "2 flipped copies averaged" in result.stdout
-    summary = json.loads((tmp_path / "report" / "summary.json").read_text())
+    stdout, summary = _srn_eval_report(checkpoint, datalist, tmp_path / "report", "--flips=2")
+    assert "2 flipped copies averaged" in stdout
     expected = evaluation.evaluate(model, paired_images.read_datalist(datalist), flips=2,
                                    progress=lambda line: None)
     assert summary["flips"] == 2 and summary["psnr"] == pytest.approx(expected["psnr"], abs=1e-9)
@@ -224,11 +229,8 @@ def test_srn_eval_flip_ensemble_scores_like_evaluate_and_bad_counts_are_refused(
 
 def test_srn_eval_flat_level_scores_like_evaluate(test_set, model, tmp_path):
     _, datalist, _, _, checkpoint = test_set
-    result = srn_eval(f"--checkpoint={checkpoint}", f"--datalist={datalist}", "--gpu=-1",
-                      "--flat_level", f"--output_dir={tmp_path / 'report'}")
-    assert result.returncode == 0, result.stderr[-3000:]
-    assert "flat level matched" in result.stdout
-    summary = json.loads((tmp_path / "report" / "summary.json").read_text())
+    stdout, summary = _srn_eval_report(checkpoint, datalist, tmp_path / "report", "--flat_level")
+    assert "flat level matched" in stdout
     pairs = paired_images.read_datalist(datalist)
     expected = evaluation.evaluate(model, pairs, flat_level=True, progress=lambda line: None)
     unmatched = evaluation.evaluate(model, pairs, progress=lambda line: None)
