@@ -24,6 +24,7 @@ setup(
         "scikit-image",
         "absl-py",
         "opencv-python-headless",
+        "PyWavelets",
         "tifffile",
         "pillow",
         "tensorboard",

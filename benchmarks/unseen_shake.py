@@ -10,9 +10,10 @@ restoration from motion blur", IEEE TIP 2012), no rotation, resampled to 31 fram
 and scaled to a path length drawn from --min_length to --max_length pixels. Each
 photograph is blurred by each path twice: averaged in gamma-2.2 linear light (as
 GOPRO and `srn-synth` by default) and on the 8-bit values (as a blur kernel
-convolved with a photograph), plus noise of 0.01, with `srn_tf.synth.render`, and
-deblurs it as `srn-deblur` would: the bundled model's 4 flipped copies with its flat
-level matched (`--flips`, `--no-flat_level` to change that).
+convolved with a photograph), plus noise (`--noise`, default 0.01), with
+`srn_tf.synth.render`, and deblurs it as `srn-deblur` would: the bundled model's 4
+flipped copies with its flat level matched and its output denoised (`--flips`,
+`--no-flat_level`, `--no-denoise` to change that).
 
 Photographs: `coffee` and `rocket`, the two that every stage held out, and three
 scikit-image pictures no stage used (`immunohistochemistry`, and the centre 512x512
@@ -29,7 +30,7 @@ import skimage.data
 from srn_tf import deblur_image, load_model, psnr
 from srn_tf.flip_ensemble import check_flips
 from srn_tf.synth.render import CameraResponse, blur_along_path
-from srn_tf.weights import default_flat_level, default_flips, default_model_path
+from srn_tf.weights import default_denoise, default_flat_level, default_flips, default_model_path
 
 WALK_STEPS = 2000
 FRAMES = 31
@@ -101,6 +102,11 @@ def main():
     parser.add_argument("--flat_level", action=argparse.BooleanOptionalAction, default=None,
                         help="match the output's level to the input's over flat areas "
                              "(default: on with the bundled model, off with --checkpoint)")
+    parser.add_argument("--denoise", action=argparse.BooleanOptionalAction, default=None,
+                        help="remove the input's noise level from the output "
+                             "(default: on with the bundled model, off with --checkpoint)")
+    parser.add_argument("--noise", type=float, default=NOISE_SIGMA,
+                        help="standard deviation of the noise added to each blurred image")
     parser.add_argument("--paths_per_image", type=int, default=4,
                         help="random-walk paths per photograph (each blurred both ways)")
     parser.add_argument("--min_length", type=float, default=10.0, help="shortest path, pixels")
@@ -114,6 +120,7 @@ def main():
     except ValueError as error:
         parser.error(str(error))
     flat_level = default_flat_level(args.checkpoint) if args.flat_level is None else args.flat_level
+    denoise = default_denoise(args.checkpoint) if args.denoise is None else args.denoise
     model = load_model(args.checkpoint or default_model_path())
     rng = np.random.default_rng(args.seed)
     photos = photographs()
@@ -123,15 +130,16 @@ def main():
             length = rng.uniform(args.min_length, args.max_length)
             poses = shake_poses(rng, length)
             for averaging, response in RESPONSES.items():
-                blurred = blur_along_path(sharp, poses, response, rng, NOISE_SIGMA)
-                output = deblur_image(model, blurred, flips=flips, flat_level=flat_level)
+                blurred = blur_along_path(sharp, poses, response, rng, args.noise)
+                output = deblur_image(model, blurred, flips=flips, flat_level=flat_level,
+                                      denoise=denoise)
                 input_psnr = psnr(blurred, sharp)
                 rows.append({"photo": name, "averaging": averaging, "path_px": round(length, 1),
                              "input_psnr": round(input_psnr, 3),
                              "psnr_gain": round(psnr(output, sharp) - input_psnr, 3)})
                 print(json.dumps(rows[-1]), flush=True)
     summary = {"model": args.checkpoint or "bundled", "flips": flips, "flat_level": flat_level,
-               "seed": args.seed}
+               "denoise": denoise, "noise": args.noise, "seed": args.seed}
     for averaging in RESPONSES:
         kind = [row for row in rows if row["averaging"] == averaging]
         summary[averaging] = {"images": len(kind), "input_psnr": _means(kind, "input_psnr"),

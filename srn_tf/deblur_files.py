@@ -26,7 +26,7 @@ from srn_tf.model_types import build_model, model_type_of
 from srn_tf.saved_model_runner import SavedModelRunner, is_saved_model
 from srn_tf.saving import CONFIG_FILE, load_model
 from srn_tf.tf1_checkpoint import is_tf1_checkpoint, load_tf1_checkpoint
-from srn_tf.weights import default_flat_level, default_flips, default_model_path
+from srn_tf.weights import default_denoise, default_flat_level, default_flips, default_model_path
 
 # Automatic tiling: images whose model batch (pixels x planes run at once) is above
 # this run in tiles of at most this many pixels, which keeps a 2160x3840 image
@@ -179,7 +179,7 @@ class _Progress:
 def deblur_files(input_path, output_path, checkpoint=None, model_type=None, height=None,
                  width=None, precision="float32", tile=None, tile_overlap=None,
                  output_format=None, overwrite=False, side_by_side_path=None, progress=True,
-                 flips=None, flat_level=None):
+                 flips=None, flat_level=None, denoise=None):
     """Deblurs every image `input_path` names into `output_path`.
 
     Args:
@@ -205,6 +205,9 @@ def deblur_files(input_path, output_path, checkpoint=None, model_type=None, heig
         flat_level: match the output's level to the input's over flat areas
             (`deblur_image`); None for `weights.default_flat_level(checkpoint)`:
             on with the bundled model, else off.
+        denoise: remove the input's noise level from the output (`deblur_image`);
+            None for `weights.default_denoise(checkpoint)`: on with the bundled
+            model, else off.
 
     Returns:
         A `DeblurSummary`.
@@ -224,6 +227,8 @@ def deblur_files(input_path, output_path, checkpoint=None, model_type=None, heig
     check_flips(flips)
     if flat_level is None:
         flat_level = default_flat_level(checkpoint)
+    if denoise is None:
+        denoise = default_denoise(checkpoint)
     model = checkpoint
     if checkpoint is None or isinstance(checkpoint, (str, os.PathLike)):
         model = load_deblur_model(checkpoint, model_type)
@@ -242,12 +247,12 @@ def deblur_files(input_path, output_path, checkpoint=None, model_type=None, heig
             image = image_io.read_image(source)
             if height is not None:
                 result = deblur_fixed_size(model, image, height, width, precision, flips,
-                                           flat_level)
+                                           flat_level, denoise)
             else:
                 side = auto_tile(model, image.shape) if tile is None else (tile or None)
                 result = deblur_image(model, image, precision=precision, tile=side,
                                       tile_overlap=tile_overlap, flips=flips,
-                                      flat_level=flat_level)
+                                      flat_level=flat_level, denoise=denoise)
             os.makedirs(os.path.dirname(target) or ".", exist_ok=True)
             image_io.write_image(target, _fit_to_format(result, os.path.splitext(target)[1]))
         except (OSError, ValueError, tf.errors.OpError) as error:

@@ -69,7 +69,7 @@ def _mean(values):
 def evaluate(model, pairs, output_dir=None, ssim_definition="matlab", precision="float32",
              tile=None, tile_overlap=None, save_images=False, contact_sheet_path=None,
              contact_sheet_count=4, metadata=None, progress=print, flips=1,
-             flat_level=False):
+             flat_level=False, denoise=False):
     """Deblurs every pair's blurred image and scores input and output against the sharp one.
 
     A pair that fails at run time (a corrupt file) is reported through `progress`
@@ -81,7 +81,8 @@ def evaluate(model, pairs, output_dir=None, ssim_definition="matlab", precision=
         output_dir: folder for `per_image.csv` (rewritten after every image) and
             `summary.json`, both written atomically; None writes no report.
         ssim_definition: "matlab" (the paper's) or "per_channel" (see metrics.py).
-        precision, tile, tile_overlap, flips, flat_level: passed to `deblur_image`.
+        precision, tile, tile_overlap, flips, flat_level, denoise: passed to
+            `deblur_image`.
         save_images: also write each deblurred image to `output_dir/images/<name>`.
         contact_sheet_path: PNG to write blurred | deblurred | sharp strips of the
             `contact_sheet_count` images with the smallest PSNR gain into.
@@ -113,7 +114,7 @@ def evaluate(model, pairs, output_dir=None, ssim_definition="matlab", precision=
             start = time.perf_counter()
             output = deblur_image(model, blurred, precision=precision, tile=tile,
                                   tile_overlap=tile_overlap, flips=flips,
-                                  flat_level=flat_level)
+                                  flat_level=flat_level, denoise=denoise)
             elapsed = time.perf_counter() - start
             if save_images:
                 path = _output_image_path(output_dir, pair.name)
@@ -161,6 +162,7 @@ def evaluate(model, pairs, output_dir=None, ssim_definition="matlab", precision=
         "tile_overlap": tile_overlap,
         "flips": flips,
         "flat_level": flat_level,
+        "denoise": denoise,
         **(metadata or {}),
     }
     if rows:
@@ -188,4 +190,5 @@ def format_summary(summary):
             f"SSIM {summary['ssim']:.4f} ({summary['ssim_definition']} SSIM), "
             f"{summary['seconds_per_image']:.2f} s per image"
             + (f", {summary['flips']} flipped copies averaged" if summary["flips"] > 1 else "")
-            + (", flat level matched" if summary.get("flat_level") else ""))
+            + (", flat level matched" if summary.get("flat_level") else "")
+            + (", denoised" if summary.get("denoise") else ""))

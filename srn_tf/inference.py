@@ -13,6 +13,7 @@ import weakref
 import numpy as np
 import tensorflow as tf
 
+from srn_tf.denoising import denoise_output
 from srn_tf.flat_level import match_flat_level
 from srn_tf.flip_ensemble import check_flips, flip_ensemble
 from srn_tf.model import SRNDeblurNet
@@ -193,7 +194,7 @@ def _from_float(image, dtype):
 
 
 def deblur_image(model, image, precision="float32", tile=None, tile_overlap=None, flips=1,
-                 flat_level=False):
+                 flat_level=False, denoise=False):
     """Deblurs one image of any size, type and channel count.
 
     The image is edge-padded at the bottom and right to a multiple of 16 (as the
@@ -225,6 +226,8 @@ def deblur_image(model, image, precision="float32", tile=None, tile_overlap=None
             the input over the input's flat areas (`srn_tf.flat_level`; the
             bundled model gains 0.1 to 0.17 dB on unseen camera shake). False
             returns the network's output as the release does.
+        denoise: then remove noise of the level estimated in the input
+            (`srn_tf.denoising`; wavelet shrinkage). False, as the release.
 
     Returns:
         The deblurred image, same shape and dtype as `image`.
@@ -245,6 +248,8 @@ def deblur_image(model, image, precision="float32", tile=None, tile_overlap=None
     result = _from_model_batch(model, outputs, channels)
     if flat_level:
         result = match_flat_level(planes, result)
+    if denoise:
+        result = denoise_output(planes, result)
     result = _from_float(result, dtype)
     if image.shape[2] == 4:
         result = np.concatenate([result, image[:, :, 3:]], axis=-1)

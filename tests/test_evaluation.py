@@ -200,7 +200,7 @@ def test_srn_eval_script_writes_the_report(test_set, datalist_run, tmp_path):
     summary = json.loads((tmp_path / "report" / "summary.json").read_text())
     # A --checkpoint runs once per image unless --flips says otherwise.
     assert summary["model_type"] == "color" and summary["flips"] == 1
-    assert summary["flat_level"] is False
+    assert summary["flat_level"] is False and summary["denoise"] is False
     # A fresh process, the same model and images: the same scores.
     assert summary["psnr"] == pytest.approx(datalist_run[0]["psnr"], abs=1e-9)
     assert (tmp_path / "s.png").is_file()
@@ -227,16 +227,22 @@ def test_srn_eval_flip_ensemble_scores_like_evaluate_and_bad_counts_are_refused(
     assert result.stderr.strip() == "error: --flips must be one of 1, 2, 4, 8. Received: 3"
 
 
-def test_srn_eval_flat_level_scores_like_evaluate(test_set, model, tmp_path):
+@pytest.mark.parametrize("flat_level, denoise", [(True, False), (False, True)])
+def test_srn_eval_flat_level_and_denoise_score_like_evaluate(test_set, model, tmp_path,
+                                                             flat_level, denoise):
     _, datalist, _, _, checkpoint = test_set
-    stdout, summary = _srn_eval_report(checkpoint, datalist, tmp_path / "report", "--flat_level")
-    assert "flat level matched" in stdout
+    arguments = ["--flat_level"] if flat_level else ["--denoise"]
+    stdout, summary = _srn_eval_report(checkpoint, datalist, tmp_path / "report", *arguments)
+    assert ("flat level matched" in stdout) == flat_level and ("denoised" in stdout) == denoise
     pairs = paired_images.read_datalist(datalist)
-    expected = evaluation.evaluate(model, pairs, flat_level=True, progress=lambda line: None)
-    unmatched = evaluation.evaluate(model, pairs, progress=lambda line: None)
-    assert summary["flat_level"] is True
+    expected = evaluation.evaluate(model, pairs, flat_level=flat_level, denoise=denoise,
+                                   progress=lambda line: None)
+    plain = evaluation.evaluate(model, pairs, progress=lambda line: None)
+    assert summary["flat_level"] is flat_level and summary["denoise"] is denoise
     assert summary["psnr"] == pytest.approx(expected["psnr"], abs=1e-9)
-    assert abs(expected["psnr"] - unmatched["psnr"]) > 1e-3
+    # Each option changes the scores (denoising these noise-free pairs by 1e-4 dB),
+    # far beyond the 1e-9 that the same run agrees to.
+    assert abs(expected["psnr"] - plain["psnr"]) > 1e-5
 
 
 def test_srn_eval_script_lists_missing_files_and_fails(test_set, tmp_path):

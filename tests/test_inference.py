@@ -7,6 +7,7 @@ import tensorflow as tf
 
 import srn_tf
 from srn_tf import inference
+from srn_tf.denoising import denoise_output
 from srn_tf.flat_level import match_flat_level
 from srn_tf.saved_model_runner import SavedModelRunner
 
@@ -241,3 +242,19 @@ def test_flat_level_matches_the_whole_output_to_the_input_over_flat_areas(models
             assert np.ptp(shift) < 1e-5
         covered.append(inside[:, :32].any() and inside[:, 48:].any())
     assert any(covered)  # the check reached both ends of the image
+
+
+def test_denoise_removes_the_inputs_noise_level_from_the_output_after_the_flat_level(models):
+    model = models["color"]
+    rng = np.random.default_rng(4)
+    image = np.full((48, 64, 3), 0.5, np.float32)
+    image[:, 32:] = np.linspace(0.2, 0.8, 32, dtype=np.float32)[None, :, None]
+    image = np.clip(image + rng.normal(0, 0.02, image.shape), 0, 1).astype(np.float32)
+    output = srn_tf.predict_any_size(model, image[None]).numpy()[0]
+    expected = denoise_output(image, match_flat_level(image, output))
+    assert np.abs(expected - np.clip(match_flat_level(image, output), 0, 1)).mean() > 1e-3
+    np.testing.assert_allclose(
+        srn_tf.deblur_image(model, image, flat_level=True, denoise=True), expected,
+        atol=FLOAT_TOLERANCE, rtol=0)
+    np.testing.assert_allclose(srn_tf.deblur_image(model, image, denoise=True),
+                               denoise_output(image, output), atol=FLOAT_TOLERANCE, rtol=0)

@@ -26,7 +26,8 @@ def define_model_flags(checkpoint_help):
 
 
 def define_device_flags():
-    """The release's --gpu, and --precision, --flips and --flat_level of `srn_tf.deblur_image`."""
+    """The release's --gpu, and `srn_tf.deblur_image`'s --precision, --flips, --flat_level and
+    --denoise."""
     flags.DEFINE_integer("gpu", 0,
                          "GPU index to run on; -1 runs on the CPU (the release's --gpu).")
     flags.DEFINE_enum("precision", "float32", ["float32", "bfloat16", "float16"],
@@ -47,6 +48,13 @@ def define_device_flags():
                          "(0.1 to 0.17 dB better on unseen camera shake). --noflat_level writes "
                          "the network's output as it is. Default: on with the bundled model, off "
                          "with --checkpoint (the release's way).")
+    flags.DEFINE_boolean("denoise", None,
+                         "Output denoising: after the above, remove from each output noise of the "
+                         "level estimated in its blurred input (wavelet shrinkage, scikit-image's "
+                         "denoise_wavelet with BayesShrink); the bundled model passes the input's "
+                         "sensor noise through. A noise-free input comes back all but unchanged. "
+                         "Default: on with the bundled model, off with --checkpoint (the release's "
+                         "way).")
 
 
 def resolved_flips():
@@ -68,6 +76,15 @@ def resolved_flat_level():
     if FLAGS.flat_level is None:
         return default_flat_level(FLAGS.checkpoint)
     return FLAGS.flat_level
+
+
+def resolved_denoise():
+    """--denoise, or its default for the model in --checkpoint."""
+    from srn_tf.weights import default_denoise
+
+    if FLAGS.denoise is None:
+        return default_denoise(FLAGS.checkpoint)
+    return FLAGS.denoise
 
 
 def quiet_tensorflow():

@@ -12,8 +12,8 @@ Unreadable files are reported and skipped; the exit status is 1 if any failed.
 from absl import flags
 
 from srn_tf.cli.common import (MODEL_SOURCES, define_device_flags, define_model_flags, fail,
-                               resolved_flat_level, resolved_flips, run_console_script,
-                               select_gpu)
+                               resolved_denoise, resolved_flat_level, resolved_flips,
+                               run_console_script, select_gpu)
 
 FLAGS = flags.FLAGS
 define_model_flags("Model to run: " + MODEL_SOURCES)
@@ -76,7 +76,7 @@ def main(argv):
             precision=FLAGS.precision, tile=FLAGS.tile, tile_overlap=FLAGS.tile_overlap,
             output_format=FLAGS.format, overwrite=FLAGS.overwrite,
             side_by_side_path=FLAGS.side_by_side, flips=flips,
-            flat_level=resolved_flat_level())
+            flat_level=resolved_flat_level(), denoise=resolved_denoise())
     except (FileNotFoundError, ValueError) as error:
         fail(str(error))
     if FLAGS.side_by_side and summary.done:

@@ -12,6 +12,9 @@ DEFAULT_MODEL_FLIPS = 4
 # 0.17 dB more on unseen camera shake (README.md, "Flat-level matching"). Other
 # models are left as they are, as the release.
 DEFAULT_MODEL_FLAT_LEVEL = True
+# Whether they then denoise its output by default (`deblur_image`'s `denoise`):
+# it passes the input's sensor noise through (README.md, "Output denoising").
+DEFAULT_MODEL_DENOISE = True
 
 
 def default_flips(checkpoint):
@@ -24,6 +27,12 @@ def default_flat_level(checkpoint):
     """`flat_level` when none is given: `DEFAULT_MODEL_FLAT_LEVEL` for the bundled
     model (`checkpoint` None), False for any other."""
     return DEFAULT_MODEL_FLAT_LEVEL if checkpoint is None else False
+
+
+def default_denoise(checkpoint):
+    """`denoise` when none is given: `DEFAULT_MODEL_DENOISE` for the bundled
+    model (`checkpoint` None), False for any other."""
+    return DEFAULT_MODEL_DENOISE if checkpoint is None else False
 
 
 def default_model_path():
