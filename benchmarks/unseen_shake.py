@@ -30,7 +30,7 @@ import skimage.data
 from srn_tf import deblur_image, load_model, psnr
 from srn_tf.flip_ensemble import check_flips
 from srn_tf.synth.render import CameraResponse, blur_along_path
-from srn_tf.weights import default_denoise, default_flat_level, default_flips, default_model_path
+from srn_tf.weights import default_model_path, run_options
 
 WALK_STEPS = 2000
 FRAMES = 31
@@ -114,13 +114,12 @@ def main():
     parser.add_argument("--seed", type=int, default=777, help="seeds the paths and the noise")
     args = parser.parse_args()
 
-    flips = default_flips(args.checkpoint) if args.flips is None else args.flips
+    flips, flat_level, denoise = run_options(args.checkpoint, args.flips, args.flat_level,
+                                             args.denoise)
     try:
         check_flips(flips)
     except ValueError as error:
         parser.error(str(error))
-    flat_level = default_flat_level(args.checkpoint) if args.flat_level is None else args.flat_level
-    denoise = default_denoise(args.checkpoint) if args.denoise is None else args.denoise
     model = load_model(args.checkpoint or default_model_path())
     rng = np.random.default_rng(args.seed)
     photos = photographs()

@@ -26,7 +26,7 @@ from srn_tf.model_types import build_model, model_type_of
 from srn_tf.saved_model_runner import SavedModelRunner, is_saved_model
 from srn_tf.saving import CONFIG_FILE, load_model
 from srn_tf.tf1_checkpoint import is_tf1_checkpoint, load_tf1_checkpoint
-from srn_tf.weights import default_denoise, default_flat_level, default_flips, default_model_path
+from srn_tf.weights import default_model_path, run_options
 
 # Automatic tiling: images whose model batch (pixels x planes run at once) is above
 # this run in tiles of at most this many pixels, which keeps a 2160x3840 image
@@ -200,14 +200,12 @@ def deblur_files(input_path, output_path, checkpoint=None, model_type=None, heig
         side_by_side_path: PNG file to write a blurred | deblurred sheet of every
             image deblurred in this call into (`srn_tf.comparison`), or None.
         progress: print progress on stdout.
-        flips: flipped copies averaged (`deblur_image`); None for
-            `weights.default_flips(checkpoint)`: 4 with the bundled model, else 1.
+        flips: flipped copies averaged (`deblur_image`); None: 4 with the bundled
+            model, else 1 (`weights.run_options`).
         flat_level: match the output's level to the input's over flat areas
-            (`deblur_image`); None for `weights.default_flat_level(checkpoint)`:
-            on with the bundled model, else off.
+            (`deblur_image`); None: on with the bundled model, else off.
         denoise: remove the input's noise level from the output (`deblur_image`);
-            None for `weights.default_denoise(checkpoint)`: on with the bundled
-            model, else off.
+            None: on with the bundled model, else off.
 
     Returns:
         A `DeblurSummary`.
@@ -222,13 +220,8 @@ def deblur_files(input_path, output_path, checkpoint=None, model_type=None, heig
     if output_format is not None:
         image_io.check_writable("." + output_format.lower().lstrip("."),
                                 np.zeros((1, 1, 3), np.uint8))
-    if flips is None:
-        flips = default_flips(checkpoint)
+    flips, flat_level, denoise = run_options(checkpoint, flips, flat_level, denoise)
     check_flips(flips)
-    if flat_level is None:
-        flat_level = default_flat_level(checkpoint)
-    if denoise is None:
-        denoise = default_denoise(checkpoint)
     model = checkpoint
     if checkpoint is None or isinstance(checkpoint, (str, os.PathLike)):
         model = load_deblur_model(checkpoint, model_type)

@@ -57,34 +57,15 @@ def define_device_flags():
                          "way).")
 
 
-def resolved_flips():
-    """--flips, or its default for the model in --checkpoint; exits on a bad value."""
+def resolved_run_options():
+    """(flips, flat_level, denoise): --flips, --flat_level and --denoise, each unset
+    one replaced by its default for the model in --checkpoint; exits on a bad --flips."""
     from srn_tf.flip_ensemble import FLIPS
-    from srn_tf.weights import default_flips
+    from srn_tf.weights import run_options
 
-    if FLAGS.flips is None:
-        return default_flips(FLAGS.checkpoint)
-    if FLAGS.flips not in FLIPS:
+    if FLAGS.flips is not None and FLAGS.flips not in FLIPS:
         fail(f"--flips must be one of {', '.join(map(str, FLIPS))}. Received: {FLAGS.flips}")
-    return FLAGS.flips
-
-
-def resolved_flat_level():
-    """--flat_level, or its default for the model in --checkpoint."""
-    from srn_tf.weights import default_flat_level
-
-    if FLAGS.flat_level is None:
-        return default_flat_level(FLAGS.checkpoint)
-    return FLAGS.flat_level
-
-
-def resolved_denoise():
-    """--denoise, or its default for the model in --checkpoint."""
-    from srn_tf.weights import default_denoise
-
-    if FLAGS.denoise is None:
-        return default_denoise(FLAGS.checkpoint)
-    return FLAGS.denoise
+    return run_options(FLAGS.checkpoint, FLAGS.flips, FLAGS.flat_level, FLAGS.denoise)
 
 
 def quiet_tensorflow():

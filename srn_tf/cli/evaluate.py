@@ -14,8 +14,7 @@ runs; the exit status is 1 when any image could not be scored.
 from absl import flags
 
 from srn_tf.cli.common import (MODEL_SOURCES, define_device_flags, define_model_flags, fail,
-                               resolved_denoise, resolved_flat_level, resolved_flips,
-                               run_console_script, select_gpu)
+                               resolved_run_options, run_console_script, select_gpu)
 
 FLAGS = flags.FLAGS
 define_model_flags("Model to evaluate: " + MODEL_SOURCES)
@@ -67,7 +66,7 @@ def main(argv):
     if len(argv) > 1:
         fail(f"unexpected arguments: {' '.join(argv[1:])}")
     _check_flags()
-    flips = resolved_flips()
+    flips, flat_level, denoise = resolved_run_options()
     select_gpu(FLAGS.gpu)
 
     import os
@@ -112,7 +111,7 @@ def main(argv):
         save_images=FLAGS.save_images, contact_sheet_path=FLAGS.contact_sheet,
         contact_sheet_count=FLAGS.contact_sheet_count, metadata=metadata,
         progress=lambda line: print(line, flush=True), flips=flips,
-        flat_level=resolved_flat_level(), denoise=resolved_denoise())
+        flat_level=flat_level, denoise=denoise)
     print(evaluation.format_summary(summary))
     if summary["failures"]:
         for failure in summary["failures"]:

@@ -17,22 +17,22 @@ DEFAULT_MODEL_FLAT_LEVEL = True
 DEFAULT_MODEL_DENOISE = True
 
 
-def default_flips(checkpoint):
-    """`flips` when none is given: `DEFAULT_MODEL_FLIPS` for the bundled model
-    (`checkpoint` None), 1 for any other."""
-    return DEFAULT_MODEL_FLIPS if checkpoint is None else 1
+def run_options(checkpoint, flips=None, flat_level=None, denoise=None):
+    """`deblur_image`'s `flips`, `flat_level` and `denoise`, each None replaced by its
+    default for the model in `checkpoint`.
 
+    The bundled model (`checkpoint` None) runs as `DEFAULT_MODEL_FLIPS`,
+    `DEFAULT_MODEL_FLAT_LEVEL` and `DEFAULT_MODEL_DENOISE` say; any other once, as
+    its network's output, as the release.
 
-def default_flat_level(checkpoint):
-    """`flat_level` when none is given: `DEFAULT_MODEL_FLAT_LEVEL` for the bundled
-    model (`checkpoint` None), False for any other."""
-    return DEFAULT_MODEL_FLAT_LEVEL if checkpoint is None else False
-
-
-def default_denoise(checkpoint):
-    """`denoise` when none is given: `DEFAULT_MODEL_DENOISE` for the bundled
-    model (`checkpoint` None), False for any other."""
-    return DEFAULT_MODEL_DENOISE if checkpoint is None else False
+    Returns:
+        (flips, flat_level, denoise); given values are kept as they are.
+    """
+    bundled = checkpoint is None
+    defaults = ((DEFAULT_MODEL_FLIPS, DEFAULT_MODEL_FLAT_LEVEL, DEFAULT_MODEL_DENOISE) if bundled
+                else (1, False, False))
+    return tuple(default if value is None else value
+                 for value, default in zip((flips, flat_level, denoise), defaults))
 
 
 def default_model_path():
