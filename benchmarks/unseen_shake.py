@@ -12,8 +12,9 @@ photograph is blurred by each path twice: averaged in gamma-2.2 linear light (as
 GOPRO and `srn-synth` by default) and on the 8-bit values (as a blur kernel
 convolved with a photograph), plus noise (`--noise`, default 0.01), with
 `srn_tf.synth.render`, and deblurs it as `srn-deblur` would: the bundled model's 4
-flipped copies with its flat level matched and its output denoised (`--flips`,
-`--no-flat_level`, `--no-denoise` to change that).
+flipped copies with its flat level matched, refined by the kernel estimated from it
+and denoised (`--flips`, `--no-flat_level`, `--no-kernel_refinement`,
+`--no-denoise` to change that).
 
 Photographs: `coffee` and `rocket`, the two that every stage held out, and three
 scikit-image pictures no stage used (`immunohistochemistry`, and the centre 512x512
@@ -102,6 +103,10 @@ def main():
     parser.add_argument("--flat_level", action=argparse.BooleanOptionalAction, default=None,
                         help="match the output's level to the input's over flat areas "
                              "(default: on with the bundled model, off with --checkpoint)")
+    parser.add_argument("--kernel_refinement", action=argparse.BooleanOptionalAction,
+                        default=None,
+                        help="refine the output by the blur kernel estimated from it "
+                             "(default: on with the bundled model, off with --checkpoint)")
     parser.add_argument("--denoise", action=argparse.BooleanOptionalAction, default=None,
                         help="remove the input's noise level from the output "
                              "(default: on with the bundled model, off with --checkpoint)")
@@ -114,8 +119,8 @@ def main():
     parser.add_argument("--seed", type=int, default=777, help="seeds the paths and the noise")
     args = parser.parse_args()
 
-    flips, flat_level, denoise = run_options(args.checkpoint, args.flips, args.flat_level,
-                                             args.denoise)
+    flips, flat_level, denoise, kernel_refinement = run_options(
+        args.checkpoint, args.flips, args.flat_level, args.denoise, args.kernel_refinement)
     try:
         check_flips(flips)
     except ValueError as error:
@@ -131,14 +136,15 @@ def main():
             for averaging, response in RESPONSES.items():
                 blurred = blur_along_path(sharp, poses, response, rng, args.noise)
                 output = deblur_image(model, blurred, flips=flips, flat_level=flat_level,
-                                      denoise=denoise)
+                                      denoise=denoise, kernel_refinement=kernel_refinement)
                 input_psnr = psnr(blurred, sharp)
                 rows.append({"photo": name, "averaging": averaging, "path_px": round(length, 1),
                              "input_psnr": round(input_psnr, 3),
                              "psnr_gain": round(psnr(output, sharp) - input_psnr, 3)})
                 print(json.dumps(rows[-1]), flush=True)
     summary = {"model": args.checkpoint or "bundled", "flips": flips, "flat_level": flat_level,
-               "denoise": denoise, "noise": args.noise, "seed": args.seed}
+               "kernel_refinement": kernel_refinement, "denoise": denoise, "noise": args.noise,
+               "seed": args.seed}
     for averaging in RESPONSES:
         kind = [row for row in rows if row["averaging"] == averaging]
         summary[averaging] = {"images": len(kind), "input_psnr": _means(kind, "input_psnr"),

@@ -179,7 +179,7 @@ class _Progress:
 def deblur_files(input_path, output_path, checkpoint=None, model_type=None, height=None,
                  width=None, precision="float32", tile=None, tile_overlap=None,
                  output_format=None, overwrite=False, side_by_side_path=None, progress=True,
-                 flips=None, flat_level=None, denoise=None):
+                 flips=None, flat_level=None, denoise=None, kernel_refinement=None):
     """Deblurs every image `input_path` names into `output_path`.
 
     Args:
@@ -206,6 +206,8 @@ def deblur_files(input_path, output_path, checkpoint=None, model_type=None, heig
             (`deblur_image`); None: on with the bundled model, else off.
         denoise: remove the input's noise level from the output (`deblur_image`);
             None: on with the bundled model, else off.
+        kernel_refinement: refine the output by the blur kernel estimated from it
+            (`deblur_image`); None: on with the bundled model, else off.
 
     Returns:
         A `DeblurSummary`.
@@ -220,7 +222,8 @@ def deblur_files(input_path, output_path, checkpoint=None, model_type=None, heig
     if output_format is not None:
         image_io.check_writable("." + output_format.lower().lstrip("."),
                                 np.zeros((1, 1, 3), np.uint8))
-    flips, flat_level, denoise = run_options(checkpoint, flips, flat_level, denoise)
+    flips, flat_level, denoise, kernel_refinement = run_options(
+        checkpoint, flips, flat_level, denoise, kernel_refinement)
     check_flips(flips)
     model = checkpoint
     if checkpoint is None or isinstance(checkpoint, (str, os.PathLike)):
@@ -240,12 +243,13 @@ def deblur_files(input_path, output_path, checkpoint=None, model_type=None, heig
             image = image_io.read_image(source)
             if height is not None:
                 result = deblur_fixed_size(model, image, height, width, precision, flips,
-                                           flat_level, denoise)
+                                           flat_level, denoise, kernel_refinement)
             else:
                 side = auto_tile(model, image.shape) if tile is None else (tile or None)
                 result = deblur_image(model, image, precision=precision, tile=side,
                                       tile_overlap=tile_overlap, flips=flips,
-                                      flat_level=flat_level, denoise=denoise)
+                                      flat_level=flat_level, denoise=denoise,
+                                      kernel_refinement=kernel_refinement)
             os.makedirs(os.path.dirname(target) or ".", exist_ok=True)
             image_io.write_image(target, _fit_to_format(result, os.path.splitext(target)[1]))
         except (OSError, ValueError, tf.errors.OpError) as error:

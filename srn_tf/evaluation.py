@@ -69,7 +69,7 @@ def _mean(values):
 def evaluate(model, pairs, output_dir=None, ssim_definition="matlab", precision="float32",
              tile=None, tile_overlap=None, save_images=False, contact_sheet_path=None,
              contact_sheet_count=4, metadata=None, progress=print, flips=1,
-             flat_level=False, denoise=False):
+             flat_level=False, denoise=False, kernel_refinement=False):
     """Deblurs every pair's blurred image and scores input and output against the sharp one.
 
     A pair that fails at run time (a corrupt file) is reported through `progress`
@@ -81,8 +81,8 @@ def evaluate(model, pairs, output_dir=None, ssim_definition="matlab", precision=
         output_dir: folder for `per_image.csv` (rewritten after every image) and
             `summary.json`, both written atomically; None writes no report.
         ssim_definition: "matlab" (the paper's) or "per_channel" (see metrics.py).
-        precision, tile, tile_overlap, flips, flat_level, denoise: passed to
-            `deblur_image`.
+        precision, tile, tile_overlap, flips, flat_level, denoise,
+            kernel_refinement: passed to `deblur_image`.
         save_images: also write each deblurred image to `output_dir/images/<name>`.
         contact_sheet_path: PNG to write blurred | deblurred | sharp strips of the
             `contact_sheet_count` images with the smallest PSNR gain into.
@@ -114,7 +114,8 @@ def evaluate(model, pairs, output_dir=None, ssim_definition="matlab", precision=
             start = time.perf_counter()
             output = deblur_image(model, blurred, precision=precision, tile=tile,
                                   tile_overlap=tile_overlap, flips=flips,
-                                  flat_level=flat_level, denoise=denoise)
+                                  flat_level=flat_level, denoise=denoise,
+                                  kernel_refinement=kernel_refinement)
             elapsed = time.perf_counter() - start
             if save_images:
                 path = _output_image_path(output_dir, pair.name)
@@ -163,6 +164,7 @@ def evaluate(model, pairs, output_dir=None, ssim_definition="matlab", precision=
         "flips": flips,
         "flat_level": flat_level,
         "denoise": denoise,
+        "kernel_refinement": kernel_refinement,
         **(metadata or {}),
     }
     if rows:
@@ -191,4 +193,5 @@ def format_summary(summary):
             f"{summary['seconds_per_image']:.2f} s per image"
             + (f", {summary['flips']} flipped copies averaged" if summary["flips"] > 1 else "")
             + (", flat level matched" if summary.get("flat_level") else "")
+            + (", kernel refined" if summary.get("kernel_refinement") else "")
             + (", denoised" if summary.get("denoise") else ""))

@@ -34,7 +34,7 @@ def _resize(image, height, width):
 
 
 def deblur_fixed_size(model, image, height, width, precision="float32", flips=1,
-                      flat_level=False, denoise=False):
+                      flat_level=False, denoise=False, kernel_refinement=False):
     """Deblurs `image` through a height x width input, as the release's test mode.
 
     Args:
@@ -44,7 +44,8 @@ def deblur_fixed_size(model, image, height, width, precision="float32", flips=1,
         height, width: the release's `--height/--width`, multiples of 16; the
             image is transposed first if it is portrait, so they describe the
             landscape orientation.
-        precision, flips, flat_level, denoise: as for `deblur_image`.
+        precision, flips, flat_level, denoise, kernel_refinement: as for
+            `deblur_image`.
 
     Returns:
         The deblurred image, same shape and dtype as `image`.
@@ -71,7 +72,8 @@ def deblur_fixed_size(model, image, height, width, precision="float32", flips=1,
         h_fit, w_fit = h, w
     padded = np.pad(colour, ((0, height - h_fit), (0, width - w_fit), (0, 0)), mode="edge")
     result = deblur_image(model, padded, precision=precision, flips=flips,
-                          flat_level=flat_level, denoise=denoise)[:h_fit, :w_fit]
+                          flat_level=flat_level, denoise=denoise,
+                          kernel_refinement=kernel_refinement)[:h_fit, :w_fit]
     if shrunk:
         result = _resize(result, h, w)
     if portrait:

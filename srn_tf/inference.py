@@ -16,6 +16,7 @@ import tensorflow as tf
 from srn_tf.denoising import denoise_output
 from srn_tf.flat_level import match_flat_level
 from srn_tf.flip_ensemble import check_flips, flip_ensemble
+from srn_tf.kernel_refinement import refine_with_kernel
 from srn_tf.model import SRNDeblurNet
 from srn_tf.padding import check_min_size
 from srn_tf.tiling import run_tiled
@@ -194,7 +195,7 @@ def _from_float(image, dtype):
 
 
 def deblur_image(model, image, precision="float32", tile=None, tile_overlap=None, flips=1,
-                 flat_level=False, denoise=False):
+                 flat_level=False, denoise=False, kernel_refinement=False):
     """Deblurs one image of any size, type and channel count.
 
     The image is edge-padded at the bottom and right to a multiple of 16 (as the
@@ -226,6 +227,10 @@ def deblur_image(model, image, precision="float32", tile=None, tile_overlap=None
             the input over the input's flat areas (`srn_tf.flat_level`; the
             bundled model gains 0.1 to 0.17 dB on unseen camera shake). False
             returns the network's output as the release does.
+        kernel_refinement: then estimate the blur kernel from the result and
+            the input and deconvolve the input with it, close to the result
+            (`srn_tf.kernel_refinement`; assumes one blur for the whole image).
+            False, as the release.
         denoise: then remove noise of the level estimated in the input
             (`srn_tf.denoising`; wavelet shrinkage). False, as the release.
 
@@ -248,6 +253,8 @@ def deblur_image(model, image, precision="float32", tile=None, tile_overlap=None
     result = _from_model_batch(model, outputs, channels)
     if flat_level:
         result = match_flat_level(planes, result)
+    if kernel_refinement:
+        result = refine_with_kernel(planes, result)
     if denoise:
         result = denoise_output(planes, result)
     result = _from_float(result, dtype)

@@ -184,7 +184,7 @@ def test_bundled_model_is_used_without_a_checkpoint(monkeypatch, checkpoint):
     assert srn_tf.model_type_of(load_deblur_model(None)) == "gray"
 
 
-def test_flat_level_and_denoising_are_on_by_default_with_the_bundled_model_only(
+def test_flat_level_kernel_refinement_and_denoising_are_on_by_default_with_the_bundled_model_only(
         monkeypatch, checkpoint, tmp_path):
     monkeypatch.setattr("srn_tf.weights.DEFAULT_MODEL_FOLDER", checkpoint)
     image = np.full((40, 64, 3), 120, np.uint8)
@@ -192,16 +192,18 @@ def test_flat_level_and_denoising_are_on_by_default_with_the_bundled_model_only(
     (tmp_path / "in").mkdir()
     image_io.write_image(tmp_path / "in" / "half_flat.png", image)
     model = srn_tf.load_model(checkpoint)
+    options = ("flat_level", "kernel_refinement", "denoise")
     for source, bundled in ((None, True), (checkpoint, False)):
         output = tmp_path / f"out_{bundled}"
         deblur_files(tmp_path / "in", output, checkpoint=source, flips=1, progress=False)
         result = image_io.read_image(output / "half_flat.png")
-        expected = srn_tf.deblur_image(model, image, flat_level=bundled, denoise=bundled)
+        expected = srn_tf.deblur_image(model, image, **dict.fromkeys(options, bundled))
         # Truncation may flip a value within float32 noise of an integer boundary.
         assert np.mean(result != expected) < 1e-3
-        for flat_level, denoise in ((not bundled, bundled), (bundled, not bundled)):
-            other = srn_tf.deblur_image(model, image, flat_level=flat_level, denoise=denoise)
-            assert np.mean(result != other) > 0.1
+        for option in options:
+            settings = dict.fromkeys(options, bundled) | {option: not bundled}
+            other = srn_tf.deblur_image(model, image, **settings)
+            assert np.mean(result != other) > 0.1, option
 
 
 def test_tf1_checkpoint_loads_with_its_model_type(tmp_path):

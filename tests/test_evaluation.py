@@ -201,6 +201,7 @@ def test_srn_eval_script_writes_the_report(test_set, datalist_run, tmp_path):
     # A --checkpoint runs once per image unless --flips says otherwise.
     assert summary["model_type"] == "color" and summary["flips"] == 1
     assert summary["flat_level"] is False and summary["denoise"] is False
+    assert summary["kernel_refinement"] is False
     # A fresh process, the same model and images: the same scores.
     assert summary["psnr"] == pytest.approx(datalist_run[0]["psnr"], abs=1e-9)
     assert (tmp_path / "s.png").is_file()
@@ -227,18 +228,20 @@ def test_srn_eval_flip_ensemble_scores_like_evaluate_and_bad_counts_are_refused(
     assert result.stderr.strip() == "error: --flips must be one of 1, 2, 4, 8. Received: 3"
 
 
-@pytest.mark.parametrize("flat_level, denoise", [(True, False), (False, True)])
-def test_srn_eval_flat_level_and_denoise_score_like_evaluate(test_set, model, tmp_path,
-                                                             flat_level, denoise):
+@pytest.mark.parametrize("option, phrase", [("flat_level", "flat level matched"),
+                                            ("kernel_refinement", "kernel refined"),
+                                            ("denoise", "denoised")])
+def test_srn_eval_output_options_score_like_evaluate(test_set, model, tmp_path, option, phrase):
     _, datalist, _, _, checkpoint = test_set
-    arguments = ["--flat_level"] if flat_level else ["--denoise"]
-    stdout, summary = _srn_eval_report(checkpoint, datalist, tmp_path / "report", *arguments)
-    assert ("flat level matched" in stdout) == flat_level and ("denoised" in stdout) == denoise
+    stdout, summary = _srn_eval_report(checkpoint, datalist, tmp_path / "report", f"--{option}")
+    assert phrase in stdout
+    assert [name for name in ("flat level matched", "kernel refined", "denoised")
+            if name in stdout] == [phrase]
     pairs = paired_images.read_datalist(datalist)
-    expected = evaluation.evaluate(model, pairs, flat_level=flat_level, denoise=denoise,
-                                   progress=lambda line: None)
+    expected = evaluation.evaluate(model, pairs, progress=lambda line: None, **{option: True})
     plain = evaluation.evaluate(model, pairs, progress=lambda line: None)
-    assert summary["flat_level"] is flat_level and summary["denoise"] is denoise
+    options = ("flat_level", "kernel_refinement", "denoise")
+    assert [key for key in options if summary[key]] == [option]
     assert summary["psnr"] == pytest.approx(expected["psnr"], abs=1e-9)
     # Each option changes the scores (denoising these noise-free pairs by 1e-4 dB),
     # far beyond the 1e-9 that the same run agrees to.

@@ -9,6 +9,7 @@ import srn_tf
 from srn_tf import inference
 from srn_tf.denoising import denoise_output
 from srn_tf.flat_level import match_flat_level
+from srn_tf.kernel_refinement import refine_with_kernel
 from srn_tf.saved_model_runner import SavedModelRunner
 
 SMALL = {"base_filters": 8, "blocks_per_stage": 1}
@@ -258,3 +259,20 @@ def test_denoise_removes_the_inputs_noise_level_from_the_output_after_the_flat_l
         atol=FLOAT_TOLERANCE, rtol=0)
     np.testing.assert_allclose(srn_tf.deblur_image(model, image, denoise=True),
                                denoise_output(image, output), atol=FLOAT_TOLERANCE, rtol=0)
+
+
+def test_kernel_refinement_runs_after_the_flat_level_and_before_denoising(models):
+    model = models["color"]
+    rng = np.random.default_rng(5)
+    image = np.full((48, 64, 3), 0.5, np.float32)
+    image[:, 32:] = rng.uniform(0, 1, (48, 32, 3))
+    image = np.clip(image + rng.normal(0, 0.005, image.shape), 0, 1).astype(np.float32)
+    output = srn_tf.predict_any_size(model, image[None]).numpy()[0]
+    refined = refine_with_kernel(image, output)
+    assert np.abs(np.clip(refined, 0, 1) - np.clip(output, 0, 1)).mean() > 1e-3
+    np.testing.assert_allclose(srn_tf.deblur_image(model, image, kernel_refinement=True),
+                               np.clip(refined, 0, 1), atol=FLOAT_TOLERANCE, rtol=0)
+    expected = denoise_output(image, refine_with_kernel(image, match_flat_level(image, output)))
+    np.testing.assert_allclose(
+        srn_tf.deblur_image(model, image, flat_level=True, kernel_refinement=True, denoise=True),
+        expected, atol=FLOAT_TOLERANCE, rtol=0)

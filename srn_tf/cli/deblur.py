@@ -60,7 +60,7 @@ def main(argv):
         fail(f"--tile must be 0 (never tile) or a side in pixels. Received: {FLAGS.tile}")
     if FLAGS.tile_overlap is not None and FLAGS.tile_overlap < 0:
         fail(f"--tile_overlap must be >= 0. Received: {FLAGS.tile_overlap}")
-    flips, flat_level, denoise = resolved_run_options()
+    flips, flat_level, denoise, kernel_refinement = resolved_run_options()
     select_gpu(FLAGS.gpu)
 
     from absl import logging
@@ -75,7 +75,7 @@ def main(argv):
             precision=FLAGS.precision, tile=FLAGS.tile, tile_overlap=FLAGS.tile_overlap,
             output_format=FLAGS.format, overwrite=FLAGS.overwrite,
             side_by_side_path=FLAGS.side_by_side, flips=flips,
-            flat_level=flat_level, denoise=denoise)
+            flat_level=flat_level, denoise=denoise, kernel_refinement=kernel_refinement)
     except (FileNotFoundError, ValueError) as error:
         fail(str(error))
     if FLAGS.side_by_side and summary.done:

@@ -66,7 +66,7 @@ def main(argv):
     if len(argv) > 1:
         fail(f"unexpected arguments: {' '.join(argv[1:])}")
     _check_flags()
-    flips, flat_level, denoise = resolved_run_options()
+    flips, flat_level, denoise, kernel_refinement = resolved_run_options()
     select_gpu(FLAGS.gpu)
 
     import os
@@ -111,7 +111,7 @@ def main(argv):
         save_images=FLAGS.save_images, contact_sheet_path=FLAGS.contact_sheet,
         contact_sheet_count=FLAGS.contact_sheet_count, metadata=metadata,
         progress=lambda line: print(line, flush=True), flips=flips,
-        flat_level=flat_level, denoise=denoise)
+        flat_level=flat_level, denoise=denoise, kernel_refinement=kernel_refinement)
     print(evaluation.format_summary(summary))
     if summary["failures"]:
         for failure in summary["failures"]:

@@ -15,24 +15,29 @@ DEFAULT_MODEL_FLAT_LEVEL = True
 # Whether they then denoise its output by default (`deblur_image`'s `denoise`):
 # it passes the input's sensor noise through (README.md, "Output denoising").
 DEFAULT_MODEL_DENOISE = True
+# Whether they refine its output by the blur kernel estimated from it, before
+# denoising (`deblur_image`'s `kernel_refinement`): the small network's output is
+# rough, but good enough to measure the blur (README.md, "Kernel refinement").
+DEFAULT_MODEL_KERNEL_REFINEMENT = True
 
 
-def run_options(checkpoint, flips=None, flat_level=None, denoise=None):
-    """`deblur_image`'s `flips`, `flat_level` and `denoise`, each None replaced by its
-    default for the model in `checkpoint`.
+def run_options(checkpoint, flips=None, flat_level=None, denoise=None, kernel_refinement=None):
+    """`deblur_image`'s `flips`, `flat_level`, `denoise` and `kernel_refinement`, each
+    None replaced by its default for the model in `checkpoint`.
 
-    The bundled model (`checkpoint` None) runs as `DEFAULT_MODEL_FLIPS`,
-    `DEFAULT_MODEL_FLAT_LEVEL` and `DEFAULT_MODEL_DENOISE` say; any other once, as
-    its network's output, as the release.
+    The bundled model (`checkpoint` None) runs as the `DEFAULT_MODEL_*` constants
+    say; any other once, as its network's output, as the release.
 
     Returns:
-        (flips, flat_level, denoise); given values are kept as they are.
+        (flips, flat_level, denoise, kernel_refinement); given values are kept as
+        they are.
     """
     bundled = checkpoint is None
-    defaults = ((DEFAULT_MODEL_FLIPS, DEFAULT_MODEL_FLAT_LEVEL, DEFAULT_MODEL_DENOISE) if bundled
-                else (1, False, False))
+    defaults = ((DEFAULT_MODEL_FLIPS, DEFAULT_MODEL_FLAT_LEVEL, DEFAULT_MODEL_DENOISE,
+                 DEFAULT_MODEL_KERNEL_REFINEMENT) if bundled else (1, False, False, False))
     return tuple(default if value is None else value
-                 for value, default in zip((flips, flat_level, denoise), defaults))
+                 for value, default in zip((flips, flat_level, denoise, kernel_refinement),
+                                           defaults))
 
 
 def default_model_path():
