@@ -54,7 +54,7 @@ def define_device_flags():
                          "then deconvolve the input with it, staying close to the output where "
                          "the kernel says little; both 8-bit and linear-light blur are tried and "
                          "the better-fitting kept, and noisier inputs stay closer to the output "
-                         "(0.1 to 0.9 dB better on noise-free unseen camera shake; assumes one "
+                         "(0.2 to 0.8 dB better on noise-free unseen camera shake; assumes one "
                          "blur for the whole image). Default: on with the bundled model, off "
                          "with --checkpoint (the release's way).")
     flags.DEFINE_boolean("denoise", None,
