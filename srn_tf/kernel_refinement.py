@@ -64,7 +64,7 @@ def estimate_kernel(blurred, latent, size=KERNEL_SIZE):
         size: odd kernel side in pixels.
 
     Returns:
-        (size, size) float64 kernel summing to 1, centred (a sharp image maps to
+        (size, size) kernel of `blurred`'s dtype summing to 1, centred (a sharp image maps to
         a single 1 at the centre), oriented for convolution.
     """
     grey_blurred, grey_latent = blurred.mean(axis=2), latent.mean(axis=2)
@@ -80,18 +80,18 @@ def estimate_kernel(blurred, latent, size=KERNEL_SIZE):
         denominator = denominator + np.abs(latent_spectrum) ** 2
     regularisation = KERNEL_REGULARISATION * denominator.mean()
     if regularisation == 0:
-        return _identity_kernel(size)
+        return _identity_kernel(size, blurred.dtype)
     kernel = fft.fftshift(fft.irfft2(numerator / (denominator + regularisation), shape, workers=-1))
     top, left = shape[0] // 2 - size // 2, shape[1] // 2 - size // 2
     kernel = np.maximum(kernel[top:top + size, left:left + size], 0.0)
     if kernel.max() <= 0:
-        return _identity_kernel(size)
+        return _identity_kernel(size, blurred.dtype)
     kernel[kernel < KERNEL_THRESHOLD * kernel.max()] = 0.0
     return kernel / kernel.sum()
 
 
-def _identity_kernel(size):
-    kernel = np.zeros((size, size))
+def _identity_kernel(size, dtype):
+    kernel = np.zeros((size, size), dtype)
     kernel[size // 2, size // 2] = 1.0
     return kernel
 
@@ -109,13 +109,13 @@ def deconvolve(blurred, latent, kernel, weight):
         weight: > 0, the prior's weight; larger stays closer to `latent`.
 
     Returns:
-        (height, width, channels) float64 array, not clipped.
+        (height, width, channels) array of `blurred`'s dtype, not clipped.
     """
     size = kernel.shape[0]
     pad = ((size, size), (size, size), (0, 0))
     blurred, latent = np.pad(blurred, pad, mode="reflect"), np.pad(latent, pad, mode="reflect")
     shape = blurred.shape[:2]
-    centred = np.zeros(shape)
+    centred = np.zeros(shape, blurred.dtype)
     centred[:size, :size] = kernel
     centred = np.roll(centred, (-(size // 2), -(size // 2)), axis=(0, 1))
     kernel_spectrum = fft.rfft2(centred, workers=-1)[..., None]
@@ -165,9 +165,9 @@ def refine_with_kernel(blurred, deblurred):
     """
     if blurred.shape != deblurred.shape:
         raise ValueError(f"blurred {blurred.shape} and deblurred {deblurred.shape} differ in shape")
-    blurred64, deblurred64 = blurred.astype(np.float64), deblurred.astype(np.float64)
+    blurred, deblurred = blurred.astype(np.float32), deblurred.astype(np.float32)
     noise_factor = 1.0 + (noise_level(blurred) / NOISE_SCALE) ** 2
-    candidates = [_refine_in(domain, blurred64, deblurred64, weight * noise_factor)
+    candidates = [_refine_in(domain, blurred, deblurred, weight * noise_factor)
                   for domain, weight in OUTPUT_WEIGHTS.items()]
     refined, _ = min(candidates, key=lambda candidate: candidate[1])
-    return refined.astype(np.float32)
+    return refined
