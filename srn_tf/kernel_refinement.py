@@ -43,8 +43,8 @@ ITERATIONS = 3
 OUTPUT_WEIGHTS = {"8-bit": 0.03, "linear light": 0.3}
 # The weight is multiplied by 1 + (noise / NOISE_SCALE)^2: noise of 0.01 (2.5
 # grey levels) makes it 26 times larger, and the refinement all but vanishes; a
-# noise-free 8-bit photograph reads about 0.001, 1.25 times. (0.003 gained 0.08
-# dB more on noise-free unseen shake but lost 0.24 dB on examples/.)
+# noise-free 8-bit photograph reads about 0.001, 1.25 times. (0.003 gained up to
+# 0.08 dB more on noise-free unseen shake but 0.15 dB less on examples/.)
 NOISE_SCALE = 0.002
 GAMMA = 2.2
 # Pixels this far from the border are left out when the kinds of blur are compared.
@@ -64,8 +64,8 @@ def estimate_kernel(blurred, latent, size=KERNEL_SIZE):
         size: odd kernel side in pixels.
 
     Returns:
-        (size, size) kernel of `blurred`'s dtype summing to 1, centred (a sharp image maps to
-        a single 1 at the centre), oriented for convolution.
+        (size, size) kernel of `blurred`'s dtype summing to 1, centred (a sharp
+        image maps to a single 1 at the centre), oriented for convolution.
     """
     grey_blurred, grey_latent = blurred.mean(axis=2), latent.mean(axis=2)
     shape = (grey_blurred.shape[0] + size, grey_blurred.shape[1] + size)
