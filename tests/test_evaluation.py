@@ -228,20 +228,21 @@ def test_srn_eval_flip_ensemble_scores_like_evaluate_and_bad_counts_are_refused(
     assert result.stderr.strip() == "error: --flips must be one of 1, 2, 4, 8. Received: 3"
 
 
-@pytest.mark.parametrize("option, phrase", [("flat_level", "flat level matched"),
-                                            ("kernel_refinement", "kernel refined"),
-                                            ("denoise", "denoised")])
-def test_srn_eval_output_options_score_like_evaluate(test_set, model, tmp_path, option, phrase):
+# srn-eval's output options and the words its summary line uses for each.
+OUTPUT_OPTIONS = {"flat_level": "flat level matched", "kernel_refinement": "kernel refined",
+                  "denoise": "denoised"}
+
+
+@pytest.mark.parametrize("option", OUTPUT_OPTIONS)
+def test_srn_eval_output_options_score_like_evaluate(test_set, model, tmp_path, option):
     _, datalist, _, _, checkpoint = test_set
     stdout, summary = _srn_eval_report(checkpoint, datalist, tmp_path / "report", f"--{option}")
-    assert phrase in stdout
-    assert [name for name in ("flat level matched", "kernel refined", "denoised")
-            if name in stdout] == [phrase]
+    assert [phrase for phrase in OUTPUT_OPTIONS.values() if phrase in stdout] == [
+        OUTPUT_OPTIONS[option]]
     pairs = paired_images.read_datalist(datalist)
     expected = evaluation.evaluate(model, pairs, progress=lambda line: None, **{option: True})
     plain = evaluation.evaluate(model, pairs, progress=lambda line: None)
-    options = ("flat_level", "kernel_refinement", "denoise")
-    assert [key for key in options if summary[key]] == [option]
+    assert [key for key in OUTPUT_OPTIONS if summary[key]] == [option]
     assert summary["psnr"] == pytest.approx(expected["psnr"], abs=1e-9)
     # Each option changes the scores (denoising these noise-free pairs by 1e-4 dB),
     # far beyond the 1e-9 that the same run agrees to.
