@@ -17,7 +17,7 @@ the results are averaged, weighted towards the one whose deconvolution ends at t
 lower cost. The kernel is estimated coarse to fine (a third, two thirds, full
 size). The weight grows with the noise level measured in the input, so that noise
 is not amplified. With the
-bundled model it gains 0.1 to 1.1 dB on noise-free camera shake it never saw,
+bundled model it gains 0.3 to 1.1 dB on noise-free camera shake it never saw,
 little with noise, and -0.3 to +0.5 dB on synthetic blur that varies a little
 across the image (README.md, "Kernel refinement"). NumPy, SciPy and OpenCV only.
 """

@@ -53,7 +53,7 @@ def test_default_model_sharpens_the_held_out_examples(deblurred_examples):
     # examples/ holds coffee and rocket, which no training pair came from, blurred
     # by paths the training data never used (tools/make_examples.sh, seed 7). The
     # bundled weights, run as the first command runs them (4 flipped copies, flat
-    # level, kernel refinement, denoising), measured +0.65 dB here (README, "The
+    # level, kernel refinement, denoising), measured +0.68 dB here (README, "The
     # bundled default model"; +0.97 without the kernel refinement, which costs on
     # srn-synth's rotating paths what it gains on camera shake); 0.6 dB guards
     # against shipping broken, untrained or older weights (the identity scores 0;

@@ -53,10 +53,11 @@ def define_device_flags():
                          "to 65x65, coarse to fine from a third of the size) from each output's "
                          "strongest edges and its blurred input, then deconvolve the input with "
                          "it, staying close to the output where the kernel says little; both "
-                         "8-bit and linear-light blur are tried and averaged, weighted to the one "
-                         "whose deconvolution costs less, and noisier inputs stay closer to the output (0.1 to "
-                         "1.1 dB better on noise-free unseen camera shake; assumes one blur for "
-                         "the whole image, and costs 0.3 dB on examples/, whose blur rotates). "
+                         "8-bit and linear-light blur are tried and averaged, weighted to the "
+                         "one whose deconvolution costs less, and noisier inputs stay closer to "
+                         "the output (0.3 to 1.1 dB better on noise-free unseen camera shake; "
+                         "assumes one blur for the whole image, and costs 0.3 dB on examples/, "
+                         "whose blur rotates). "
                          "Default: on with the bundled model, off with --checkpoint (the "
                          "release's way).")
     flags.DEFINE_boolean("denoise", None,
