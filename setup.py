@@ -15,7 +15,7 @@ setup(
     python_requires=">=3.10",
     packages=find_packages(include=["srn_tf", "srn_tf.*"]),
     include_package_data=True,
-    package_data={"srn_tf": ["weights/**/*"]},
+    package_data={"srn_tf": ["models/presets/**/*"]},
     install_requires=[
         f"tensorflow=={TENSORFLOW_VERSION}",
         "keras>=3.0",

@@ -31,9 +31,9 @@ import tensorflow as tf
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import srn_tf  # noqa: E402
-from srn_tf.data import read_pair_list  # noqa: E402
-from srn_tf.input_pipeline import training_dataset  # noqa: E402
-from srn_tf.train_step import make_optimizer, make_train_step  # noqa: E402
+from srn_tf.data.training_pairs import read_pair_list  # noqa: E402
+from srn_tf.data.input_pipeline import training_dataset  # noqa: E402
+from srn_tf.training.train_step import make_optimizer, make_train_step  # noqa: E402
 from synthetic_pairs import write_pairs  # noqa: E402
 
 

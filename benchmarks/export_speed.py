@@ -21,7 +21,7 @@ import tensorflow as tf
 
 import srn_tf
 from benchmarks.common import blurred_photo, load_benchmark_model
-from srn_tf.export import export_saved_model
+from srn_tf.export.saved_model import export_saved_model
 
 
 def main():

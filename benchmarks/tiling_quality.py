@@ -13,7 +13,7 @@ import json
 import time
 
 from srn_tf import deblur_image
-from srn_tf.tiling import tile_spans
+from srn_tf.inference.tiling import tile_spans
 
 from benchmarks.common import PROXIES, blurred_photo, load_benchmark_model, psnr
 

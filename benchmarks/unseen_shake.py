@@ -11,7 +11,7 @@ and scaled to a path length drawn from --min_length to --max_length pixels. Each
 photograph is blurred by each path twice: averaged in gamma-2.2 linear light (as
 GOPRO and `srn-synth` by default) and on the 8-bit values (as a blur kernel
 convolved with a photograph), plus noise (`--noise`, default 0.01), with
-`srn_tf.synth.render`, and deblurs it as `srn-deblur` would: the bundled model's 4
+`srn_tf.data.synth.render`, and deblurs it as `srn-deblur` would: the bundled model's 4
 flipped copies with its flat level matched, refined by the kernel estimated from it
 and denoised (`--flips`, `--no-flat_level`, `--no-kernel_refinement`,
 `--no-denoise` to change that).
@@ -29,9 +29,9 @@ import numpy as np
 import skimage.data
 
 from srn_tf import deblur_image, load_model, psnr
-from srn_tf.flip_ensemble import check_flips
-from srn_tf.synth.render import CameraResponse, blur_along_path
-from srn_tf.weights import default_model_path, run_options
+from srn_tf.inference.flip_ensemble import check_flips
+from srn_tf.data.synth.render import CameraResponse, blur_along_path
+from srn_tf.models.presets import default_model_path, run_options
 
 WALK_STEPS = 2000
 FRAMES = 31

@@ -20,22 +20,22 @@ TensorFlow's environment (log level, visible GPUs) before TensorFlow loads.
 import importlib
 
 _EXPORTS = {
-    "MODEL_TYPES": "srn_tf.model_types",
-    "SRNDeblurNet": "srn_tf.model",
-    "TrainingConfig": "srn_tf.training",
-    "build_model": "srn_tf.model_types",
-    "deblur_image": "srn_tf.inference",
-    "export_saved_model": "srn_tf.export",
-    "load_model": "srn_tf.saving",
-    "load_tf1_checkpoint": "srn_tf.tf1_checkpoint",
-    "model_type_of": "srn_tf.model_types",
-    "predict_any_size": "srn_tf.padding",
-    "predict_levels_any_size": "srn_tf.padding",
-    "psnr": "srn_tf.metrics",
-    "save_model": "srn_tf.saving",
-    "synthesize_dataset": "srn_tf.synth.dataset",
-    "ssim": "srn_tf.metrics",
-    "train": "srn_tf.training",
+    "MODEL_TYPES": "srn_tf.models.model_types",
+    "SRNDeblurNet": "srn_tf.models.srn_deblur_net",
+    "TrainingConfig": "srn_tf.training.trainer",
+    "build_model": "srn_tf.models.model_types",
+    "deblur_image": "srn_tf.inference.deblur",
+    "export_saved_model": "srn_tf.export.saved_model",
+    "load_model": "srn_tf.checkpoints.model_folder",
+    "load_tf1_checkpoint": "srn_tf.checkpoints.tf1_checkpoint",
+    "model_type_of": "srn_tf.models.model_types",
+    "predict_any_size": "srn_tf.inference.padding",
+    "predict_levels_any_size": "srn_tf.inference.padding",
+    "psnr": "srn_tf.evaluation.metrics",
+    "save_model": "srn_tf.checkpoints.model_folder",
+    "synthesize_dataset": "srn_tf.data.synth.dataset",
+    "ssim": "srn_tf.evaluation.metrics",
+    "train": "srn_tf.training.trainer",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from srn_tf.data import PairListError, check_pairs, gopro_pairs, read_pair_list
-from srn_tf.input_pipeline import crop_pair, decode_image, load_pair, training_dataset
+from srn_tf.data.training_pairs import PairListError, check_pairs, gopro_pairs, read_pair_list
+from srn_tf.data.input_pipeline import crop_pair, decode_image, load_pair, training_dataset
 from tests.pair_files import write_constant_pairs, write_image, write_random_pairs
 
 

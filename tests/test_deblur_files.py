@@ -12,13 +12,13 @@ import tifffile
 from PIL import Image
 
 import srn_tf
-from srn_tf import deblur_files as deblur_files_module
-from srn_tf import image_io
-from srn_tf.comparison import comparison_strip
-from srn_tf.contact_sheet import LABEL_HEIGHT
-from srn_tf.evaluation import as_rgb8
-from srn_tf.deblur_files import deblur_files, list_inputs, load_deblur_model
-from srn_tf.fixed_size import deblur_fixed_size
+from srn_tf.inference import deblur_files as deblur_files_module
+from srn_tf.data import image_io
+from srn_tf.evaluation.comparison import comparison_strip
+from srn_tf.evaluation.contact_sheet import LABEL_HEIGHT
+from srn_tf.evaluation.evaluate import as_rgb8
+from srn_tf.inference.deblur_files import deblur_files, list_inputs, load_deblur_model
+from srn_tf.inference.fixed_size import deblur_fixed_size
 
 SMALL = {"base_filters": 8, "blocks_per_stage": 1}
 
@@ -174,19 +174,19 @@ def test_fixed_size_mode_resizes_16_bit_and_gray_images_per_channel():
 
 
 def test_missing_bundled_model_is_a_clear_error(monkeypatch, tmp_path):
-    monkeypatch.setattr("srn_tf.weights.DEFAULT_MODEL_FOLDER", str(tmp_path / "absent"))
+    monkeypatch.setattr("srn_tf.models.presets.DEFAULT_MODEL_FOLDER", str(tmp_path / "absent"))
     with pytest.raises(FileNotFoundError, match="no bundled default model in this install"):
         load_deblur_model(None)
 
 
 def test_bundled_model_is_used_without_a_checkpoint(monkeypatch, checkpoint):
-    monkeypatch.setattr("srn_tf.weights.DEFAULT_MODEL_FOLDER", checkpoint)
+    monkeypatch.setattr("srn_tf.models.presets.DEFAULT_MODEL_FOLDER", checkpoint)
     assert srn_tf.model_type_of(load_deblur_model(None)) == "gray"
 
 
 def test_flat_level_kernel_refinement_and_denoising_are_on_by_default_with_the_bundled_model_only(
         monkeypatch, checkpoint, tmp_path):
-    monkeypatch.setattr("srn_tf.weights.DEFAULT_MODEL_FOLDER", checkpoint)
+    monkeypatch.setattr("srn_tf.models.presets.DEFAULT_MODEL_FOLDER", checkpoint)
     image = np.full((40, 64, 3), 120, np.uint8)
     image[:, 32:] = _random((40, 32, 3), np.uint8)
     (tmp_path / "in").mkdir()
@@ -312,7 +312,7 @@ def test_exif_rotated_jpeg_comes_out_as_displayed(checkpoint, tmp_path):
 def test_a_saved_model_folder_is_run_through_its_signature(checkpoint, tmp_path):
     import tensorflow as tf
 
-    from srn_tf.saved_model_runner import SavedModelRunner
+    from srn_tf.checkpoints.saved_model_runner import SavedModelRunner
 
     model = srn_tf.load_model(checkpoint)
 

@@ -9,12 +9,12 @@ import numpy as np
 import pytest
 
 import srn_tf
-from srn_tf import image_io
-from srn_tf.comparison import STRIP_HEIGHT
-from srn_tf.contact_sheet import LABEL_HEIGHT
-from srn_tf.metrics import psnr
-from srn_tf.saving import read_model_config
-from srn_tf.weights import default_model_path
+from srn_tf.data import image_io
+from srn_tf.evaluation.comparison import STRIP_HEIGHT
+from srn_tf.evaluation.contact_sheet import LABEL_HEIGHT
+from srn_tf.evaluation.metrics import psnr
+from srn_tf.checkpoints.model_folder import read_model_config
+from srn_tf.models.presets import default_model_path
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 EXAMPLES = os.path.join(REPO, "examples")

@@ -26,7 +26,7 @@ settings = json.loads(sys.argv[1])
 if settings.pop("logical_cpus", 0):
     cpu = tf.config.list_physical_devices("CPU")[0]
     tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
-from srn_tf.training import TrainingConfig, train
+from srn_tf.training.trainer import TrainingConfig, train
 output = settings.pop("output")
 result = train(TrainingConfig(**settings))
 assert result.step == result.max_steps + 1, result

@@ -1,4 +1,4 @@
-"""srn-eval and srn_tf.evaluation on a tiny synthetic test set in both layouts.
+"""srn-eval and srn_tf.evaluation.evaluate on a tiny synthetic test set in both layouts.
 
 The set: three skimage.data photographs cropped to 32x48 and blurred with a
 horizontal box kernel (scipy), written as PNG pairs both as a release data list
@@ -20,10 +20,11 @@ from scipy import ndimage
 from skimage import data
 
 import srn_tf
-from srn_tf import evaluation, paired_images
-from srn_tf.contact_sheet import LABEL_HEIGHT
-from srn_tf.image_io import read_image, write_image
-from srn_tf.metrics import ssim_matlab, ssim_per_channel
+from srn_tf.data import pairs as paired_images
+from srn_tf.evaluation import evaluate as evaluation
+from srn_tf.evaluation.contact_sheet import LABEL_HEIGHT
+from srn_tf.data.image_io import read_image, write_image
+from srn_tf.evaluation.metrics import ssim_matlab, ssim_per_channel
 
 HEIGHT, WIDTH = 32, 48
 SOURCES = {"astronaut": data.astronaut, "chelsea": data.chelsea, "coffee": data.coffee}
@@ -280,8 +281,8 @@ def test_a_corrupt_image_is_reported_and_the_others_still_scored(test_set, model
 
 def test_an_exported_saved_model_scores_like_its_checkpoint(test_set, model, datalist_run,
                                                             tmp_path):
-    from srn_tf.deblur_files import load_deblur_model
-    from srn_tf.export import export_saved_model
+    from srn_tf.inference.deblur_files import load_deblur_model
+    from srn_tf.export.saved_model import export_saved_model
 
     export_saved_model(model, tmp_path / "export")
     runner = load_deblur_model(str(tmp_path / "export"))

@@ -12,8 +12,8 @@ import pytest
 import tensorflow as tf
 
 import srn_tf
-from srn_tf.export import export_saved_model
-from srn_tf.saving import read_model_config
+from srn_tf.export.saved_model import export_saved_model
+from srn_tf.checkpoints.model_folder import read_model_config
 
 SIZES = ((37, 61), (48, 64))
 MODEL_TYPES = ("color", "gray")

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from srn_tf.flat_level import FLAT_MAX_STD, MIN_FLAT_FRACTION, flat_mask, match_flat_level
+from srn_tf.inference.postprocess.flat_level import FLAT_MAX_STD, MIN_FLAT_FRACTION, flat_mask, match_flat_level
 
 
 def _half_flat_image(seed=0):

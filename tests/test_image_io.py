@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import tifffile
 
-from srn_tf import image_io
+from srn_tf.data import image_io
 
 
 def _random_image(shape, dtype, seed=0):

@@ -6,11 +6,11 @@ import pytest
 import tensorflow as tf
 
 import srn_tf
-from srn_tf import inference
-from srn_tf.denoising import denoise_output
-from srn_tf.flat_level import match_flat_level
-from srn_tf.kernel_refinement import refine_with_kernel
-from srn_tf.saved_model_runner import SavedModelRunner
+from srn_tf.inference import deblur as inference
+from srn_tf.inference.postprocess.denoising import denoise_output
+from srn_tf.inference.postprocess.flat_level import match_flat_level
+from srn_tf.inference.postprocess.kernel_refinement import refine_with_kernel
+from srn_tf.checkpoints.saved_model_runner import SavedModelRunner
 
 SMALL = {"base_filters": 8, "blocks_per_stage": 1}
 # float32 paths run the same ops in another order (padding, batching): ~1e-6.

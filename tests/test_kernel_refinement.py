@@ -6,8 +6,8 @@ import pytest
 import skimage.data
 from skimage.metrics import peak_signal_noise_ratio
 
-from srn_tf import kernel_refinement
-from srn_tf.kernel_refinement import (GAMMA, KERNEL_SIZE, deconvolve, estimate_kernel, reblur,
+from srn_tf.inference.postprocess import kernel_refinement
+from srn_tf.inference.postprocess.kernel_refinement import (GAMMA, KERNEL_SIZE, deconvolve, estimate_kernel, reblur,
                                       refine_with_kernel)
 
 

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from srn_tf.layers import ConvLSTMCell, DBlock, EBlock, OutputBlock, ResBlock
+from srn_tf.models.layers import ConvLSTMCell, DBlock, EBlock, OutputBlock, ResBlock
 
 LAYERS = [
     (ResBlock, {"filters": 4, "kernel_size": 3}, (1, 8, 8, 4), (1, 8, 8, 4)),

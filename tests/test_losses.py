@@ -8,11 +8,11 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from srn_tf import metrics
-from srn_tf.losses import PSNR_LOSS_EPSILON, multiscale_loss, multiscale_psnr_loss
-from srn_tf.resize import legacy_bilinear_resize
-from srn_tf.train_step import make_optimizer, make_train_step
-from srn_tf.training import TrainingConfig
+from srn_tf.evaluation import metrics
+from srn_tf.training.losses import PSNR_LOSS_EPSILON, multiscale_loss, multiscale_psnr_loss
+from srn_tf.models.legacy_resize import legacy_bilinear_resize
+from srn_tf.training.train_step import make_optimizer, make_train_step
+from srn_tf.training.trainer import TrainingConfig
 
 import srn_tf
 

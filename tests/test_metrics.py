@@ -1,6 +1,6 @@
 """PSNR and SSIM against direct, loop-by-loop computations of their definitions.
 
-The direct versions below are written from the definitions in srn_tf/metrics.py
+The direct versions below are written from the definitions in srn_tf/evaluation/metrics.py
 (MATLAB's psnr/ssim, scikit-image's per-channel SSIM) without sharing any code
 with the library: explicit windows, np.pad for the borders, Python loops. Both
 compute in float64, so agreement is to 1e-10 (summation order only).
@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from skimage.metrics import peak_signal_noise_ratio
 
-from srn_tf import metrics
+from srn_tf.evaluation import metrics
 
 C1 = (0.01 * 255) ** 2
 C2 = (0.03 * 255) ** 2

@@ -32,7 +32,7 @@ def test_parameter_counts_equal_the_release(model_type):
 
 def test_every_keras_weight_equals_its_tf1_source(converted):
     model_type, weights, model = converted
-    mapping = srn_tf.tf1_checkpoint.tf1_variable_map(model)
+    mapping = srn_tf.checkpoints.tf1_checkpoint.tf1_variable_map(model)
     assert set(mapping) == set(weights)
     assert len(mapping) == len(model.weights)  # no weight is left unmapped
     for name, variable in mapping.items():

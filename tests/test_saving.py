@@ -9,7 +9,7 @@ import pytest
 import tensorflow as tf
 
 import srn_tf
-from srn_tf.saving import save_model_folder
+from srn_tf.checkpoints.model_folder import save_model_folder
 from tests import tf1_reference
 
 

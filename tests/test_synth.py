@@ -10,7 +10,7 @@ import cv2
 import numpy as np
 import pytest
 
-from srn_tf.synth import dataset, dead_leaves, render, sources, trajectory
+from srn_tf.data.synth import dataset, dead_leaves, render, sources, trajectory
 
 LINEAR_LIGHT = render.CameraResponse("linear")
 GAMMA = render.CameraResponse("gamma", 2.2)

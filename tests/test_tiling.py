@@ -7,7 +7,7 @@ import skimage.data
 import skimage.transform
 
 import srn_tf
-from srn_tf import tiling
+from srn_tf.inference import tiling
 
 
 @pytest.mark.parametrize("length,tile,overlap", [

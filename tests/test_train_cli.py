@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from srn_tf.data import PairListError
-from srn_tf.training import TrainingConfig, train
+from srn_tf.data.training_pairs import PairListError
+from srn_tf.training.trainer import TrainingConfig, train
 from tests.pair_files import write_image, write_random_pairs
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))

@@ -13,8 +13,8 @@ import tensorflow as tf
 from absl import logging as absl_logging
 
 import srn_tf
-from srn_tf.training import TrainingConfig, TrainingDivergedError, format_duration, train
-from srn_tf.train_step import learning_rate_schedule, make_optimizer, make_train_step
+from srn_tf.training.trainer import TrainingConfig, TrainingDivergedError, format_duration, train
+from srn_tf.training.train_step import learning_rate_schedule, make_optimizer, make_train_step
 from tests.pair_files import write_random_pairs
 
 SMALL_MODEL = dict(base_filters=4, blocks_per_stage=1)

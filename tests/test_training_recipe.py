@@ -13,7 +13,7 @@ import numpy as np
 import tensorflow as tf
 
 import srn_tf
-from srn_tf.training import TrainingConfig, train
+from srn_tf.training.trainer import TrainingConfig, train
 from tests import tf1_reference
 from tests.pair_files import write_random_pairs
 
@@ -68,7 +68,7 @@ def test_srn_train_from_a_tf1_checkpoint_matches_the_release_training_graph(tmp_
     expected = _release_training(weights, batches, max_steps=2)
 
     trained = srn_tf.load_model(str(tmp_path / "run"))
-    mapping = srn_tf.tf1_checkpoint.tf1_variable_map(trained)
+    mapping = srn_tf.checkpoints.tf1_checkpoint.tf1_variable_map(trained)
     assert set(mapping) == set(weights)
     difference = np.concatenate([(mapping[n].numpy() - expected[n]).ravel() for n in weights])
     update = np.concatenate([(expected[n] - weights[n]).ravel() for n in weights])
@@ -78,7 +78,7 @@ def test_srn_train_from_a_tf1_checkpoint_matches_the_release_training_graph(tmp_
     initial = srn_tf.build_model("color")
     srn_tf.load_tf1_checkpoint(initial, prefix)
     reference = srn_tf.build_model("color")
-    for name, variable in srn_tf.tf1_checkpoint.tf1_variable_map(reference).items():
+    for name, variable in srn_tf.checkpoints.tf1_checkpoint.tf1_variable_map(reference).items():
         variable.assign(expected[name])
     start, want, got = (model(as_float[0])[-1].numpy() for model in (initial, reference, trained))
     assert np.linalg.norm(got - want) <= OUTPUT_TOLERANCE * np.linalg.norm(want - start)

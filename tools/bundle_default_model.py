@@ -5,7 +5,7 @@
 
 Loads the run's newest checkpoint, scores it on --datalist in float32 and again
 with its weights rounded to float16 (the paper's PSNR, `srn_tf.evaluate`), and
-writes `srn_tf/weights/default/` with float16 weights when the mean PSNR moves
+writes `srn_tf/models/presets/default/` with float16 weights when the mean PSNR moves
 by at most --max_float16_loss dB, float32 weights otherwise. Prints both scores
 as JSON, for the README.
 """
@@ -17,10 +17,10 @@ import tempfile
 from absl import app, flags
 
 import srn_tf
-from srn_tf.evaluation import evaluate
-from srn_tf.paired_images import read_datalist
-from srn_tf.saving import save_model_folder
-from srn_tf.weights import DEFAULT_MODEL_FOLDER
+from srn_tf.evaluation.evaluate import evaluate
+from srn_tf.data.pairs import read_datalist
+from srn_tf.checkpoints.model_folder import save_model_folder
+from srn_tf.models.presets import DEFAULT_MODEL_FOLDER
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string("run_dir", None, "srn-train --checkpoint_dir of the run (or a checkpoint "

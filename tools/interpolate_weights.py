@@ -17,7 +17,7 @@ from absl import app, flags
 
 import srn_tf
 from srn_tf.cli.common import fail
-from srn_tf.saving import save_model_folder
+from srn_tf.checkpoints.model_folder import save_model_folder
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string("start", None, "Checkpoint folder (or prefix) at weight 0.", required=True)

@@ -32,10 +32,10 @@ import numpy as np
 import tensorflow as tf
 from absl import app, flags
 
-from srn_tf.data import read_pair_list
-from srn_tf.image_io import read_image
-from srn_tf.metrics import psnr
-from srn_tf.saving import write_json_atomically
+from srn_tf.data.training_pairs import read_pair_list
+from srn_tf.data.image_io import read_image
+from srn_tf.evaluation.metrics import psnr
+from srn_tf.checkpoints.model_folder import write_json_atomically
 
 FLAGS = flags.FLAGS
 flags.DEFINE_list("run_dir", None, "srn-train --checkpoint_dir of the run; several, comma "

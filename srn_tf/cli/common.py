@@ -17,7 +17,7 @@ MODEL_SOURCES = ("an srn_tf checkpoint folder (srn-convert, srn-train), a SavedM
 
 def define_model_flags(checkpoint_help):
     """--checkpoint (what it is, per script) and the release's --model, as loaded by
-    `srn_tf.deblur_files.load_deblur_model`."""
+    `srn_tf.inference.deblur_files.load_deblur_model`."""
     flags.DEFINE_string("checkpoint", None, checkpoint_help)
     flags.DEFINE_enum("model", None, ["color", "gray", "lstm"],
                       "Model type (the release's --model). Needed for TF1 checkpoints "
@@ -73,8 +73,8 @@ def resolved_run_options():
     """(flips, flat_level, denoise, kernel_refinement): --flips, --flat_level, --denoise
     and --kernel_refinement, each unset one replaced by its default for the model in
     --checkpoint; exits on a bad --flips."""
-    from srn_tf.flip_ensemble import FLIPS
-    from srn_tf.weights import run_options
+    from srn_tf.inference.flip_ensemble import FLIPS
+    from srn_tf.models.presets import run_options
 
     if FLAGS.flips is not None and FLAGS.flips not in FLIPS:
         fail(f"--flips must be one of {', '.join(map(str, FLIPS))}. Received: {FLAGS.flips}")

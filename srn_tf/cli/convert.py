@@ -27,7 +27,7 @@ def main(argv):
     import srn_tf
     from absl import logging
 
-    from srn_tf.saving import save_model_folder
+    from srn_tf.checkpoints.model_folder import save_model_folder
 
     logging.set_verbosity(logging.WARNING)
 

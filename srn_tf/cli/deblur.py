@@ -65,7 +65,7 @@ def main(argv):
 
     from absl import logging
 
-    from srn_tf.deblur_files import deblur_files
+    from srn_tf.inference.deblur_files import deblur_files
 
     logging.set_verbosity(logging.WARNING)
     try:

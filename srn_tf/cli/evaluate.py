@@ -74,7 +74,7 @@ def main(argv):
 
     from absl import logging
 
-    from srn_tf import paired_images
+    from srn_tf.data import pairs as paired_images
 
     logging.set_verbosity(logging.WARNING)
     try:
@@ -91,11 +91,11 @@ def main(argv):
     if FLAGS.max_images:
         pairs = pairs[:FLAGS.max_images]
 
-    from srn_tf import evaluation
-    from srn_tf.deblur_files import load_deblur_model
-    from srn_tf.model import SRNDeblurNet
-    from srn_tf.model_types import model_type_of
-    from srn_tf.weights import default_model_path
+    from srn_tf.evaluation import evaluate as evaluation
+    from srn_tf.inference.deblur_files import load_deblur_model
+    from srn_tf.models.srn_deblur_net import SRNDeblurNet
+    from srn_tf.models.model_types import model_type_of
+    from srn_tf.models.presets import default_model_path
 
     try:
         model = load_deblur_model(FLAGS.checkpoint, FLAGS.model)

@@ -32,9 +32,9 @@ def main(argv):
     if os.path.exists(FLAGS.export_dir) and not FLAGS.overwrite:
         fail(f"{FLAGS.export_dir}: already exists (pass --overwrite to replace it)")
 
-    from srn_tf.deblur_files import load_deblur_model
-    from srn_tf.export import export_saved_model
-    from srn_tf.model import SRNDeblurNet
+    from srn_tf.inference.deblur_files import load_deblur_model
+    from srn_tf.export.saved_model import export_saved_model
+    from srn_tf.models.srn_deblur_net import SRNDeblurNet
 
     try:
         model = load_deblur_model(FLAGS.checkpoint, FLAGS.model)

@@ -84,7 +84,7 @@ def main(argv):
         fail(f"unexpected arguments: {' '.join(argv[1:])}")
     if FLAGS.sharp_dir is None and not FLAGS.source:
         fail("give --sharp_dir=DIR, --source=skimage or --source=dead_leaves (or several)")
-    from srn_tf.synth.dataset import synthesize_dataset
+    from srn_tf.data.synth.dataset import synthesize_dataset
 
     try:
         pairs = synthesize_dataset(

@@ -107,8 +107,8 @@ def main(argv):
 
     from absl import logging
 
-    from srn_tf.data import PairListError
-    from srn_tf.training import TrainingConfig, TrainingDivergedError, train
+    from srn_tf.data.training_pairs import PairListError
+    from srn_tf.training.trainer import TrainingConfig, TrainingDivergedError, train
 
     logging.set_verbosity(logging.INFO)
     fields = TrainingConfig.__dataclass_fields__

@@ -1,0 +1,197 @@
+"""Evaluating a model on paired blurred/sharp test images: PSNR and SSIM as the paper.
+
+A test set is a list of `srn_tf.data.pairs.ImagePair`s, from the release's
+data list format or GOPRO_Large's test folders (checked before anything runs).
+`evaluate` deblurs each blurred image with `deblur_image` (as srn-deblur
+would), converts the result as the release does (clip to [0, 1], * 255,
+truncate to uint8), and scores it and the blurred input against the sharp
+image with `srn_tf.evaluation.metrics`.
+"""
+
+import csv
+import heapq
+import math
+import os
+import statistics
+import time
+
+import numpy as np
+
+from srn_tf.evaluation.contact_sheet import contact_sheet
+from srn_tf.inference.flip_ensemble import check_flips
+from srn_tf.data.image_io import read_image, write_image
+from srn_tf.inference.deblur import deblur_image
+from srn_tf.evaluation.metrics import psnr, ssim
+from srn_tf.checkpoints.model_folder import write_json_atomically
+
+PER_IMAGE_FILE = "per_image.csv"
+SUMMARY_FILE = "summary.json"
+IMAGES_FOLDER = "images"
+PER_IMAGE_COLUMNS = ("name", "blur_path", "sharp_path", "height", "width", "input_psnr",
+                     "input_ssim", "psnr", "ssim", "psnr_gain", "seconds")
+
+
+def as_rgb8(image):
+    """The 8-bit RGB image the metrics compare: 16 bits rounded to 8, gray to RGB, alpha off.
+
+    Args:
+        image: (height, width, channels) uint8 or uint16 array from `read_image`.
+
+    Returns:
+        (height, width, 3) uint8 array.
+    """
+    if image.dtype == np.uint16:
+        image = np.round(image / 257.0).astype(np.uint8)
+    if image.shape[2] == 1:
+        image = np.repeat(image, 3, axis=2)
+    return np.ascontiguousarray(image[:, :, :3])
+
+
+def _output_image_path(output_dir, name):
+    """`output_dir/images/<name>`, with any leading '/' or '..' of `name` dropped."""
+    parts = [part for part in os.path.normpath(name).split(os.sep) if part not in ("", "..")]
+    return os.path.join(output_dir, IMAGES_FOLDER, *parts)
+
+
+def _write_csv_atomically(rows, path):
+    temporary = f"{path}.tmp-{os.getpid()}"
+    with open(temporary, "w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=PER_IMAGE_COLUMNS)
+        writer.writeheader()
+        writer.writerows(rows)
+    os.replace(temporary, path)
+
+
+def _mean(values):
+    return float(np.mean(values)) if values else None
+
+
+def evaluate(model, pairs, output_dir=None, ssim_definition="matlab", precision="float32",
+             tile=None, tile_overlap=None, save_images=False, contact_sheet_path=None,
+             contact_sheet_count=4, metadata=None, progress=print, flips=1,
+             flat_level=False, denoise=False, kernel_refinement=False):
+    """Deblurs every pair's blurred image and scores input and output against the sharp one.
+
+    A pair that fails at run time (a corrupt file) is reported through `progress`
+    and in the summary's `failures`; the others go on.
+
+    Args:
+        model: an `SRNDeblurNet`, or a `SavedModelRunner` (an srn-export SavedModel).
+        pairs: list of `ImagePair` (from `paired_images.read_datalist` or `read_gopro`).
+        output_dir: folder for `per_image.csv` (rewritten after every image) and
+            `summary.json`, both written atomically; None writes no report.
+        ssim_definition: "matlab" (the paper's) or "per_channel" (see metrics.py).
+        precision, tile, tile_overlap, flips, flat_level, denoise,
+            kernel_refinement: passed to `deblur_image`.
+        save_images: also write each deblurred image to `output_dir/images/<name>`.
+        contact_sheet_path: PNG to write blurred | deblurred | sharp strips of the
+            `contact_sheet_count` images with the smallest PSNR gain into.
+        metadata: dict of extra entries for the summary (checkpoint, data set).
+        progress: called with one line of text per image.
+
+    Returns:
+        The summary dict: `psnr`, `ssim`, `input_psnr`, `input_ssim` (means over
+        the images), `psnr_gain`, `ssim_gain`, `images` (how many were scored),
+        `seconds_per_image` (mean time of `deblur_image`, the first image's graph
+        tracing included), `seconds_per_image_median`, `seconds_first_image`,
+        `failures` (one line each), the settings and `metadata`.
+    """
+    if save_images and output_dir is None:
+        raise ValueError("save_images needs an output_dir")
+    check_flips(flips)
+    if output_dir is not None:
+        os.makedirs(output_dir, exist_ok=True)
+    rows, failures, seconds = [], [], []
+    worst = []  # heap of (-psnr_gain, index, label, [blur, output, sharp]); keeps the worst
+    for index, pair in enumerate(pairs):
+        prefix = f"[{index + 1}/{len(pairs)}] {pair.name}"
+        try:
+            blurred = as_rgb8(read_image(pair.blur_path))
+            sharp = as_rgb8(read_image(pair.sharp_path))
+            if blurred.shape != sharp.shape:
+                raise ValueError(f"{pair.blur_path}: is {blurred.shape[1]}x{blurred.shape[0]} "
+                                 f"but its sharp image is {sharp.shape[1]}x{sharp.shape[0]}")
+            start = time.perf_counter()
+            output = deblur_image(model, blurred, precision=precision, tile=tile,
+                                  tile_overlap=tile_overlap, flips=flips,
+                                  flat_level=flat_level, denoise=denoise,
+                                  kernel_refinement=kernel_refinement)
+            elapsed = time.perf_counter() - start
+            if save_images:
+                path = _output_image_path(output_dir, pair.name)
+                os.makedirs(os.path.dirname(path), exist_ok=True)
+                write_image(path, output)
+        except (OSError, ValueError) as error:
+            failures.append(str(error))
+            progress(f"{prefix}: FAILED: {error}")
+            continue
+        row = {
+            "name": pair.name, "blur_path": pair.blur_path, "sharp_path": pair.sharp_path,
+            "height": output.shape[0], "width": output.shape[1],
+            "input_psnr": psnr(blurred, sharp),
+            "input_ssim": ssim(blurred, sharp, ssim_definition),
+            "psnr": psnr(output, sharp), "ssim": ssim(output, sharp, ssim_definition),
+            "seconds": elapsed,
+        }
+        row["psnr_gain"] = row["psnr"] - row["input_psnr"]
+        rows.append(row)
+        seconds.append(elapsed)
+        progress(f"{prefix}: input {row['input_psnr']:.2f} dB {row['input_ssim']:.4f} -> "
+                 f"{row['psnr']:.2f} dB {row['ssim']:.4f}  ({elapsed:.2f} s)")
+        if output_dir is not None:
+            _write_csv_atomically(rows, os.path.join(output_dir, PER_IMAGE_FILE))
+        if contact_sheet_path and contact_sheet_count > 0:
+            label = (f"{pair.name}: {row['input_psnr']:.2f} -> {row['psnr']:.2f} dB "
+                     "(blurred | deblurred | sharp)")
+            heapq.heappush(worst, (-row["psnr_gain"], index, label, [blurred, output, sharp]))
+            if len(worst) > contact_sheet_count:
+                heapq.heappop(worst)
+
+    summary = {
+        "psnr": _mean([row["psnr"] for row in rows]),
+        "ssim": _mean([row["ssim"] for row in rows]),
+        "input_psnr": _mean([row["input_psnr"] for row in rows]),
+        "input_ssim": _mean([row["input_ssim"] for row in rows]),
+        "images": len(rows),
+        "seconds_per_image": _mean(seconds),
+        "seconds_per_image_median": statistics.median(seconds) if seconds else None,
+        "seconds_first_image": seconds[0] if seconds else None,
+        "failures": failures,
+        "ssim_definition": ssim_definition,
+        "precision": precision,
+        "tile": tile,
+        "tile_overlap": tile_overlap,
+        "flips": flips,
+        "flat_level": flat_level,
+        "denoise": denoise,
+        "kernel_refinement": kernel_refinement,
+        **(metadata or {}),
+    }
+    if rows:
+        summary["psnr_gain"] = summary["psnr"] - summary["input_psnr"]
+        summary["ssim_gain"] = summary["ssim"] - summary["input_ssim"]
+    if output_dir is not None:
+        write_json_atomically(summary, os.path.join(output_dir, SUMMARY_FILE))
+    if contact_sheet_path and worst:
+        os.makedirs(os.path.dirname(os.path.abspath(contact_sheet_path)), exist_ok=True)
+        strips = [(label, images) for _, _, label, images in sorted(worst, reverse=True)]
+        write_image(contact_sheet_path, contact_sheet(strips))
+    return summary
+
+
+def format_summary(summary):
+    """One line: the averages of input and output, and the time per image."""
+    if not summary["images"]:
+        return "no image was scored"
+
+    def number(value, digits):
+        return "inf" if math.isinf(value) else f"{value:.{digits}f}"
+
+    return (f"{summary['images']} images: input {number(summary['input_psnr'], 2)} dB "
+            f"SSIM {summary['input_ssim']:.4f} -> output {number(summary['psnr'], 2)} dB "
+            f"SSIM {summary['ssim']:.4f} ({summary['ssim_definition']} SSIM), "
+            f"{summary['seconds_per_image']:.2f} s per image"
+            + (f", {summary['flips']} flipped copies averaged" if summary["flips"] > 1 else "")
+            + (", flat level matched" if summary.get("flat_level") else "")
+            + (", kernel refined" if summary.get("kernel_refinement") else "")
+            + (", denoised" if summary.get("denoise") else ""))

@@ -1,0 +1,123 @@
+"""Exporting a model as a TensorFlow SavedModel that serves images of any size.
+
+The SavedModel needs nothing but TensorFlow to run: padding to the model's size
+multiple, cropping back, and the release's per-channel handling of RGB by gray
+models all happen inside the graph. Its signatures:
+
+    serving_default  images: float32 (batch, height, width, 3) in [0, 1]
+                     -> {"deblurred": float32 (batch, height, width, 3)}
+    serving_uint8    images: uint8 (batch, height, width, 3)
+                     -> {"deblurred": uint8, clip(x, 0, 1) * 255 truncated, as the release}
+    levels           images: float32 (batch, height, width, 3) in [0, 1]
+                     -> {"level_0": coarsest, ..., "level_<n-1>": finest}, each float32
+                        (batch, round(height * s), round(width * s), 3)
+
+Height and width must be at least 16; smaller images fail with an
+InvalidArgumentError that says so.
+"""
+
+import os
+import shutil
+
+import tensorflow as tf
+
+from srn_tf.inference.padding import MIN_SIDE, predict_levels_any_size
+from srn_tf.checkpoints.model_folder import write_model_config
+
+SIGNATURE_NAMES = ("serving_default", "serving_uint8", "levels")
+_FLOAT_IMAGES = tf.TensorSpec([None, None, None, 3], tf.float32, name="images")
+_UINT8_IMAGES = tf.TensorSpec([None, None, None, 3], tf.uint8, name="images")
+
+
+class DeblurModule(tf.Module):
+    """The serving functions and the variables they read, as saved into the SavedModel.
+
+    Only the model's variables are tracked, not the Keras model: saving a Keras
+    model also serialises every layer's Keras metadata, which takes seconds and
+    which a TensorFlow-only user cannot use.
+
+    Args:
+        model: an `SRNDeblurNet`.
+
+    Attributes:
+        deblur: float32 (batch, height, width, 3) in [0, 1] -> {"deblurred": same shape}.
+        deblur_uint8: uint8 (batch, height, width, 3) -> {"deblurred": uint8}, as the
+            release converts its results (clip, * 255, truncate).
+        levels: float32 (batch, height, width, 3) -> {"level_i": ...}, coarse to fine.
+    """
+
+    def __init__(self, model):
+        super().__init__(name="srn_deblur")
+        self.model_variables = [weight.value for weight in model.weights]
+
+        def run_levels(images):
+            shape = tf.shape(images)
+            tf.debugging.assert_greater_equal(
+                tf.minimum(shape[1], shape[2]), MIN_SIDE,
+                message=f"SRN needs images of at least {MIN_SIDE} pixels on each side")
+            return predict_levels_any_size(model, images)
+
+        def deblur(images):
+            return {"deblurred": run_levels(images)[-1]}
+
+        def deblur_uint8(images):
+            result = run_levels(tf.cast(images, tf.float32) / 255.0)[-1]
+            return {"deblurred": tf.cast(tf.clip_by_value(result, 0.0, 1.0) * 255.0, tf.uint8)}
+
+        def levels(images):
+            return {f"level_{i}": level for i, level in enumerate(run_levels(images))}
+
+        self.deblur = tf.function(deblur, input_signature=[_FLOAT_IMAGES])
+        self.deblur_uint8 = tf.function(deblur_uint8, input_signature=[_UINT8_IMAGES])
+        self.levels = tf.function(levels, input_signature=[_FLOAT_IMAGES])
+
+
+def export_saved_model(model, export_dir, overwrite=False):
+    """Writes `model` as a SavedModel with the signatures listed in this module's docstring.
+
+    The export is written to a temporary folder beside `export_dir` and renamed
+    into place, so `export_dir` never holds a partial export. `srn_config.json`
+    (the model's config, as in checkpoint folders) is written beside
+    `saved_model.pb` so the export says what it holds.
+
+    Args:
+        model: a built `SRNDeblurNet`.
+        export_dir: folder to create.
+        overwrite: replace an existing `export_dir`.
+
+    Returns:
+        `export_dir`.
+
+    Raises:
+        FileExistsError: `export_dir` exists and `overwrite` is False.
+    """
+    export_dir = os.path.normpath(os.fspath(export_dir))
+    if os.path.exists(export_dir) and not overwrite:
+        raise FileExistsError(f"{export_dir}: already exists (pass overwrite to replace it)")
+    parent = os.path.dirname(export_dir) or "."
+    os.makedirs(parent, exist_ok=True)
+    temporary = f"{export_dir}.tmp-{os.getpid()}"
+    shutil.rmtree(temporary, ignore_errors=True)
+    module = DeblurModule(model)
+    try:
+        tf.saved_model.save(module, temporary, signatures={
+            "serving_default": module.deblur,
+            "serving_uint8": module.deblur_uint8,
+            "levels": module.levels,
+        })
+        write_model_config(model, temporary)
+        _replace_folder(temporary, export_dir)
+    finally:
+        shutil.rmtree(temporary, ignore_errors=True)
+    return export_dir
+
+
+def _replace_folder(source, target):
+    """Renames `source` onto `target`, moving an existing `target` aside first."""
+    if not os.path.exists(target):
+        os.rename(source, target)
+        return
+    old = f"{target}.old-{os.getpid()}"
+    os.rename(target, old)
+    os.rename(source, target)
+    shutil.rmtree(old)

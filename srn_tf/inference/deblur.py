@@ -1,0 +1,263 @@
+"""deblur_image: one numpy image in, its deblurred version out, any size and layout.
+
+The model runs as a traced `tf.function` with a fixed input shape: one trace per
+(model, precision, padded shape), kept for the model's lifetime, so a folder of
+same-size images is traced once. Lower precisions run a second instance of the
+model built with a Keras mixed dtype policy (float32 variables, bfloat16 or
+float16 arithmetic); its weights are copied from the model on every call, so it
+always matches the model.
+"""
+
+import weakref
+
+import numpy as np
+import tensorflow as tf
+
+from srn_tf.inference.postprocess.denoising import denoise_output
+from srn_tf.inference.postprocess.flat_level import match_flat_level
+from srn_tf.inference.flip_ensemble import check_flips, flip_ensemble
+from srn_tf.inference.postprocess.kernel_refinement import refine_with_kernel
+from srn_tf.models.srn_deblur_net import SRNDeblurNet
+from srn_tf.inference.padding import check_min_size
+from srn_tf.inference.tiling import run_tiled
+
+# Keras dtype policy per precision; "float32" is the release's arithmetic.
+PRECISIONS = {"float32": "float32", "bfloat16": "mixed_bfloat16", "float16": "mixed_float16"}
+DEFAULT_TILE_OVERLAP = 64
+# tf.image.rgb_to_grayscale's weights (ITU-R BT.601), with which the release's
+# gray models were trained.
+_GRAY_WEIGHTS = np.array([0.2989, 0.5870, 0.1140], np.float32)
+_SCALES = {np.dtype(np.uint8): 255.0, np.dtype(np.uint16): 65535.0, np.dtype(np.float32): 1.0}
+
+_RUNNER_ATTRIBUTE = "_srn_tf_inference_runner"
+
+
+class _Runner:
+    """The traced forward passes of one model, per precision and padded shape."""
+
+    def __init__(self, model):
+        self._model = weakref.ref(model)
+        self._variants = {}
+        self._functions = {}
+        self.trace_count = 0
+
+    def variant(self, precision):
+        """The model computing in `precision`, weights synchronised with the model."""
+        model = self._model()
+        policy = PRECISIONS[precision]
+        if model.dtype_policy.name == policy:
+            return model
+        if precision not in self._variants:
+            variant = SRNDeblurNet(**model.architecture(), dtype=policy,
+                                   name=f"{model.name}_{precision}")
+            variant.build()
+            self._variants[precision] = variant
+        variant = self._variants[precision]
+        for target, source in zip(variant.weights, model.weights):
+            target.assign(source)
+        return variant
+
+    def function(self, precision, shape, jit_compile=False):
+        """A concrete function (batch, H, W, C) float32 -> finest level, H, W multiples of 16."""
+        key = (precision, tuple(shape), jit_compile)
+        if key not in self._functions:
+            variant = self.variant(precision)
+
+            def forward(images):
+                self.trace_count += 1
+                return variant(images, training=False)[-1]
+
+            traced = tf.function(forward, jit_compile=jit_compile, autograph=False)
+            self._functions[key] = traced.get_concrete_function(
+                tf.TensorSpec(shape, tf.float32))
+        return self._functions[key]
+
+
+def _runner(model):
+    """The model's `_Runner`, kept on the model itself so that both die together.
+
+    (A cache keyed on the model would keep it alive: its traced functions hold
+    the model.) `object.__setattr__` keeps Keras from tracking the attribute.
+    """
+    runner = getattr(model, _RUNNER_ATTRIBUTE, None)
+    if runner is None:
+        runner = _Runner(model)
+        object.__setattr__(model, _RUNNER_ATTRIBUTE, runner)
+    return runner
+
+
+def trace_count(model):
+    """How many times `deblur_image` has traced `model` (all precisions and shapes)."""
+    runner = getattr(model, _RUNNER_ATTRIBUTE, None)
+    return runner.trace_count if runner is not None else 0
+
+
+def forward_function(model, precision="float32", shape=(1, 720, 1280, 3), jit_compile=False):
+    """The cached traced forward pass `deblur_image` uses, for benchmarks and servers.
+
+    Args:
+        model: an `SRNDeblurNet`.
+        precision: "float32", "bfloat16" or "float16".
+        shape: (batch, height, width, model.channels), sides multiples of 16.
+        jit_compile: compile with XLA.
+
+    Returns:
+        A concrete function mapping a float32 tensor of `shape` in [0, 1] to the
+        finest level's float32 output of the same shape.
+    """
+    _check_precision(precision)
+    return _runner(model).function(precision, shape, jit_compile)
+
+
+def _check_precision(precision):
+    if precision not in PRECISIONS:
+        raise ValueError(f"precision must be one of {sorted(PRECISIONS)}. "
+                         f"Received: precision={precision!r}")
+
+
+def _pad(images, multiple):
+    """Edge-replicates bottom rows and right columns to a multiple (as the release)."""
+    _, height, width, _ = images.shape
+    return np.pad(images, ((0, 0), (0, -height % multiple), (0, -width % multiple), (0, 0)),
+                  mode="edge")
+
+
+def _padded_run(model, precision):
+    """A function running (batch, h, w, c) float32 arrays of any size through `model`.
+
+    `model` is an `SRNDeblurNet`, or any callable on padded float32 batches with
+    `channels` and `size_multiple` attributes (e.g. `SavedModelRunner`).
+    """
+    multiple = model.size_multiple
+    if not isinstance(model, SRNDeblurNet):
+        if precision != "float32":
+            raise ValueError(f"precision={precision!r} needs an srn_tf model; "
+                             f"{type(model).__name__} runs as it was exported")
+
+        def run_callable(images):
+            height, width = images.shape[1:3]
+            return np.asarray(model(_pad(images, multiple)))[:, :height, :width]
+
+        return run_callable
+
+    runner = _runner(model)
+    runner.variant(precision)  # synchronises the variant's weights once per image
+
+    def run(images):
+        height, width = images.shape[1:3]
+        padded = _pad(images, multiple)
+        function = runner.function(precision, padded.shape)
+        return function(tf.constant(padded)).numpy()[:, :height, :width]
+
+    return run
+
+
+def _check_image(image):
+    if not isinstance(image, np.ndarray):
+        raise TypeError(f"deblur_image takes a numpy array. Received: {type(image).__name__}")
+    if image.ndim != 3 or image.shape[2] not in (1, 3, 4):
+        raise ValueError("deblur_image takes a (height, width, channels) image with 1, 3 or "
+                         f"4 channels. Received shape {image.shape}")
+    if image.dtype not in _SCALES:
+        raise ValueError("deblur_image takes uint8, uint16 or float32 images. "
+                         f"Received dtype {image.dtype}")
+    check_min_size(image.shape[0], image.shape[1])
+
+
+def _to_model_batch(model, planes):
+    """(H, W, C) float32 planes -> (batch, H, W, model.channels) as the release runs them.
+
+    Gray models take each plane as one image of a batch (the release's RGB
+    handling); the color model takes a gray image replicated to RGB.
+    """
+    if model.channels == 1:
+        return np.moveaxis(planes, -1, 0)[..., None]
+    if planes.shape[-1] == 1:
+        planes = np.repeat(planes, 3, axis=-1)
+    return planes[None]
+
+
+def _from_model_batch(model, outputs, channels):
+    """Inverse of `_to_model_batch`: (H, W, channels) float32."""
+    if model.channels == 1:
+        return np.moveaxis(outputs[..., 0], 0, -1)
+    if channels == 1:
+        return outputs[0] @ _GRAY_WEIGHTS[:, None]
+    return outputs[0]
+
+
+def _from_float(image, dtype):
+    """Clips to [0, 1] and converts like the release: scale and truncate (no rounding)."""
+    image = np.clip(image, 0.0, 1.0)
+    if dtype == np.float32:
+        return image.astype(np.float32)
+    return (image * _SCALES[np.dtype(dtype)]).astype(dtype)
+
+
+def deblur_image(model, image, precision="float32", tile=None, tile_overlap=None, flips=1,
+                 flat_level=False, denoise=False, kernel_refinement=False):
+    """Deblurs one image of any size, type and channel count.
+
+    The image is edge-padded at the bottom and right to a multiple of 16 (as the
+    release pads), run, and cropped back. Gray and lstm models run each plane of
+    an RGB image separately (as the release); the color model runs a gray image
+    replicated to RGB and returns the BT.601 luma of its result. An alpha channel
+    is passed through unchanged. Integer outputs are `clip(x, 0, 1) * 255` (or
+    65535) truncated to integers, as the release writes its results.
+
+    Args:
+        model: an `SRNDeblurNet` (e.g. from `srn_tf.load_model`), or a
+            `SavedModelRunner` (an `srn-export` SavedModel; float32 only).
+        image: (height, width, channels) numpy array, channels 1, 3 or 4, dtype
+            uint8, uint16 or float32 in [0, 1]; at least 16 pixels a side.
+        precision: "float32" (the release's arithmetic), "bfloat16" (about twice
+            as fast on CPUs with AVX512_BF16) or "float16" (GPUs).
+        tile: None to run the whole image at once, else the largest tile side in
+            pixels: the image runs in overlapping tiles, blended without seams,
+            to bound memory. Tiles only approximate the whole-image result (see
+            README.md, "Tiling").
+        tile_overlap: least overlap of neighbouring tiles in pixels, below `tile`
+            (default `DEFAULT_TILE_OVERLAP`, at most half the tile).
+        flips: 1 runs the image once (the release); 2 also runs it flipped left to
+            right, 4 also upside down and both, 8 also those 4 of its transpose;
+            the outputs, mapped back, are averaged (each tile's, when tiled).
+            Slower by that factor; the bundled model gains 0.1 to 0.2 dB with 4
+            (README.md, "Flip ensemble").
+        flat_level: subtract from the result, per channel, its mean offset from
+            the input over the input's flat areas (`srn_tf.inference.postprocess.flat_level`; the
+            bundled model gains 0.1 to 0.17 dB on unseen camera shake). False
+            returns the network's output as the release does.
+        kernel_refinement: then estimate the blur kernel from the result and
+            the input and deconvolve the input with it, close to the result
+            (`srn_tf.inference.postprocess.kernel_refinement`; assumes one blur for the whole image).
+            False, as the release.
+        denoise: then remove noise of the level estimated in the input
+            (`srn_tf.inference.postprocess.denoising`; wavelet shrinkage). False, as the release.
+
+    Returns:
+        The deblurred image, same shape and dtype as `image`.
+    """
+    _check_image(image)
+    _check_precision(precision)
+    check_flips(flips)
+    dtype = image.dtype
+    channels = 3 if image.shape[2] == 4 else image.shape[2]
+    planes = image[:, :, :channels].astype(np.float32) / _SCALES[dtype]
+    batch = _to_model_batch(model, planes)
+    run = flip_ensemble(_padded_run(model, precision), flips)
+    if tile is None:
+        outputs = run(batch)
+    else:
+        overlap = min(DEFAULT_TILE_OVERLAP, tile // 2) if tile_overlap is None else tile_overlap
+        outputs = run_tiled(run, batch, tile, overlap, model.size_multiple)
+    result = _from_model_batch(model, outputs, channels)
+    if flat_level:
+        result = match_flat_level(planes, result)
+    if kernel_refinement:
+        result = refine_with_kernel(planes, result)
+    if denoise:
+        result = denoise_output(planes, result)
+    result = _from_float(result, dtype)
+    if image.shape[2] == 4:
+        result = np.concatenate([result, image[:, :, 3:]], axis=-1)
+    return result

@@ -1,0 +1,271 @@
+"""Deblurring a file, a folder tree or a glob of images into an output folder.
+
+This is the library function behind `srn-deblur`. Every image runs at full
+resolution (padded to 16 and cropped back) unless a fixed height and width ask
+for the release's test mode. Output files mirror the input tree and keep the
+input's format and bit depth; a file that cannot be read or written is reported
+and skipped, and the others still get done.
+"""
+
+import dataclasses
+import glob
+import math
+import os
+import sys
+import time
+
+import numpy as np
+import tensorflow as tf
+
+from srn_tf.data import image_io
+from srn_tf.evaluation.comparison import comparison_strip, side_by_side
+from srn_tf.inference.fixed_size import deblur_fixed_size
+from srn_tf.inference.flip_ensemble import check_flips
+from srn_tf.inference.deblur import deblur_image
+from srn_tf.models.model_types import build_model, model_type_of
+from srn_tf.checkpoints.saved_model_runner import SavedModelRunner, is_saved_model
+from srn_tf.checkpoints.model_folder import CONFIG_FILE, load_model
+from srn_tf.checkpoints.tf1_checkpoint import is_tf1_checkpoint, load_tf1_checkpoint
+from srn_tf.models.presets import default_model_path, run_options
+
+# Automatic tiling: images whose model batch (pixels x planes run at once) is above
+# this run in tiles of at most this many pixels, which keeps a 2160x3840 image
+# under 4 GB of peak memory (README.md, "Tiling").
+AUTO_TILE_PIXELS = 2_000_000
+
+
+@dataclasses.dataclass
+class DeblurSummary:
+    """What a `deblur_files` run did. `failed` lists (input path, one-line reason)."""
+
+    done: list = dataclasses.field(default_factory=list)
+    skipped: list = dataclasses.field(default_factory=list)
+    failed: list = dataclasses.field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def ok(self):
+        return not self.failed
+
+
+def load_deblur_model(checkpoint=None, model_type=None):
+    """Loads what `checkpoint` names: the model `deblur_files` runs.
+
+    Args:
+        checkpoint: an srn_tf checkpoint folder (`save_model`, `srn-convert`,
+            `srn-train`), an `srn-export` SavedModel folder, or an original TF1
+            checkpoint (prefix or folder); None for the bundled default model.
+        model_type: "color", "gray" or "lstm"; needed for TF1 checkpoints only
+            (default "color"), and checked against the others.
+
+    Returns:
+        An `SRNDeblurNet` or a `SavedModelRunner`.
+    """
+    if checkpoint is None:
+        checkpoint = default_model_path()
+    checkpoint = os.fspath(checkpoint)
+    if is_saved_model(checkpoint):
+        return SavedModelRunner(checkpoint)
+    if os.path.isfile(os.path.join(checkpoint, CONFIG_FILE)) or (
+            os.path.isfile(checkpoint + ".index")
+            and os.path.isfile(os.path.join(os.path.dirname(checkpoint) or ".", CONFIG_FILE))):
+        model = load_model(checkpoint)
+        if model_type is not None and model_type_of(model) != model_type:
+            raise ValueError(f"{checkpoint}: holds a '{model_type_of(model)}' model, "
+                             f"not '{model_type}'")
+        return model
+    if is_tf1_checkpoint(checkpoint):
+        model = build_model(model_type or "color")
+        load_tf1_checkpoint(model, checkpoint)
+        return model
+    if not os.path.exists(checkpoint) and not os.path.exists(checkpoint + ".index"):
+        raise FileNotFoundError(f"{checkpoint}: no such checkpoint")
+    raise ValueError(f"{checkpoint}: not an srn_tf checkpoint folder, a SavedModel or an "
+                     "original TF1 checkpoint")
+
+
+def _glob_root(pattern):
+    """The folder a glob's matches are taken relative to: its parts before any wildcard."""
+    parts = []
+    for part in os.path.normpath(pattern).split(os.sep):
+        if glob.has_magic(part):
+            break
+        parts.append(part)
+    return os.sep.join(parts) or "."
+
+
+def list_inputs(input_path):
+    """Lists the images `input_path` names, each with its path relative to the input root.
+
+    Args:
+        input_path: an image file, a folder (searched recursively for PNG, JPEG,
+            BMP and TIFF files), or a glob pattern (`**` matches subfolders).
+
+    Returns:
+        Sorted list of (path, relative path) pairs.
+    """
+    input_path = os.fspath(input_path)
+    if os.path.isfile(input_path):
+        return [(input_path, os.path.basename(input_path))]
+    if os.path.isdir(input_path):
+        found = []
+        for folder, subfolders, files in os.walk(input_path):
+            subfolders.sort()
+            found += [os.path.join(folder, name) for name in files
+                      if image_io.is_image_file(name) and not name.startswith(".")]
+        return sorted((path, os.path.relpath(path, input_path)) for path in found)
+    if glob.has_magic(input_path):
+        root = _glob_root(input_path)
+        return sorted((path, os.path.relpath(path, root))
+                      for path in glob.glob(input_path, recursive=True) if os.path.isfile(path))
+    raise FileNotFoundError(f"{input_path}: no such file or folder")
+
+
+def auto_tile(model, image_shape):
+    """The tile side `srn-deblur` uses for an image: None (whole image) when it fits.
+
+    An image is tiled when the planes the model runs at once (3 for a gray model
+    on RGB) exceed `AUTO_TILE_PIXELS`; the tile is then the largest multiple of 16
+    whose square holds that many pixels per batch.
+    """
+    height, width, channels = image_shape
+    planes = 1 if model.channels == 3 else (3 if channels >= 3 else 1)
+    if height * width * planes <= AUTO_TILE_PIXELS:
+        return None
+    return int(math.sqrt(AUTO_TILE_PIXELS / planes)) // 16 * 16
+
+
+def _fit_to_format(image, extension):
+    """Converts an image a format cannot store: 16 to 8 bits (rounded), alpha dropped."""
+    if image.dtype == np.uint16 and extension not in image_io.SIXTEEN_BIT_EXTENSIONS:
+        image = ((image.astype(np.uint32) + 128) // 257).astype(np.uint8)
+    if image.shape[2] == 4 and extension not in image_io.ALPHA_EXTENSIONS:
+        image = image[:, :, :3]
+    return image
+
+
+def _output_path(output_root, relative, output_format):
+    path = os.path.join(output_root, relative)
+    if output_format:
+        path = os.path.splitext(path)[0] + "." + output_format.lower().lstrip(".")
+    return path
+
+
+class _Progress:
+    """A progress bar on a terminal, one line per image otherwise."""
+
+    def __init__(self, total, enabled):
+        self.total = total
+        self.enabled = enabled and total > 0
+        self.start = time.time()
+        self.bar = None
+        if self.enabled and sys.stdout.isatty():
+            import keras
+            self.bar = keras.utils.Progbar(total, unit_name="image")
+
+    def update(self, count, path, status):
+        if not self.enabled:
+            return
+        if self.bar is not None:
+            self.bar.update(count)
+            return
+        elapsed = time.time() - self.start
+        per_image = elapsed / count
+        eta = per_image * (self.total - count)
+        print(f"[{count}/{self.total}] {status} {path} ({per_image:.2f} s/image, "
+              f"ETA {eta:.0f} s)", flush=True)
+
+
+def deblur_files(input_path, output_path, checkpoint=None, model_type=None, height=None,
+                 width=None, precision="float32", tile=None, tile_overlap=None,
+                 output_format=None, overwrite=False, side_by_side_path=None, progress=True,
+                 flips=None, flat_level=None, denoise=None, kernel_refinement=None):
+    """Deblurs every image `input_path` names into `output_path`.
+
+    Args:
+        input_path: an image, a folder (recursive) or a glob pattern.
+        output_path: output folder; outputs mirror the input tree.
+        checkpoint: a path for `load_deblur_model` (None: the bundled default), or
+            an already loaded `SRNDeblurNet` / `SavedModelRunner`.
+        model_type: the release's `--model`, for TF1 checkpoints.
+        height, width: both or neither; run the release's fixed-size test mode.
+        precision: "float32", "bfloat16" or "float16".
+        tile: None to tile automatically (`auto_tile`), 0 never to tile, or the
+            largest tile side in pixels.
+        tile_overlap: least tile overlap in pixels (None: `deblur_image`'s default).
+        output_format: None to keep each input's format, else an extension
+            ("png", "jpg", "bmp", "tif"); 16-bit images become 8-bit (rounded) and
+            alpha is dropped where the format cannot store them.
+        overwrite: replace existing outputs (otherwise they are skipped).
+        side_by_side_path: PNG file to write a blurred | deblurred sheet of every
+            image deblurred in this call into (`srn_tf.evaluation.comparison`), or None.
+        progress: print progress on stdout.
+        flips: flipped copies averaged (`deblur_image`); None: 4 with the bundled
+            model, else 1 (`weights.run_options`).
+        flat_level: match the output's level to the input's over flat areas
+            (`deblur_image`); None: on with the bundled model, else off.
+        denoise: remove the input's noise level from the output (`deblur_image`);
+            None: on with the bundled model, else off.
+        kernel_refinement: refine the output by the blur kernel estimated from it
+            (`deblur_image`); None: on with the bundled model, else off.
+
+    Returns:
+        A `DeblurSummary`.
+    """
+    if (height is None) != (width is None):
+        raise ValueError("give both height and width, or neither")
+    if height is not None and tile:
+        raise ValueError("tiling does not apply to the fixed-size mode (height and width)")
+    if side_by_side_path is not None and not os.fspath(side_by_side_path).lower().endswith(
+            ".png"):
+        raise ValueError(f"{side_by_side_path}: the side-by-side sheet must be a .png file")
+    if output_format is not None:
+        image_io.check_writable("." + output_format.lower().lstrip("."),
+                                np.zeros((1, 1, 3), np.uint8))
+    flips, flat_level, denoise, kernel_refinement = run_options(
+        checkpoint, flips, flat_level, denoise, kernel_refinement)
+    check_flips(flips)
+    model = checkpoint
+    if checkpoint is None or isinstance(checkpoint, (str, os.PathLike)):
+        model = load_deblur_model(checkpoint, model_type)
+    inputs = list_inputs(input_path)
+    summary = DeblurSummary()
+    strips = []
+    bar = _Progress(len(inputs), progress)
+    start = time.time()
+    for count, (source, relative) in enumerate(inputs, start=1):
+        target = _output_path(output_path, relative, output_format)
+        if os.path.exists(target) and not overwrite:
+            summary.skipped.append(source)
+            bar.update(count, source, "skipped (output exists)")
+            continue
+        try:
+            image = image_io.read_image(source)
+            if height is not None:
+                result = deblur_fixed_size(model, image, height, width, precision, flips,
+                                           flat_level, denoise, kernel_refinement)
+            else:
+                side = auto_tile(model, image.shape) if tile is None else (tile or None)
+                result = deblur_image(model, image, precision=precision, tile=side,
+                                      tile_overlap=tile_overlap, flips=flips,
+                                      flat_level=flat_level, denoise=denoise,
+                                      kernel_refinement=kernel_refinement)
+            os.makedirs(os.path.dirname(target) or ".", exist_ok=True)
+            image_io.write_image(target, _fit_to_format(result, os.path.splitext(target)[1]))
+        except (OSError, ValueError, tf.errors.OpError) as error:
+            message = str(error).splitlines()[0] if str(error) else type(error).__name__
+            if not message.startswith(source):
+                message = f"{source}: {message}"
+            summary.failed.append((source, message))
+            bar.update(count, source, "FAILED")
+            continue
+        summary.done.append(target)
+        if side_by_side_path is not None:
+            strips.append((relative, comparison_strip(image, result)))
+        bar.update(count, source, "done")
+    if strips:
+        folder = os.path.dirname(os.fspath(side_by_side_path))
+        os.makedirs(folder or ".", exist_ok=True)
+        image_io.write_image(side_by_side_path, side_by_side(strips))
+    summary.seconds = time.time() - start
+    return summary

@@ -1,0 +1,104 @@
+"""Running a model that needs sizes in multiples of 16 on images of any size."""
+
+import tensorflow as tf
+
+from srn_tf.models.legacy_resize import scaled_length, spatial_size
+
+MIN_SIDE = 16
+
+
+def check_min_size(height, width, min_side=MIN_SIDE):
+    """Raises ValueError when an image is smaller than `min_side` on a side."""
+    if height < min_side or width < min_side:
+        raise ValueError(
+            f"image is {height}x{width}; SRN needs at least {min_side} pixels on each side")
+
+
+def pad_to_multiple(images, multiple):
+    """Edge-replicates the bottom rows and right columns up to a multiple of `multiple`.
+
+    The release pads the same way (`np.pad(..., 'edge')` at bottom and right).
+
+    Args:
+        images: (batch, height, width, channels) tensor.
+        multiple: the size both sides are padded to a multiple of.
+
+    Returns:
+        (batch, ceil(height / multiple) * multiple, ceil(width / multiple) * multiple,
+        channels) tensor.
+    """
+    height, width = spatial_size(images)
+    pad_height = -height % multiple
+    pad_width = -width % multiple
+    bottom = tf.repeat(images[:, -1:, :, :], pad_height, axis=1)
+    images = tf.concat([images, bottom], axis=1)
+    right = tf.repeat(images[:, :, -1:, :], pad_width, axis=2)
+    return tf.concat([images, right], axis=2)
+
+
+def run_per_channel(function, images):
+    """Runs a one-plane `function` on each channel of `images`, restacking the results.
+
+    The release's gray and lstm models handle RGB this way: R, G and B go through
+    as a batch of three one-channel images.
+
+    Args:
+        function: maps (n, height, width, 1) to a tensor or a list of tensors
+            (n, h_i, w_i, 1), e.g. one per level.
+        images: (batch, height, width, channels) tensor.
+
+    Returns:
+        What `function` returns, each tensor restacked to (batch, h_i, w_i, channels).
+    """
+    batch = tf.shape(images)[0]
+    channels = tf.shape(images)[3]
+    planes = tf.transpose(images, [0, 3, 1, 2])[..., None]
+    planes = tf.reshape(planes, tf.concat([[-1], tf.shape(planes)[2:]], axis=0))
+    planes = tf.ensure_shape(planes, [None, None, None, 1])
+
+    def restack(output):
+        shape = tf.shape(output)
+        output = tf.reshape(output, tf.stack([batch, channels, shape[1], shape[2]]))
+        output = tf.transpose(output, [0, 2, 3, 1])
+        return tf.ensure_shape(output, [None, None, None, images.shape[-1]])
+
+    return tf.nest.map_structure(restack, function(planes))
+
+
+def predict_levels_any_size(model, images):
+    """Runs `model` on (batch, height, width, channels) images of any size.
+
+    Pads to the model's `size_multiple`, runs gray models plane by plane when
+    given several channels, and crops every level back to the input's size
+    scaled to that level.
+
+    Args:
+        model: an `SRNDeblurNet`.
+        images: (batch, height, width, channels) float tensor in [0, 1].
+
+    Returns:
+        List of float32 tensors, coarse to fine, the last
+        (batch, height, width, channels).
+    """
+    images = tf.convert_to_tensor(images)
+    height, width = spatial_size(images)
+    if isinstance(height, int) and isinstance(width, int):
+        check_min_size(height, width)
+
+    def run_levels(batch):
+        padded = pad_to_multiple(batch, model.size_multiple)
+        levels = model(padded, training=False)
+        cropped = []
+        for level, output in enumerate(levels):
+            scale = model.scale_factor ** (model.num_scales - 1 - level)
+            cropped.append(output[:, :scaled_length(height, scale), :scaled_length(width, scale), :])
+        return cropped
+
+    if model.channels == 1 and images.shape[-1] != 1:
+        return run_per_channel(run_levels, images)
+    return run_levels(images)
+
+
+def predict_any_size(model, images):
+    """Returns the finest level of `predict_levels_any_size`: (batch, height, width, channels)."""
+    return predict_levels_any_size(model, images)[-1]
