@@ -3,7 +3,7 @@
 #
 #   docker build -t srn-tf .                             # GPU (CUDA inside the image)
 #   docker build --build-arg VARIANT= -t srn-tf:cpu .    # CPU only
-#   docker run --gpus all srn-tf srn-train --flagfile=/srn-tf/flags/gopro_lstm.cfg ...
+#   docker run --gpus all srn-tf srn-train --flagfile=/srn-tf/flags/gopro.cfg --model=lstm ...
 #   docker run srn-tf                                    # lists the srn-* commands
 ARG TF_VERSION=2.21.0
 ARG VARIANT=-gpu

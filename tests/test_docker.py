@@ -154,7 +154,7 @@ def test_readme_docker_commands_name_existing_flagfiles_and_console_scripts():
         for path in flagfiles(arguments):
             assert os.path.isfile(os.path.join(REPO, path)), f"{path}: no such flagfile"
     trainings = [arguments for _, command, arguments in runs if command == "srn-train"]
-    assert any(flagfiles(arguments) == ["flags/gopro_lstm.cfg"] for arguments in trainings)
+    assert any(flagfiles(arguments) == ["flags/gopro.cfg"] for arguments in trainings)
     assert any("--strategy=mirrored" in arguments for arguments in trainings)
     assert "srn-deblur" in {command for _, command, _ in runs}
 

@@ -35,8 +35,8 @@ def _parsed(argv):
 
 
 @pytest.mark.parametrize("model", ["color", "gray", "lstm"])
-def test_gopro_flagfiles_reproduce_the_release_recipe(model):
-    values = _parsed([f"--flagfile={REPO}/flags/gopro_{model}.cfg"])
+def test_the_gopro_flagfile_reproduces_the_release_recipe_for_each_model(model):
+    values = _parsed([f"--flagfile={REPO}/flags/gopro.cfg", f"--model={model}"])
     release = {"model": model, "datalist": "datalist_gopro.txt", "batch_size": 16,
                "crop_size": 256, "epoch": 4000, "max_steps": None, "lr": 1e-4,
                "lr_schedule": "polynomial", "lr_power": 0.3, "shuffle": True,
