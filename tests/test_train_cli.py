@@ -1,5 +1,6 @@
 """srn-train as users run it: flagfiles, bad input, and interruption by signals."""
 
+import json
 import os
 import signal
 import subprocess
@@ -61,10 +62,90 @@ def test_every_flagfile_starts_with_the_command_that_uses_it():
 
 @pytest.mark.parametrize("name", FLAGFILES)
 def test_every_flagfile_is_valid_srn_train_flags(name, monkeypatch):
-    # Stages name their parent flagfile relative to the repository, as their comments say.
+    # Paths in flagfiles are relative to the repository, as their commands are run.
     monkeypatch.chdir(REPO)
     values = _parsed([f"--flagfile=flags/{name}"])
     assert values["model"] in ("color", "gray", "lstm") and values["lr"] > 0, name
+
+
+ARCHITECTURE = ("base_filters", "blocks_per_stage", "kernel_size", "residual_output",
+                "zero_init_output")
+
+
+def _bundled_architecture():
+    with open(os.path.join(REPO, "srn_tf", "models", "presets", "default",
+                           "srn_config.json")) as handle:
+        config = json.load(handle)
+    return {"model": config["model_type"], **{k: config["model"][k] for k in ARCHITECTURE}}
+
+
+def test_the_finetuning_flagfile_starts_from_the_bundled_model_with_its_architecture(
+        monkeypatch):
+    monkeypatch.chdir(REPO)
+    values = _parsed(["--flagfile=flags/finetune_default.cfg"])
+    assert os.path.isfile(os.path.join(values["init_checkpoint"], "srn_config.json"))
+    assert {k: values[k] for k in ("model", *ARCHITECTURE)} == _bundled_architecture()
+
+
+def _dry_run_of_the_rebuild_script(tmp_path):
+    """Runs tools/rebuild_default_model.sh in a copy of its files with srn-synth,
+    srn-train and python replaced by stubs that log their arguments (srn-synth also
+    writes the files later commands read); returns [(command, [arguments])]."""
+    repo = tmp_path / "repo"
+    for path in ("tools/rebuild_default_model.sh", "flags/default_model.cfg"):
+        (repo / path).parent.mkdir(parents=True, exist_ok=True)
+        (repo / path).write_text(open(os.path.join(REPO, path)).read())
+    stubs = tmp_path / "bin"
+    stubs.mkdir()
+    log = tmp_path / "log"
+    logger = 'printf "%s\\0" "$(basename "$0")" "$@" >> "$LOG"; printf "\\n" >> "$LOG"\n'
+    (stubs / "srn-synth").write_text(
+        "#!/bin/bash\n" + logger + 'for a in "$@"; do case $a in --output_dir=*) d=${a#*=};; '
+        'esac; done\nmkdir -p "$d"\nfor f in train_list.txt test_list.txt; do\n'
+        '  echo "x/coffee/s.png x/coffee/b.png" > "$d/$f"; done\necho {} > "$d/synth_config.json"\n')
+    for name in ("srn-train", "python"):
+        (stubs / name).write_text("#!/bin/bash\n" + logger)
+    for stub in stubs.iterdir():
+        stub.chmod(0o755)
+    result = subprocess.run(["bash", str(repo / "tools" / "rebuild_default_model.sh")],
+                            capture_output=True, text=True, timeout=60,
+                            env={**os.environ, "LOG": str(log),
+                                 "PATH": f"{stubs}:{os.environ['PATH']}"})
+    assert result.returncode == 0, result.stderr
+    calls = [line.split("\0") for line in log.read_text().split("\0\n") if line]
+    return repo, [(call[0], call[1:]) for call in calls]
+
+
+def test_the_rebuild_script_runs_one_chain_of_steps_ending_in_the_bundled_model(tmp_path):
+    repo, calls = _dry_run_of_the_rebuild_script(tmp_path)
+    steps = [arguments for command, arguments in calls if command == "srn-train"]
+    assert len(steps) == 8
+    made = set()  # run folders written so far (steps, the float16 copy, the average)
+    for index, arguments in enumerate(steps):
+        assert arguments[0] == "--flagfile=flags/default_model.cfg"
+        values = _parsed([f"--flagfile={REPO}/flags/default_model.cfg", *arguments[1:]])
+        assert os.path.isfile(repo / values["datalist"]), values["datalist"]
+        assert os.path.isfile(repo / values["validation_datalist"])
+        if index == 0:
+            assert values["init_checkpoint"] is None  # from the identity
+        else:
+            assert values["init_checkpoint"] in made, (index, values["init_checkpoint"])
+            assert steps[index - 1] != arguments
+        made.add(values["checkpoint_dir"])
+        # The copies and the average between steps, from the steps before them.
+        for command, other in calls[calls.index(("srn-train", arguments)) + 1:]:
+            if command == "srn-train":
+                break
+            if "tools/interpolate_weights.py" in other:
+                flags_of = dict(a[2:].split("=", 1) for a in other[1:])
+                assert {flags_of["start"], flags_of["end"]} <= made
+                made.add(flags_of["output"])
+            elif other[0] == "-c":
+                made.add(other[1].split("'")[3])
+    assert {k: values[k] for k in ("model", *ARCHITECTURE)} == _bundled_architecture()
+    command, bundle = calls[-1]
+    assert (command, bundle[0]) == ("python", "tools/bundle_default_model.py")
+    assert f"--run_dir={values['checkpoint_dir']}" in bundle
 
 
 def test_a_command_line_flag_overrides_the_flagfile():
