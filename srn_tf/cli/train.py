@@ -50,10 +50,9 @@ flags.DEFINE_enum("lr_schedule", "polynomial", ["polynomial", "constant", "cosin
                   "polynomial: lr * (1 - step / max_steps) ** lr_power (the release); "
                   "cosine: cosine decay to 0 at max_steps; constant: lr throughout.")
 flags.DEFINE_float("lr_power", 0.3, "Power of the polynomial decay (0.3 in the release).")
-flags.DEFINE_enum("loss", "mse", ["mse", "psnr"],
-                  "mse: mean squared error at every level, summed (the release); psnr: minus "
-                  "the mean per-image PSNR at every level, summed, so every image weighs the "
-                  "same in dB, as in a mean-PSNR score (not in the release).")
+flags.DEFINE_enum("loss", "mse", ["mse"],
+                  "mse: mean squared error at every level, summed (the release's loss, the "
+                  "only choice).")
 
 # Model options (the defaults are the release's network).
 flags.DEFINE_integer("base_filters", 32, "Channels of the first stage (stages use 1x, 2x, 4x).")
