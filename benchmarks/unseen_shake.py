@@ -29,9 +29,8 @@ import numpy as np
 import skimage.data
 
 from srn_tf import deblur_image, load_model, psnr
-from srn_tf.inference.flip_ensemble import check_flips
 from srn_tf.data.synth.render import CameraResponse, blur_along_path
-from srn_tf.models.presets import default_model_path, run_options
+from srn_tf.inference.options import options_of
 
 WALK_STEPS = 2000
 FRAMES = 31
@@ -102,14 +101,14 @@ def main():
                              "1 with --checkpoint)")
     parser.add_argument("--flat_level", action=argparse.BooleanOptionalAction, default=None,
                         help="match the output's level to the input's over flat areas "
-                             "(default: on with the bundled model, off with --checkpoint)")
+                             "(default: the model folder's own)")
     parser.add_argument("--kernel_refinement", action=argparse.BooleanOptionalAction,
                         default=None,
                         help="refine the output by the blur kernel estimated from it "
-                             "(default: on with the bundled model, off with --checkpoint)")
+                             "(default: the model folder's own)")
     parser.add_argument("--denoise", action=argparse.BooleanOptionalAction, default=None,
                         help="remove the input's noise level from the output "
-                             "(default: on with the bundled model, off with --checkpoint)")
+                             "(default: the model folder's own)")
     parser.add_argument("--noise", type=float, default=NOISE_SIGMA,
                         help="standard deviation of the noise added to each blurred image")
     parser.add_argument("--paths_per_image", type=int, default=4,
@@ -119,13 +118,13 @@ def main():
     parser.add_argument("--seed", type=int, default=777, help="seeds the paths and the noise")
     args = parser.parse_args()
 
-    flips, flat_level, denoise, kernel_refinement = run_options(
-        args.checkpoint, args.flips, args.flat_level, args.denoise, args.kernel_refinement)
+    model = load_model(args.checkpoint or "default")
     try:
-        check_flips(flips)
+        options = options_of(model).override(
+            flips=args.flips, flat_level=args.flat_level, denoise=args.denoise,
+            kernel_refinement=args.kernel_refinement)
     except ValueError as error:
         parser.error(str(error))
-    model = load_model(args.checkpoint or default_model_path())
     rng = np.random.default_rng(args.seed)
     photos = photographs()
     rows = []
@@ -135,15 +134,13 @@ def main():
             poses = shake_poses(rng, length)
             for averaging, response in RESPONSES.items():
                 blurred = blur_along_path(sharp, poses, response, rng, args.noise)
-                output = deblur_image(model, blurred, flips=flips, flat_level=flat_level,
-                                      denoise=denoise, kernel_refinement=kernel_refinement)
+                output = deblur_image(model, blurred, **options.to_config())
                 input_psnr = psnr(blurred, sharp)
                 rows.append({"photo": name, "averaging": averaging, "path_px": round(length, 1),
                              "input_psnr": round(input_psnr, 3),
                              "psnr_gain": round(psnr(output, sharp) - input_psnr, 3)})
                 print(json.dumps(rows[-1]), flush=True)
-    summary = {"model": args.checkpoint or "bundled", "flips": flips, "flat_level": flat_level,
-               "kernel_refinement": kernel_refinement, "denoise": denoise, "noise": args.noise,
+    summary = {"model": args.checkpoint or "bundled", **options.to_config(), "noise": args.noise,
                "seed": args.seed}
     for averaging in RESPONSES:
         kind = [row for row in rows if row["averaging"] == averaging]

@@ -17,7 +17,9 @@ from srn_tf.data import image_io
 from srn_tf.evaluation.comparison import comparison_strip
 from srn_tf.evaluation.contact_sheet import LABEL_HEIGHT
 from srn_tf.evaluation.evaluate import as_rgb8
-from srn_tf.inference.deblur_files import deblur_files, list_inputs, load_deblur_model
+from srn_tf.checkpoints.loading import load_deblur_model
+from srn_tf.inference.deblur_files import deblur_files, list_inputs
+from srn_tf.models import presets
 from srn_tf.inference.fixed_size import deblur_fixed_size
 
 SMALL = {"base_filters": 8, "blocks_per_stage": 1}
@@ -174,36 +176,47 @@ def test_fixed_size_mode_resizes_16_bit_and_gray_images_per_channel():
 
 
 def test_missing_bundled_model_is_a_clear_error(monkeypatch, tmp_path):
-    monkeypatch.setattr("srn_tf.models.presets.DEFAULT_MODEL_FOLDER", str(tmp_path / "absent"))
+    monkeypatch.setitem(presets.PRESETS, "default", str(tmp_path / "absent"))
     with pytest.raises(FileNotFoundError, match="no bundled default model in this install"):
         load_deblur_model(None)
 
 
 def test_bundled_model_is_used_without_a_checkpoint(monkeypatch, checkpoint):
-    monkeypatch.setattr("srn_tf.models.presets.DEFAULT_MODEL_FOLDER", checkpoint)
+    monkeypatch.setitem(presets.PRESETS, "default", checkpoint)
     assert srn_tf.model_type_of(load_deblur_model(None)) == "gray"
 
 
-def test_flat_level_kernel_refinement_and_denoising_are_on_by_default_with_the_bundled_model_only(
+def test_the_model_folder_decides_the_post_processing_by_default_by_name_or_by_path(
         monkeypatch, checkpoint, tmp_path):
-    monkeypatch.setattr("srn_tf.models.presets.DEFAULT_MODEL_FOLDER", checkpoint)
+    from srn_tf.inference.options import InferenceOptions, attach_options
+
+    preset = tmp_path / "preset"
+    options = ("flat_level", "kernel_refinement", "denoise")
+    srn_tf.save_model(attach_options(srn_tf.load_model(checkpoint),
+                                     InferenceOptions(**dict.fromkeys(options, True))), preset)
+    monkeypatch.setitem(presets.PRESETS, "default", str(preset))
     image = np.full((40, 64, 3), 120, np.uint8)
     image[:, 32:] = _random((40, 32, 3), np.uint8)
     (tmp_path / "in").mkdir()
     image_io.write_image(tmp_path / "in" / "half_flat.png", image)
     model = srn_tf.load_model(checkpoint)
-    options = ("flat_level", "kernel_refinement", "denoise")
-    for source, bundled in ((None, True), (checkpoint, False)):
-        output = tmp_path / f"out_{bundled}"
-        deblur_files(tmp_path / "in", output, checkpoint=source, flips=1, progress=False)
-        result = image_io.read_image(output / "half_flat.png")
-        expected = srn_tf.deblur_image(model, image, **dict.fromkeys(options, bundled))
-        # Truncation may flip a value within float32 noise of an integer boundary.
-        assert np.mean(result != expected) < 1e-3
+    results = {}
+    for source in (None, "default", str(preset), checkpoint):
+        output = tmp_path / f"out_{len(results)}"
+        deblur_files(tmp_path / "in", output, checkpoint=source, progress=False)
+        results[source] = image_io.read_image(output / "half_flat.png")
+    # One folder, one computation: by default, by name and by path, bit for bit.
+    np.testing.assert_array_equal(results[None], results["default"])
+    np.testing.assert_array_equal(results[None], results[str(preset)])
+    for source, refined in ((None, True), (checkpoint, False)):
+        expected = srn_tf.deblur_image(model, image, **dict.fromkeys(options, refined))
+        # Another model instance: truncation may flip a value within float32 noise
+        # of an integer boundary.
+        assert np.mean(results[source] != expected) < 1e-3
         for option in options:
-            settings = dict.fromkeys(options, bundled) | {option: not bundled}
+            settings = dict.fromkeys(options, refined) | {option: not refined}
             other = srn_tf.deblur_image(model, image, **settings)
-            assert np.mean(result != other) > 0.1, option
+            assert np.mean(results[source] != other) > 0.1, option
 
 
 def test_tf1_checkpoint_loads_with_its_model_type(tmp_path):

@@ -1,5 +1,6 @@
 """Checkpoint folders of this project, TF1 checkpoint errors, and srn-convert."""
 
+import json
 import os
 import subprocess
 import sys
@@ -9,7 +10,7 @@ import pytest
 import tensorflow as tf
 
 import srn_tf
-from srn_tf.checkpoints.model_folder import save_model_folder
+from srn_tf.checkpoints.model_folder import read_model_config, save_model_folder
 from tests import tf1_reference
 
 
@@ -184,3 +185,42 @@ def test_srn_convert_help_lists_its_flags_and_exits_zero():
     assert result.returncode == 0, result.stderr
     for flag in ("--tf1_checkpoint", "--model", "--output", "--[no]overwrite"):
         assert flag in result.stdout
+
+
+def small_model():
+    return srn_tf.build_model("gray", base_filters=4, blocks_per_stage=1, kernel_size=3)
+
+
+def test_a_saved_model_runs_as_the_release_unless_its_folder_says_otherwise(tmp_path):
+    from srn_tf.inference.options import RELEASE_OPTIONS, InferenceOptions, attach_options
+
+    srn_tf.save_model(small_model(), tmp_path / "plain")
+    assert "inference" not in read_model_config(tmp_path / "plain")
+    assert srn_tf.load_model(tmp_path / "plain").inference_options == RELEASE_OPTIONS
+
+    preset = InferenceOptions(flips=2, denoise=True)
+    srn_tf.save_model(attach_options(small_model(), preset), tmp_path / "preset")
+    assert read_model_config(tmp_path / "preset")["inference"] == preset.to_config()
+    assert srn_tf.load_model(tmp_path / "preset").inference_options == preset
+
+
+def test_a_folder_with_an_unknown_inference_option_is_refused_naming_it(tmp_path):
+    srn_tf.save_model(small_model(), tmp_path / "model")
+    config_path = tmp_path / "model" / "srn_config.json"
+    config = json.loads(config_path.read_text())
+    config["inference"] = {"flips": 4, "sharpen": True}
+    config_path.write_text(json.dumps(config))
+    with pytest.raises(ValueError, match=r"srn_config.json: unknown inference option\(s\) "
+                                         r"\['sharpen'\]"):
+        srn_tf.load_model(tmp_path / "model")
+
+
+def test_the_bundled_model_loads_by_its_preset_name():
+    from srn_tf.models.presets import default_model_path
+
+    by_name = srn_tf.load_model("default")
+    by_path = srn_tf.load_model(default_model_path())
+    assert by_name.inference_options == by_path.inference_options
+    assert by_name.inference_options.flips == 4
+    for a, b in zip(by_name.weights, by_path.weights):
+        np.testing.assert_array_equal(a.numpy(), b.numpy())

@@ -17,9 +17,11 @@ import shutil
 
 import tensorflow as tf
 
-from srn_tf.models.srn_deblur_net import SRNDeblurNet
-from srn_tf.models.model_types import model_type_of
 from srn_tf.checkpoints.tf1_checkpoint import is_tf1_checkpoint
+from srn_tf.inference.options import RELEASE_OPTIONS, InferenceOptions, attach_options, options_of
+from srn_tf.models.model_types import model_type_of
+from srn_tf.models.presets import resolve_model_path
+from srn_tf.models.srn_deblur_net import SRNDeblurNet
 
 CONFIG_FILE = "srn_config.json"
 FORMAT_VERSION = 1
@@ -36,10 +38,16 @@ def write_json_atomically(data, path):
 
 
 def write_model_config(model, directory, **extra):
-    """Writes `srn_config.json` for `model` into `directory` (extra keys kept)."""
+    """Writes `srn_config.json` for `model` into `directory` (extra keys kept).
+
+    The model's inference options (`model.inference_options`, e.g. a preset's)
+    are written as the "inference" section when they differ from the release's.
+    """
     os.makedirs(directory, exist_ok=True)
     data = {"format_version": FORMAT_VERSION, "model_type": model_type_of(model),
             "model": model.architecture(), **extra}
+    if options_of(model) != RELEASE_OPTIONS:
+        data["inference"] = options_of(model).to_config()
     write_json_atomically(data, os.path.join(directory, CONFIG_FILE))
 
 
@@ -133,14 +141,17 @@ def load_model(path, dtype=None):
 
     Args:
         path: a folder written by `save_model`, `srn-convert` or `srn-train` (the
-            newest checkpoint is used), or one checkpoint prefix in such a folder.
+            newest checkpoint is used), one checkpoint prefix in such a folder, or
+            the name of a preset shipped in the package ("default").
         dtype: Keras dtype policy to build with (e.g. "mixed_bfloat16"); the
             weights are stored in float32 either way.
 
     Returns:
-        A built `SRNDeblurNet` with the checkpoint's weights.
+        A built `SRNDeblurNet` with the checkpoint's weights and, as
+        `model.inference_options`, the folder's inference defaults (the
+        "inference" section of its config; the release's when it has none).
     """
-    path = os.fspath(path)
+    path = resolve_model_path(path)
     folder, prefix = _split_checkpoint_path(path)
     if not os.path.isfile(os.path.join(folder, CONFIG_FILE)):
         if is_tf1_checkpoint(path):
@@ -152,9 +163,13 @@ def load_model(path, dtype=None):
     if prefix is None:
         raise ValueError(f"{path}: has {CONFIG_FILE} but no checkpoint files")
     config = read_model_config(folder)
+    try:
+        options = InferenceOptions.from_config(config.get("inference"))
+    except ValueError as error:
+        raise ValueError(f"{os.path.join(folder, CONFIG_FILE)}: {error}") from None
     model = _built_model(config, dtype)
     restore_weights(model, config, prefix)
-    return model
+    return attach_options(model, options)
 
 
 def restore_weights(model, config, prefix):

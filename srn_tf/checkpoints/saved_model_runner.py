@@ -5,11 +5,16 @@ images in [0, 1] to a one-entry dict holding the deblurred float32 images of the
 same shape (padding and gray models' per-channel runs happen inside its graph).
 """
 
+import json
 import os
 
 import tensorflow as tf
 
+from srn_tf.inference.options import ATTRIBUTE, InferenceOptions
+
 SAVED_MODEL_FILE = "saved_model.pb"
+# Written beside it by `export_saved_model`: the config of the model exported.
+CONFIG_FILE = "srn_config.json"
 SIGNATURE = "serving_default"
 
 
@@ -24,7 +29,10 @@ class SavedModelRunner:
     `srn_tf.deblur_image` accepts it in place of a model: it has `channels` (3:
     gray images are replicated to RGB, as for the color model) and
     `size_multiple` (inputs are padded to it; the export pads too, so any value
-    works, and 16 keeps the shapes its graph sees few).
+    works, and 16 keeps the shapes its graph sees few). The export holds the
+    network alone; the post-processing defaults of the model it came from are
+    read from the `srn_config.json` beside `saved_model.pb` into
+    `inference_options`, so `deblur_image` runs them around it.
 
     Args:
         path: the SavedModel folder.
@@ -51,8 +59,22 @@ class SavedModelRunner:
                              f"returns {sorted(outputs)}")
         self._output_key = next(iter(outputs))
         (self._input_key,) = self._function.structured_input_signature[1]
+        setattr(self, ATTRIBUTE, _exported_options(self.path))
 
     def __call__(self, images):
         inputs = {self._input_key: tf.constant(images, tf.float32)}
         result = self._function(**inputs)[self._output_key]
         return result.numpy()
+
+
+def _exported_options(path):
+    """The "inference" section of the `srn_config.json` an export carries (release's if none)."""
+    config_path = os.path.join(path, CONFIG_FILE)
+    if not os.path.isfile(config_path):
+        return InferenceOptions()
+    with open(config_path) as handle:
+        section = json.load(handle).get("inference")
+    try:
+        return InferenceOptions.from_config(section)
+    except ValueError as error:
+        raise ValueError(f"{config_path}: {error}") from None

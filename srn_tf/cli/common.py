@@ -11,13 +11,14 @@ FLAGS = flags.FLAGS
 flags.disclaim_key_flags()
 
 MODEL_SOURCES = ("an srn_tf checkpoint folder (srn-convert, srn-train), a SavedModel folder "
-                 "from srn-export, or an original TF1 checkpoint (prefix or folder; give "
-                 "--model). Default: the model bundled with the package.")
+                 "from srn-export, an original TF1 checkpoint (prefix or folder; give "
+                 "--model), or a preset's name ('default'). Default: the model bundled with "
+                 "the package, with its inference defaults.")
 
 
 def define_model_flags(checkpoint_help):
     """--checkpoint (what it is, per script) and the release's --model, as loaded by
-    `srn_tf.inference.deblur_files.load_deblur_model`."""
+    `srn_tf.checkpoints.loading.load_deblur_model`."""
     flags.DEFINE_string("checkpoint", None, checkpoint_help)
     flags.DEFINE_enum("model", None, ["color", "gray", "lstm"],
                       "Model type (the release's --model). Needed for TF1 checkpoints "
@@ -33,53 +34,41 @@ def define_device_flags():
     flags.DEFINE_enum("precision", "float32", ["float32", "bfloat16", "float16"],
                       "Arithmetic: float32 (the release's), bfloat16 (about twice as fast on "
                       "CPUs with AVX512_BF16, ~40+ dB from float32) or float16 (GPUs).")
+    preset = (" Default: the model folder's own (srn_config.json's \"inference\" section): "
+              "on for the bundled model, off for a model you train or convert (the release's "
+              "way).")
     flags.DEFINE_integer("flips", None,
                          "Flip ensemble: run each image on this many flipped copies and average "
                          "the results flipped back. 1: once, as the release; 2: also left to "
-                         "right; 4: also upside down and both (4 times slower, 0.1 to 0.2 dB "
-                         "better with the bundled model); 8: also those 4 of the image "
-                         "transposed. Default: 4 with the bundled model, 1 "
-                         "with --checkpoint.")
+                         "right; 4: also upside down and both; 8: also those 4 of the image "
+                         "transposed. Each copy is one more run of the network. Default: the "
+                         "model folder's own: 4 for the bundled model, 1 for a model you train "
+                         "or convert.")
     flags.DEFINE_boolean("flat_level", None,
                          "Flat-level matching: subtract from each output, per channel, its mean "
-                         "offset from the blurred input over the input's flat areas (7x7 "
-                         "neighbourhoods with a standard deviation below 0.02), where blur leaves "
-                         "an image unchanged; it cancels the bundled model's learnt darkening "
-                         "(0.1 to 0.17 dB better on unseen camera shake). --noflat_level writes "
-                         "the network's output as it is. Default: on with the bundled model, off "
-                         "with --checkpoint (the release's way).")
+                         "offset from the blurred input over the input's flat areas, where blur "
+                         "leaves an image unchanged; it cancels the bundled model's learnt "
+                         "darkening." + preset)
     flags.DEFINE_boolean("kernel_refinement", None,
-                         "Kernel refinement: after the flat level, estimate the blur kernel (up "
-                         "to 65x65, coarse to fine from a third of the size) from each output's "
-                         "strongest edges and its blurred input, then deconvolve the input with "
-                         "it, staying close to the output where the kernel says little; both "
-                         "8-bit and linear-light blur are tried and averaged, weighted to the "
-                         "one whose deconvolution costs less, and noisier inputs stay closer to "
-                         "the output (0.3 to 1.1 dB better on noise-free unseen camera shake; "
-                         "assumes one blur for the whole image, and costs 0.3 dB on examples/, "
-                         "whose blur rotates). "
-                         "Default: on with the bundled model, off with --checkpoint (the "
-                         "release's way).")
+                         "Kernel refinement: after the flat level, estimate the blur kernel from "
+                         "each output's strongest edges and its blurred input (coarse to fine), "
+                         "then deconvolve the input with it, staying close to the output where "
+                         "the kernel says little; assumes one blur for the whole image." + preset)
     flags.DEFINE_boolean("denoise", None,
                          "Output denoising: after the above, remove from each output noise of the "
-                         "level estimated in its blurred input (wavelet shrinkage, scikit-image's "
-                         "denoise_wavelet with BayesShrink); the bundled model passes the input's "
-                         "sensor noise through. A noise-free input comes back all but unchanged. "
-                         "Default: on with the bundled model, off with --checkpoint (the release's "
-                         "way).")
+                         "level estimated in its blurred input (wavelet shrinkage)." + preset)
 
 
-def resolved_run_options():
-    """(flips, flat_level, denoise, kernel_refinement): --flips, --flat_level, --denoise
-    and --kernel_refinement, each unset one replaced by its default for the model in
-    --checkpoint; exits on a bad --flips."""
+def run_option_overrides():
+    """--flips, --flat_level, --denoise and --kernel_refinement as `deblur_image`
+    keywords, None where unset (the model's own default then applies); exits on a
+    bad --flips."""
     from srn_tf.inference.flip_ensemble import FLIPS
-    from srn_tf.models.presets import run_options
 
     if FLAGS.flips is not None and FLAGS.flips not in FLIPS:
         fail(f"--flips must be one of {', '.join(map(str, FLIPS))}. Received: {FLAGS.flips}")
-    return run_options(FLAGS.checkpoint, FLAGS.flips, FLAGS.flat_level, FLAGS.denoise,
-                       FLAGS.kernel_refinement)
+    return {"flips": FLAGS.flips, "flat_level": FLAGS.flat_level, "denoise": FLAGS.denoise,
+            "kernel_refinement": FLAGS.kernel_refinement}
 
 
 def quiet_tensorflow():

@@ -12,7 +12,7 @@ Unreadable files are reported and skipped; the exit status is 1 if any failed.
 from absl import flags
 
 from srn_tf.cli.common import (MODEL_SOURCES, define_device_flags, define_model_flags, fail,
-                               resolved_run_options, run_console_script, select_gpu)
+                               run_option_overrides, run_console_script, select_gpu)
 
 FLAGS = flags.FLAGS
 define_model_flags("Model to run: " + MODEL_SOURCES)
@@ -60,7 +60,7 @@ def main(argv):
         fail(f"--tile must be 0 (never tile) or a side in pixels. Received: {FLAGS.tile}")
     if FLAGS.tile_overlap is not None and FLAGS.tile_overlap < 0:
         fail(f"--tile_overlap must be >= 0. Received: {FLAGS.tile_overlap}")
-    flips, flat_level, denoise, kernel_refinement = resolved_run_options()
+    overrides = run_option_overrides()
     select_gpu(FLAGS.gpu)
 
     from absl import logging
@@ -74,8 +74,7 @@ def main(argv):
             model_type=FLAGS.model, height=FLAGS.height, width=FLAGS.width,
             precision=FLAGS.precision, tile=FLAGS.tile, tile_overlap=FLAGS.tile_overlap,
             output_format=FLAGS.format, overwrite=FLAGS.overwrite,
-            side_by_side_path=FLAGS.side_by_side, flips=flips,
-            flat_level=flat_level, denoise=denoise, kernel_refinement=kernel_refinement)
+            side_by_side_path=FLAGS.side_by_side, **overrides)
     except (FileNotFoundError, ValueError) as error:
         fail(str(error))
     if FLAGS.side_by_side and summary.done:

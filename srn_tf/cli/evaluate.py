@@ -14,7 +14,7 @@ runs; the exit status is 1 when any image could not be scored.
 from absl import flags
 
 from srn_tf.cli.common import (MODEL_SOURCES, define_device_flags, define_model_flags, fail,
-                               resolved_run_options, run_console_script, select_gpu)
+                               run_option_overrides, run_console_script, select_gpu)
 
 FLAGS = flags.FLAGS
 define_model_flags("Model to evaluate: " + MODEL_SOURCES)
@@ -66,7 +66,7 @@ def main(argv):
     if len(argv) > 1:
         fail(f"unexpected arguments: {' '.join(argv[1:])}")
     _check_flags()
-    flips, flat_level, denoise, kernel_refinement = resolved_run_options()
+    overrides = run_option_overrides()
     select_gpu(FLAGS.gpu)
 
     import os
@@ -82,9 +82,9 @@ def main(argv):
             pairs = paired_images.read_datalist(FLAGS.datalist, FLAGS.data_root)
             dataset = os.path.abspath(FLAGS.datalist)
         else:
-            pairs = paired_images.read_gopro(FLAGS.gopro_dir, FLAGS.blur_folder)
+            pairs = paired_images.read_gopro(FLAGS.gopro_dir, blur_folder=FLAGS.blur_folder)
             dataset = os.path.join(os.path.abspath(FLAGS.gopro_dir), "test", FLAGS.blur_folder)
-    except paired_images.DatasetError as error:
+    except paired_images.PairListError as error:
         for problem in error.problems:
             print(f"error: {problem}", file=sys.stderr)
         fail(f"{len(error.problems)} problem(s) in the test set; nothing was evaluated")
@@ -92,17 +92,17 @@ def main(argv):
         pairs = pairs[:FLAGS.max_images]
 
     from srn_tf.evaluation import evaluate as evaluation
-    from srn_tf.inference.deblur_files import load_deblur_model
+    from srn_tf.checkpoints.loading import load_deblur_model
     from srn_tf.models.srn_deblur_net import SRNDeblurNet
     from srn_tf.models.model_types import model_type_of
-    from srn_tf.models.presets import default_model_path
+    from srn_tf.models.presets import resolve_model_path
 
     try:
         model = load_deblur_model(FLAGS.checkpoint, FLAGS.model)
     except (OSError, ValueError) as error:
         fail(str(error))
     model_type = model_type_of(model) if isinstance(model, SRNDeblurNet) else "saved_model"
-    checkpoint = FLAGS.checkpoint or default_model_path()
+    checkpoint = resolve_model_path(FLAGS.checkpoint)
     metadata = {"checkpoint": os.path.abspath(checkpoint), "model_type": model_type,
                 "dataset": dataset}
     summary = evaluation.evaluate(
@@ -110,8 +110,7 @@ def main(argv):
         precision=FLAGS.precision, tile=FLAGS.tile, tile_overlap=FLAGS.tile_overlap,
         save_images=FLAGS.save_images, contact_sheet_path=FLAGS.contact_sheet,
         contact_sheet_count=FLAGS.contact_sheet_count, metadata=metadata,
-        progress=lambda line: print(line, flush=True), flips=flips,
-        flat_level=flat_level, denoise=denoise, kernel_refinement=kernel_refinement)
+        progress=lambda line: print(line, flush=True), **overrides)
     print(evaluation.format_summary(summary))
     if summary["failures"]:
         for failure in summary["failures"]:

@@ -18,9 +18,9 @@ import time
 import numpy as np
 
 from srn_tf.evaluation.contact_sheet import contact_sheet
-from srn_tf.inference.flip_ensemble import check_flips
 from srn_tf.data.image_io import read_image, write_image
 from srn_tf.inference.deblur import deblur_image
+from srn_tf.inference.options import options_of
 from srn_tf.evaluation.metrics import psnr, ssim
 from srn_tf.checkpoints.model_folder import write_json_atomically
 
@@ -68,8 +68,8 @@ def _mean(values):
 
 def evaluate(model, pairs, output_dir=None, ssim_definition="matlab", precision="float32",
              tile=None, tile_overlap=None, save_images=False, contact_sheet_path=None,
-             contact_sheet_count=4, metadata=None, progress=print, flips=1,
-             flat_level=False, denoise=False, kernel_refinement=False):
+             contact_sheet_count=4, metadata=None, progress=print, flips=None,
+             flat_level=None, denoise=None, kernel_refinement=None):
     """Deblurs every pair's blurred image and scores input and output against the sharp one.
 
     A pair that fails at run time (a corrupt file) is reported through `progress`
@@ -82,7 +82,8 @@ def evaluate(model, pairs, output_dir=None, ssim_definition="matlab", precision=
             `summary.json`, both written atomically; None writes no report.
         ssim_definition: "matlab" (the paper's) or "per_channel" (see metrics.py).
         precision, tile, tile_overlap, flips, flat_level, denoise,
-            kernel_refinement: passed to `deblur_image`.
+            kernel_refinement: passed to `deblur_image` (None: the model's
+            inference defaults); the summary records the values that ran.
         save_images: also write each deblurred image to `output_dir/images/<name>`.
         contact_sheet_path: PNG to write blurred | deblurred | sharp strips of the
             `contact_sheet_count` images with the smallest PSNR gain into.
@@ -98,7 +99,8 @@ def evaluate(model, pairs, output_dir=None, ssim_definition="matlab", precision=
     """
     if save_images and output_dir is None:
         raise ValueError("save_images needs an output_dir")
-    check_flips(flips)
+    options = options_of(model).override(flips=flips, flat_level=flat_level, denoise=denoise,
+                                         kernel_refinement=kernel_refinement)
     if output_dir is not None:
         os.makedirs(output_dir, exist_ok=True)
     rows, failures, seconds = [], [], []
@@ -113,9 +115,9 @@ def evaluate(model, pairs, output_dir=None, ssim_definition="matlab", precision=
                                  f"but its sharp image is {sharp.shape[1]}x{sharp.shape[0]}")
             start = time.perf_counter()
             output = deblur_image(model, blurred, precision=precision, tile=tile,
-                                  tile_overlap=tile_overlap, flips=flips,
-                                  flat_level=flat_level, denoise=denoise,
-                                  kernel_refinement=kernel_refinement)
+                                  tile_overlap=tile_overlap, flips=options.flips,
+                                  flat_level=options.flat_level, denoise=options.denoise,
+                                  kernel_refinement=options.kernel_refinement)
             elapsed = time.perf_counter() - start
             if save_images:
                 path = _output_image_path(output_dir, pair.name)
@@ -161,10 +163,7 @@ def evaluate(model, pairs, output_dir=None, ssim_definition="matlab", precision=
         "precision": precision,
         "tile": tile,
         "tile_overlap": tile_overlap,
-        "flips": flips,
-        "flat_level": flat_level,
-        "denoise": denoise,
-        "kernel_refinement": kernel_refinement,
+        **options.to_config(),
         **(metadata or {}),
     }
     if rows:

@@ -15,7 +15,8 @@ import tensorflow as tf
 
 from srn_tf.inference.postprocess.denoising import denoise_output
 from srn_tf.inference.postprocess.flat_level import match_flat_level
-from srn_tf.inference.flip_ensemble import check_flips, flip_ensemble
+from srn_tf.inference.flip_ensemble import flip_ensemble
+from srn_tf.inference.options import options_of
 from srn_tf.inference.postprocess.kernel_refinement import refine_with_kernel
 from srn_tf.models.srn_deblur_net import SRNDeblurNet
 from srn_tf.inference.padding import check_min_size
@@ -194,8 +195,8 @@ def _from_float(image, dtype):
     return (image * _SCALES[np.dtype(dtype)]).astype(dtype)
 
 
-def deblur_image(model, image, precision="float32", tile=None, tile_overlap=None, flips=1,
-                 flat_level=False, denoise=False, kernel_refinement=False):
+def deblur_image(model, image, precision="float32", tile=None, tile_overlap=None, flips=None,
+                 flat_level=None, denoise=None, kernel_refinement=None):
     """Deblurs one image of any size, type and channel count.
 
     The image is edge-padded at the bottom and right to a multiple of 16 (as the
@@ -221,41 +222,45 @@ def deblur_image(model, image, precision="float32", tile=None, tile_overlap=None
         flips: 1 runs the image once (the release); 2 also runs it flipped left to
             right, 4 also upside down and both, 8 also those 4 of its transpose;
             the outputs, mapped back, are averaged (each tile's, when tiled).
-            Slower by that factor; the bundled model gains 0.1 to 0.2 dB with 4
-            (README.md, "Flip ensemble").
+            Slower by about that factor (docs/deblurring.md, "Flip ensemble").
         flat_level: subtract from the result, per channel, its mean offset from
-            the input over the input's flat areas (`srn_tf.inference.postprocess.flat_level`; the
-            bundled model gains 0.1 to 0.17 dB on unseen camera shake). False
-            returns the network's output as the release does.
+            the input over the input's flat areas (`postprocess.flat_level`).
         kernel_refinement: then estimate the blur kernel from the result and
             the input and deconvolve the input with it, close to the result
-            (`srn_tf.inference.postprocess.kernel_refinement`; assumes one blur for the whole image).
-            False, as the release.
+            (`postprocess.kernel_refinement`; assumes one blur for the whole
+            image).
         denoise: then remove noise of the level estimated in the input
-            (`srn_tf.inference.postprocess.denoising`; wavelet shrinkage). False, as the release.
+            (`postprocess.denoising`; wavelet shrinkage).
+
+        Each of `flips`, `flat_level`, `kernel_refinement` and `denoise` left at
+        None takes the model's own default (`model.inference_options`, from its
+        folder's `srn_config.json`: the bundled model's preset runs all four; a
+        model without one runs once and returns the network's output, as the
+        release).
 
     Returns:
         The deblurred image, same shape and dtype as `image`.
     """
     _check_image(image)
     _check_precision(precision)
-    check_flips(flips)
+    options = options_of(model).override(flips=flips, flat_level=flat_level, denoise=denoise,
+                                         kernel_refinement=kernel_refinement)
     dtype = image.dtype
     channels = 3 if image.shape[2] == 4 else image.shape[2]
     planes = image[:, :, :channels].astype(np.float32) / _SCALES[dtype]
     batch = _to_model_batch(model, planes)
-    run = flip_ensemble(_padded_run(model, precision), flips)
+    run = flip_ensemble(_padded_run(model, precision), options.flips)
     if tile is None:
         outputs = run(batch)
     else:
         overlap = min(DEFAULT_TILE_OVERLAP, tile // 2) if tile_overlap is None else tile_overlap
         outputs = run_tiled(run, batch, tile, overlap, model.size_multiple)
     result = _from_model_batch(model, outputs, channels)
-    if flat_level:
+    if options.flat_level:
         result = match_flat_level(planes, result)
-    if kernel_refinement:
+    if options.kernel_refinement:
         result = refine_with_kernel(planes, result)
-    if denoise:
+    if options.denoise:
         result = denoise_output(planes, result)
     result = _from_float(result, dtype)
     if image.shape[2] == 4:

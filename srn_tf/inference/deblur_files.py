@@ -1,7 +1,7 @@
 """Deblurring a file, a folder tree or a glob of images into an output folder.
 
 This is the library function behind `srn-deblur`. Every image runs at full
-resolution (padded to 16 and cropped back) unless a fixed height and width ask
+resolution (padded to the model's size multiple and cropped back) unless a fixed height and width ask
 for the release's test mode. Output files mirror the input tree and keep the
 input's format and bit depth; a file that cannot be read or written is reported
 and skipped, and the others still get done.
@@ -17,16 +17,12 @@ import time
 import numpy as np
 import tensorflow as tf
 
+from srn_tf.checkpoints.loading import load_deblur_model
 from srn_tf.data import image_io
 from srn_tf.evaluation.comparison import comparison_strip, side_by_side
-from srn_tf.inference.fixed_size import deblur_fixed_size
-from srn_tf.inference.flip_ensemble import check_flips
 from srn_tf.inference.deblur import deblur_image
-from srn_tf.models.model_types import build_model, model_type_of
-from srn_tf.checkpoints.saved_model_runner import SavedModelRunner, is_saved_model
-from srn_tf.checkpoints.model_folder import CONFIG_FILE, load_model
-from srn_tf.checkpoints.tf1_checkpoint import is_tf1_checkpoint, load_tf1_checkpoint
-from srn_tf.models.presets import default_model_path, run_options
+from srn_tf.inference.fixed_size import deblur_fixed_size
+from srn_tf.inference.options import options_of
 
 # Automatic tiling: images whose model batch (pixels x planes run at once) is above
 # this run in tiles of at most this many pixels, which keeps a 2160x3840 image
@@ -46,42 +42,6 @@ class DeblurSummary:
     @property
     def ok(self):
         return not self.failed
-
-
-def load_deblur_model(checkpoint=None, model_type=None):
-    """Loads what `checkpoint` names: the model `deblur_files` runs.
-
-    Args:
-        checkpoint: an srn_tf checkpoint folder (`save_model`, `srn-convert`,
-            `srn-train`), an `srn-export` SavedModel folder, or an original TF1
-            checkpoint (prefix or folder); None for the bundled default model.
-        model_type: "color", "gray" or "lstm"; needed for TF1 checkpoints only
-            (default "color"), and checked against the others.
-
-    Returns:
-        An `SRNDeblurNet` or a `SavedModelRunner`.
-    """
-    if checkpoint is None:
-        checkpoint = default_model_path()
-    checkpoint = os.fspath(checkpoint)
-    if is_saved_model(checkpoint):
-        return SavedModelRunner(checkpoint)
-    if os.path.isfile(os.path.join(checkpoint, CONFIG_FILE)) or (
-            os.path.isfile(checkpoint + ".index")
-            and os.path.isfile(os.path.join(os.path.dirname(checkpoint) or ".", CONFIG_FILE))):
-        model = load_model(checkpoint)
-        if model_type is not None and model_type_of(model) != model_type:
-            raise ValueError(f"{checkpoint}: holds a '{model_type_of(model)}' model, "
-                             f"not '{model_type}'")
-        return model
-    if is_tf1_checkpoint(checkpoint):
-        model = build_model(model_type or "color")
-        load_tf1_checkpoint(model, checkpoint)
-        return model
-    if not os.path.exists(checkpoint) and not os.path.exists(checkpoint + ".index"):
-        raise FileNotFoundError(f"{checkpoint}: no such checkpoint")
-    raise ValueError(f"{checkpoint}: not an srn_tf checkpoint folder, a SavedModel or an "
-                     "original TF1 checkpoint")
 
 
 def _glob_root(pattern):
@@ -125,14 +85,15 @@ def auto_tile(model, image_shape):
     """The tile side `srn-deblur` uses for an image: None (whole image) when it fits.
 
     An image is tiled when the planes the model runs at once (3 for a gray model
-    on RGB) exceed `AUTO_TILE_PIXELS`; the tile is then the largest multiple of 16
-    whose square holds that many pixels per batch.
+    on RGB) exceed `AUTO_TILE_PIXELS`; the tile is then the largest multiple of the
+    model's size multiple whose square holds that many pixels per batch.
     """
     height, width, channels = image_shape
     planes = 1 if model.channels == 3 else (3 if channels >= 3 else 1)
     if height * width * planes <= AUTO_TILE_PIXELS:
         return None
-    return int(math.sqrt(AUTO_TILE_PIXELS / planes)) // 16 * 16
+    multiple = model.size_multiple
+    return int(math.sqrt(AUTO_TILE_PIXELS / planes)) // multiple * multiple
 
 
 def _fit_to_format(image, extension):
@@ -185,8 +146,9 @@ def deblur_files(input_path, output_path, checkpoint=None, model_type=None, heig
     Args:
         input_path: an image, a folder (recursive) or a glob pattern.
         output_path: output folder; outputs mirror the input tree.
-        checkpoint: a path for `load_deblur_model` (None: the bundled default), or
-            an already loaded `SRNDeblurNet` / `SavedModelRunner`.
+        checkpoint: a path or preset name for `load_deblur_model` (None: the
+            bundled default), or an already loaded `SRNDeblurNet` /
+            `SavedModelRunner`.
         model_type: the release's `--model`, for TF1 checkpoints.
         height, width: both or neither; run the release's fixed-size test mode.
         precision: "float32", "bfloat16" or "float16".
@@ -200,14 +162,9 @@ def deblur_files(input_path, output_path, checkpoint=None, model_type=None, heig
         side_by_side_path: PNG file to write a blurred | deblurred sheet of every
             image deblurred in this call into (`srn_tf.evaluation.comparison`), or None.
         progress: print progress on stdout.
-        flips: flipped copies averaged (`deblur_image`); None: 4 with the bundled
-            model, else 1 (`weights.run_options`).
-        flat_level: match the output's level to the input's over flat areas
-            (`deblur_image`); None: on with the bundled model, else off.
-        denoise: remove the input's noise level from the output (`deblur_image`);
-            None: on with the bundled model, else off.
-        kernel_refinement: refine the output by the blur kernel estimated from it
-            (`deblur_image`); None: on with the bundled model, else off.
+        flips, flat_level, denoise, kernel_refinement: as for `deblur_image`;
+            None takes the model's own inference defaults (its folder's
+            `srn_config.json`, `srn_tf.inference.options`).
 
     Returns:
         A `DeblurSummary`.
@@ -222,12 +179,11 @@ def deblur_files(input_path, output_path, checkpoint=None, model_type=None, heig
     if output_format is not None:
         image_io.check_writable("." + output_format.lower().lstrip("."),
                                 np.zeros((1, 1, 3), np.uint8))
-    flips, flat_level, denoise, kernel_refinement = run_options(
-        checkpoint, flips, flat_level, denoise, kernel_refinement)
-    check_flips(flips)
     model = checkpoint
     if checkpoint is None or isinstance(checkpoint, (str, os.PathLike)):
         model = load_deblur_model(checkpoint, model_type)
+    options = options_of(model).override(flips=flips, flat_level=flat_level, denoise=denoise,
+                                         kernel_refinement=kernel_refinement)
     inputs = list_inputs(input_path)
     summary = DeblurSummary()
     strips = []
@@ -242,14 +198,15 @@ def deblur_files(input_path, output_path, checkpoint=None, model_type=None, heig
         try:
             image = image_io.read_image(source)
             if height is not None:
-                result = deblur_fixed_size(model, image, height, width, precision, flips,
-                                           flat_level, denoise, kernel_refinement)
+                result = deblur_fixed_size(model, image, height, width, precision,
+                                           options.flips, options.flat_level, options.denoise,
+                                           options.kernel_refinement)
             else:
                 side = auto_tile(model, image.shape) if tile is None else (tile or None)
                 result = deblur_image(model, image, precision=precision, tile=side,
-                                      tile_overlap=tile_overlap, flips=flips,
-                                      flat_level=flat_level, denoise=denoise,
-                                      kernel_refinement=kernel_refinement)
+                                      tile_overlap=tile_overlap, flips=options.flips,
+                                      flat_level=options.flat_level, denoise=options.denoise,
+                                      kernel_refinement=options.kernel_refinement)
             os.makedirs(os.path.dirname(target) or ".", exist_ok=True)
             image_io.write_image(target, _fit_to_format(result, os.path.splitext(target)[1]))
         except (OSError, ValueError, tf.errors.OpError) as error:

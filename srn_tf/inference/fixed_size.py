@@ -33,8 +33,8 @@ def _resize(image, height, width):
     return np.clip(np.round(np.stack(channels, axis=-1)), 0, 65535).astype(np.uint16)
 
 
-def deblur_fixed_size(model, image, height, width, precision="float32", flips=1,
-                      flat_level=False, denoise=False, kernel_refinement=False):
+def deblur_fixed_size(model, image, height, width, precision="float32", flips=None,
+                      flat_level=None, denoise=None, kernel_refinement=None):
     """Deblurs `image` through a height x width input, as the release's test mode.
 
     Args:
@@ -45,7 +45,7 @@ def deblur_fixed_size(model, image, height, width, precision="float32", flips=1,
             image is transposed first if it is portrait, so they describe the
             landscape orientation.
         precision, flips, flat_level, denoise, kernel_refinement: as for
-            `deblur_image`.
+            `deblur_image` (None: the model's inference defaults).
 
     Returns:
         The deblurred image, same shape and dtype as `image`.

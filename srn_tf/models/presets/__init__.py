@@ -1,51 +1,50 @@
-"""The default model shipped inside the package (an srn_tf checkpoint folder)."""
+"""Presets: named model folders shipped inside the package.
+
+A preset is an srn_tf checkpoint folder (`srn_config.json` and weights) whose
+config also holds its inference defaults (the "inference" section, see
+`srn_tf.inference.options`). `default` is the bundled default model, run when no
+checkpoint is given. Paths only, no TensorFlow: the console scripts resolve
+`--checkpoint` before TensorFlow loads.
+"""
 
 import os
 
-DEFAULT_MODEL_FOLDER = os.path.join(os.path.dirname(__file__), "default")
-# Flipped copies srn-deblur and srn-eval average by default with the bundled
-# model (`deblur_image`'s `flips`): 0.1 to 0.2 dB more for 4 times the time
-# (README.md, "Flip ensemble"). Other models run once by default, as the release.
-DEFAULT_MODEL_FLIPS = 4
-# Whether srn-deblur and srn-eval match the bundled model's output level to the
-# input's over flat areas by default (`deblur_image`'s `flat_level`): 0.1 to
-# 0.17 dB more on unseen camera shake (README.md, "Flat-level matching"). Other
-# models are left as they are, as the release.
-DEFAULT_MODEL_FLAT_LEVEL = True
-# Whether they then denoise its output by default (`deblur_image`'s `denoise`):
-# it passes the input's sensor noise through (README.md, "Output denoising").
-DEFAULT_MODEL_DENOISE = True
-# Whether they refine its output by the blur kernel estimated from it, before
-# denoising (`deblur_image`'s `kernel_refinement`): the small network's output is
-# rough, but good enough to measure the blur (README.md, "Kernel refinement").
-DEFAULT_MODEL_KERNEL_REFINEMENT = True
+_FOLDER = os.path.dirname(__file__)
+DEFAULT_PRESET = "default"
+PRESETS = {DEFAULT_PRESET: os.path.join(_FOLDER, DEFAULT_PRESET)}
+CONFIG_FILE = "srn_config.json"
 
 
-def run_options(checkpoint, flips=None, flat_level=None, denoise=None, kernel_refinement=None):
-    """`deblur_image`'s `flips`, `flat_level`, `denoise` and `kernel_refinement`, each
-    None replaced by its default for the model in `checkpoint`.
+def preset_path(name=DEFAULT_PRESET):
+    """The folder of the preset called `name`.
 
-    The bundled model (`checkpoint` None) runs as the `DEFAULT_MODEL_*` constants
-    say; any other once, as its network's output, as the release.
-
-    Returns:
-        (flips, flat_level, denoise, kernel_refinement); given values are kept as
-        they are.
+    Raises:
+        ValueError: no preset has that name.
+        FileNotFoundError: this install does not ship the preset's files.
     """
-    bundled = checkpoint is None
-    defaults = ((DEFAULT_MODEL_FLIPS, DEFAULT_MODEL_FLAT_LEVEL, DEFAULT_MODEL_DENOISE,
-                 DEFAULT_MODEL_KERNEL_REFINEMENT) if bundled else (1, False, False, False))
-    return tuple(default if value is None else value
-                 for value, default in zip((flips, flat_level, denoise, kernel_refinement),
-                                           defaults))
+    if name not in PRESETS:
+        raise ValueError(f"unknown preset {name!r}; presets: {', '.join(sorted(PRESETS))}")
+    folder = PRESETS[name]
+    if not os.path.isfile(os.path.join(folder, CONFIG_FILE)):
+        raise FileNotFoundError(f"no bundled {name} model in this install; pass --checkpoint")
+    return folder
 
 
 def default_model_path():
-    """Returns the folder of the bundled default model.
+    """The folder of the bundled default model (`preset_path("default")`)."""
+    return preset_path(DEFAULT_PRESET)
 
-    Raises:
-        FileNotFoundError: this install ships no default model.
+
+def resolve_model_path(checkpoint):
+    """The path a `--checkpoint` value names: a preset's folder, or the path itself.
+
+    None names the default preset; a preset's name names that preset unless a
+    file or folder of that name exists (a path wins).
     """
-    if not os.path.isfile(os.path.join(DEFAULT_MODEL_FOLDER, "srn_config.json")):
-        raise FileNotFoundError("no bundled default model in this install; pass --checkpoint")
-    return DEFAULT_MODEL_FOLDER
+    if checkpoint is None:
+        return default_model_path()
+    checkpoint = os.fspath(checkpoint)
+    if checkpoint in PRESETS and not os.path.exists(checkpoint) \
+            and not os.path.exists(checkpoint + ".index"):
+        return preset_path(checkpoint)
+    return checkpoint

@@ -1,0 +1,49 @@
+"""One entry point for every kind of model a user can point `--checkpoint` at."""
+
+import os
+
+from srn_tf.checkpoints.model_folder import CONFIG_FILE, load_model
+from srn_tf.checkpoints.saved_model_runner import SavedModelRunner, is_saved_model
+from srn_tf.checkpoints.tf1_checkpoint import is_tf1_checkpoint, load_tf1_checkpoint
+from srn_tf.models.model_types import build_model, model_type_of
+from srn_tf.models.presets import resolve_model_path
+
+
+def load_deblur_model(checkpoint=None, model_type=None):
+    """Loads what `checkpoint` names, telling the kinds of checkpoint apart.
+
+    Args:
+        checkpoint: an srn_tf checkpoint folder (`save_model`, `srn-convert`,
+            `srn-train`) or a checkpoint prefix in one, an `srn-export`
+            SavedModel folder, an original TF1 checkpoint (prefix or folder), or
+            a preset's name ("default"); None for the bundled default model.
+        model_type: "color", "gray" or "lstm"; needed for TF1 checkpoints only
+            (default "color"), and checked against the others.
+
+    Returns:
+        An `SRNDeblurNet` or a `SavedModelRunner`, with its folder's inference
+        defaults as `inference_options` (the release's for TF1 checkpoints).
+
+    Raises:
+        FileNotFoundError: nothing exists at `checkpoint`.
+        ValueError: it is not a checkpoint, or holds another model type.
+    """
+    checkpoint = resolve_model_path(checkpoint)
+    if is_saved_model(checkpoint):
+        return SavedModelRunner(checkpoint)
+    if os.path.isfile(os.path.join(checkpoint, CONFIG_FILE)) or (
+            os.path.isfile(checkpoint + ".index")
+            and os.path.isfile(os.path.join(os.path.dirname(checkpoint) or ".", CONFIG_FILE))):
+        model = load_model(checkpoint)
+        if model_type is not None and model_type_of(model) != model_type:
+            raise ValueError(f"{checkpoint}: holds a '{model_type_of(model)}' model, "
+                             f"not '{model_type}'")
+        return model
+    if is_tf1_checkpoint(checkpoint):
+        model = build_model(model_type or "color")
+        load_tf1_checkpoint(model, checkpoint)
+        return model
+    if not os.path.exists(checkpoint) and not os.path.exists(checkpoint + ".index"):
+        raise FileNotFoundError(f"{checkpoint}: no such checkpoint")
+    raise ValueError(f"{checkpoint}: not an srn_tf checkpoint folder, a SavedModel or an "
+                     "original TF1 checkpoint")

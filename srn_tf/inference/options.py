@@ -1,0 +1,83 @@
+"""What runs around the network when an image is deblurred: one small frozen config.
+
+A model folder's `srn_config.json` may carry an "inference" section with these
+fields; `load_model` and `load_deblur_model` attach it to the model they return
+(`model.inference_options`), and `deblur_image`, `deblur_files`, `evaluate` and
+the console scripts start from it. A model without one (a model you build, train
+or convert) runs as the release ran: once, its network's output as it is.
+Numpy only, so the command line can check values before TensorFlow loads.
+"""
+
+import dataclasses
+
+from srn_tf.inference.flip_ensemble import check_flips
+
+ATTRIBUTE = "inference_options"
+
+
+@dataclasses.dataclass(frozen=True)
+class InferenceOptions:
+    """The steps `deblur_image` runs around the network, in this order.
+
+    Attributes:
+        flips: flipped copies of the image run and averaged (1, 2, 4 or 8;
+            `srn_tf.inference.flip_ensemble`); 1 runs it once, as the release.
+        flat_level: match the output's level to the input's over the input's
+            flat areas (`postprocess.flat_level`).
+        kernel_refinement: estimate the blur kernel from the output and the input
+            and deconvolve the input with it (`postprocess.kernel_refinement`).
+        denoise: remove noise of the level estimated in the input
+            (`postprocess.denoising`).
+    """
+
+    flips: int = 1
+    flat_level: bool = False
+    kernel_refinement: bool = False
+    denoise: bool = False
+
+    def __post_init__(self):
+        check_flips(self.flips)
+        for name in ("flat_level", "kernel_refinement", "denoise"):
+            if not isinstance(getattr(self, name), bool):
+                raise ValueError(f"{name} must be true or false. "
+                                 f"Received: {name}={getattr(self, name)!r}")
+
+    @classmethod
+    def from_config(cls, config):
+        """Options from an `srn_config.json` "inference" section (None: the release's).
+
+        Raises:
+            ValueError: the section names a field that does not exist, or a bad value.
+        """
+        config = dict(config or {})
+        unknown = sorted(set(config) - {field.name for field in dataclasses.fields(cls)})
+        if unknown:
+            raise ValueError(f"unknown inference option(s) {unknown}; known: "
+                             f"{[field.name for field in dataclasses.fields(cls)]}")
+        return cls(**config)
+
+    def to_config(self):
+        """The "inference" section of `srn_config.json`."""
+        return dataclasses.asdict(self)
+
+    def override(self, **values):
+        """These options with every value that is not None replaced."""
+        return dataclasses.replace(self, **{name: value for name, value in values.items()
+                                            if value is not None})
+
+
+RELEASE_OPTIONS = InferenceOptions()
+
+
+def options_of(model):
+    """The `InferenceOptions` a model was loaded with; the release's when it has none."""
+    return getattr(model, ATTRIBUTE, RELEASE_OPTIONS)
+
+
+def attach_options(model, options):
+    """Records `options` on `model` (a Keras model or a `SavedModelRunner`) and returns it.
+
+    `object.__setattr__` keeps Keras from tracking the attribute as model state.
+    """
+    object.__setattr__(model, ATTRIBUTE, options)
+    return model
