@@ -90,3 +90,15 @@ def test_each_stage_is_measured_against_its_own_validation_list(tool, tmp_path):
         assert [tool.validation_datalist(stage) for stage in stages] == ["both.txt"] * 2
     finally:
         tool.FLAGS.unparse_flags()
+
+
+def test_the_bundled_models_curve_continues_from_its_json(tool):
+    # docs/default-model.md shows this curve; a new stage would continue it from here.
+    path = os.path.join(REPO, "docs", "images", "default-model-learning-curve.json")
+    assert os.path.isfile(path[:-len(".json")] + ".png")
+    curve = tool.previous_curve(path)
+    assert len(curve["steps"]) == len(curve["gain"]) == len(curve["psnr"]) > 0
+    # One input PSNR per stage, a dashed line before each stage but the first.
+    assert len(curve["input_psnr"]) == len(curve["stage_starts"]) + 1
+    assert curve["stage_starts"] == sorted(curve["stage_starts"])
+    assert curve["steps"][-1] <= curve["end_step"]

@@ -1,13 +1,14 @@
 """Bundles a trained run as the package's default model, float16 if that costs <= 0.05 dB.
 
-    python tools/bundle_default_model.py --run_dir=runs/default_model \
+    python tools/bundle_default_model.py --run_dir=runs/default_model_photo \
         --datalist=data/default_model/test_list.txt
 
 Loads the run's newest checkpoint, scores it on --datalist in float32 and again
 with its weights rounded to float16 (the paper's PSNR, `srn_tf.evaluate`), and
 writes `srn_tf/models/presets/default/` with float16 weights when the mean PSNR moves
 by at most --max_float16_loss dB, float32 weights otherwise. Prints both scores
-as JSON, for the README.
+as JSON. The command above is the last step of tools/rebuild_default_model.sh
+(docs/default-model.md).
 """
 
 import json

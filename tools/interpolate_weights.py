@@ -4,10 +4,11 @@
         --end=runs/default_model_light --weight=0.3 --output=runs/default_model_blend
 
 Writes a checkpoint folder (as `srn_tf.save_model`) whose every weight is
-`(1 - weight) * start + weight * end`. Two fine-tunings of one model trade
-strengths (stage 8 of the bundled model deblurs light blur better and strong blur
-worse than stage 6, its start); a point between them can keep most of both
-(Wortsman et al., "Robust fine-tuning of zero-shot models", 2022). The output is
+`(1 - weight) * start + weight * end`. A fine-tuning can trade strengths with its
+start (step 7 of the bundled model's recipe deblurs light blur better and strong
+blur worse than step 6, its start); a point between them can keep most of both
+(Wortsman et al., "Robust fine-tuning of zero-shot models", 2022). The command
+above is step 8 of that recipe (tools/rebuild_default_model.sh, docs/default-model.md). The output is
 written under a temporary name and renamed, and never replaces an existing folder.
 """
 

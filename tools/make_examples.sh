@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Rebuilds examples/: blurred photographs the default model never saw in training.
-# coffee and rocket are scikit-image's held-out photographs (flags/default_model.cfg);
+# coffee and rocket are scikit-image's held-out photographs (docs/default-model.md);
 # this blurs each twice at full size with hand-shake or smooth paths of 12 to 30
 # pixels, with a seed other than the training data's, and keeps the sharp originals
 # so `srn-eval --datalist=examples/pairs.txt` can score a model on them.

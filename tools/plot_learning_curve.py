@@ -2,15 +2,15 @@
 
     pip install -e '.[plot]'
     python tools/plot_learning_curve.py \
-        --run_dir=runs/default_model,runs/default_model_stage2 \
-        --output=docs/default_model_learning_curve.png
+        --run_dir=runs/default_model_k3,runs/default_model_mixed,runs/default_model_mixed2 \
+        --output=docs/images/default-model-learning-curve.png
 
 Reads the `validation/psnr` summaries srn-train writes (the mean PSNR of the
 finest output over --validation_datalist), computes the same mean for the
 blurred inputs of that list, and plots the difference: the dB the model adds.
 Each stage is measured against its own validation list (from its flags.json),
 so stages validated on different data still show gains, not raw PSNR.
-The points also go to a JSON file beside the PNG, for the README's table.
+The points also go to a JSON file beside the PNG (docs/default-model.md quotes them).
 
 A run continued in stages (each next stage started with --init_checkpoint from
 the one before) is plotted as one curve: each stage's steps are offset by the
@@ -18,7 +18,7 @@ step of the previous stage's newest checkpoint, and a dashed line marks where
 each stage begins.
 
 Stages whose run folders are gone can be continued from the JSON this tool
-wrote for them: `--previous_curve=docs/default_model_learning_curve.json`
+wrote for them: `--previous_curve=docs/images/default-model-learning-curve.json`
 plots its points first and offsets --run_dir's stages by its `end_step` (the
 step of its last stage's newest checkpoint; `--previous_end_step` for a JSON
 written before that key existed).
