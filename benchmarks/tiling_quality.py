@@ -45,10 +45,10 @@ def main():
         tiled = deblur_image(model, image, tile=args.tile, tile_overlap=overlap)
         rows.append({
             "overlap": overlap,
-            "tiles": [len(tile_spans(args.height, args.tile, overlap)),
-                      len(tile_spans(args.width, args.tile, overlap))],
-            "tile_shape": [tile_spans(args.height, args.tile, overlap)[0][1],
-                           tile_spans(args.width, args.tile, overlap)[0][1]],
+            "tiles": [len(tile_spans(args.height, args.tile, overlap, model.size_multiple)),
+                      len(tile_spans(args.width, args.tile, overlap, model.size_multiple))],
+            "tile_shape": [tile_spans(args.height, args.tile, overlap, model.size_multiple)[0][1],
+                           tile_spans(args.width, args.tile, overlap, model.size_multiple)[0][1]],
             "psnr_vs_untiled_db": round(psnr(tiled, whole), 2),
             "seconds": round(time.time() - start, 1),
         })

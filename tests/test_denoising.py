@@ -6,7 +6,8 @@ import pytest
 import skimage.data
 from skimage.metrics import peak_signal_noise_ratio
 
-from srn_tf.inference.postprocess.denoising import denoise_output, noise_level
+from srn_tf.inference.postprocess.denoising import denoise_output
+from srn_tf.inference.postprocess.noise import noise_level
 
 
 def _blurred_photo(channels):

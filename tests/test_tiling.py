@@ -15,7 +15,7 @@ from srn_tf.inference import tiling
     (112, 48, 0), (80, 64, 8),
 ])
 def test_tiles_cover_the_axis_on_the_16_pixel_grid_with_enough_overlap(length, tile, overlap):
-    spans = tiling.tile_spans(length, tile, overlap)
+    spans = tiling.tile_spans(length, tile, overlap, 16)
     assert spans[0][0] == 0 and spans[-1][1] == length
     sizes = {stop - start for start, stop in spans}
     assert len(sizes) == 1  # one tile shape: one trace
@@ -27,17 +27,17 @@ def test_tiles_cover_the_axis_on_the_16_pixel_grid_with_enough_overlap(length, t
 
 
 def test_a_short_axis_is_one_tile():
-    assert tiling.tile_spans(48, 64, 16) == [(0, 48)]
+    assert tiling.tile_spans(48, 64, 16, 16) == [(0, 48)]
 
 
 def test_overlap_not_below_the_tile_is_a_clear_error():
     with pytest.raises(ValueError, match="tile_overlap must be in"):
-        tiling.tile_spans(208, 64, 64)
+        tiling.tile_spans(208, 64, 64, 16)
 
 
 def test_blending_weights_sum_to_one_so_a_pointwise_function_is_untouched():
     images = np.random.default_rng(0).uniform(0, 1, (2, 90, 150, 3)).astype(np.float32)
-    result = tiling.run_tiled(lambda tile: np.sqrt(tile), images, tile=64, overlap=20)
+    result = tiling.run_tiled(lambda tile: np.sqrt(tile), images, tile=64, overlap=20, multiple=16)
     np.testing.assert_allclose(result, np.sqrt(images), rtol=0, atol=1e-6)
 
 
@@ -98,8 +98,8 @@ def test_tiled_result_has_no_seam_at_tile_boundaries():
     image = _photo(96, 128)
     untiled = srn_tf.deblur_image(model, image)
     tiled = srn_tf.deblur_image(model, image, tile=64, tile_overlap=16)
-    rows = tiling.tile_spans(96, 64, 16)
-    columns = tiling.tile_spans(128, 64, 16)
+    rows = tiling.tile_spans(96, 64, 16, 16)
+    columns = tiling.tile_spans(128, 64, 16, 16)
     assert len(rows) > 1 and len(columns) > 1
     # The tiles do change the result (SRN sees most of the image)...
     assert np.abs(tiled - untiled).max() > 1e-4
@@ -127,12 +127,12 @@ def test_the_seam_check_catches_tiles_cut_without_blending(monkeypatch):
     untiled = srn_tf.deblur_image(model, image)
     monkeypatch.setattr(tiling, "feather_weights", hard_cut)
     tiled = srn_tf.deblur_image(model, image, tile=64, tile_overlap=16)
-    rows = tiling.tile_spans(96, 64, 16)
-    columns = tiling.tile_spans(128, 64, 16)
+    rows = tiling.tile_spans(96, 64, 16, 16)
+    columns = tiling.tile_spans(128, 64, 16, 16)
     cuts = [_overlap_middles(rows), _overlap_middles(columns)]
     assert max(_seam_ratios(tiled, untiled, rows, columns, boundaries=cuts)) > 1.0
 
 
 def test_lengths_off_the_16_pixel_grid_are_refused():
     with pytest.raises(ValueError, match="length must be a multiple of 16"):
-        tiling.tile_spans(100, 64, 16)
+        tiling.tile_spans(100, 64, 16, 16)

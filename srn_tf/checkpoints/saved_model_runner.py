@@ -11,6 +11,7 @@ import os
 import tensorflow as tf
 
 from srn_tf.inference.options import ATTRIBUTE, InferenceOptions
+from srn_tf.models.srn_deblur_net import size_multiple
 
 SAVED_MODEL_FILE = "saved_model.pb"
 # Written beside it by `export_saved_model`: the config of the model exported.
@@ -29,7 +30,8 @@ class SavedModelRunner:
     `srn_tf.deblur_image` accepts it in place of a model: it has `channels` (3:
     gray images are replicated to RGB, as for the color model) and
     `size_multiple` (inputs are padded to it; the export pads too, so any value
-    works, and 16 keeps the shapes its graph sees few). The export holds the
+    works, and the exported network's own, read from its config, keeps the
+    shapes its graph sees few). The export holds the
     network alone; the post-processing defaults of the model it came from are
     read from the `srn_config.json` beside `saved_model.pb` into
     `inference_options`, so `deblur_image` runs them around it.
@@ -45,7 +47,6 @@ class SavedModelRunner:
     """
 
     channels = 3
-    size_multiple = 16
 
     def __init__(self, path):
         self.path = os.fspath(path)
@@ -59,7 +60,14 @@ class SavedModelRunner:
                              f"returns {sorted(outputs)}")
         self._output_key = next(iter(outputs))
         (self._input_key,) = self._function.structured_input_signature[1]
-        setattr(self, ATTRIBUTE, _exported_options(self.path))
+        config = _exported_config(self.path)
+        architecture = config.get("model", {})
+        self.size_multiple = size_multiple(architecture.get("num_scales", 3),
+                                           architecture.get("scale_factor", 0.5))
+        try:
+            setattr(self, ATTRIBUTE, InferenceOptions.from_config(config.get("inference")))
+        except ValueError as error:
+            raise ValueError(f"{os.path.join(self.path, CONFIG_FILE)}: {error}") from None
 
     def __call__(self, images):
         inputs = {self._input_key: tf.constant(images, tf.float32)}
@@ -67,14 +75,10 @@ class SavedModelRunner:
         return result.numpy()
 
 
-def _exported_options(path):
-    """The "inference" section of the `srn_config.json` an export carries (release's if none)."""
+def _exported_config(path):
+    """The `srn_config.json` an export carries beside `saved_model.pb` ({} if none)."""
     config_path = os.path.join(path, CONFIG_FILE)
     if not os.path.isfile(config_path):
-        return InferenceOptions()
+        return {}
     with open(config_path) as handle:
-        section = json.load(handle).get("inference")
-    try:
-        return InferenceOptions.from_config(section)
-    except ValueError as error:
-        raise ValueError(f"{config_path}: {error}") from None
+        return json.load(handle)

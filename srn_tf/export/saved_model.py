@@ -12,7 +12,8 @@ models all happen inside the graph. Its signatures:
                      -> {"level_0": coarsest, ..., "level_<n-1>": finest}, each float32
                         (batch, round(height * s), round(width * s), 3)
 
-Height and width must be at least 16; smaller images fail with an
+Height and width must be at least the model's size multiple (16 for the
+release's networks); smaller images fail with an
 InvalidArgumentError that says so.
 """
 
@@ -21,7 +22,7 @@ import shutil
 
 import tensorflow as tf
 
-from srn_tf.inference.padding import MIN_SIDE, predict_levels_any_size
+from srn_tf.inference.padding import predict_levels_any_size
 from srn_tf.checkpoints.model_folder import write_model_config
 
 SIGNATURE_NAMES = ("serving_default", "serving_uint8", "levels")
@@ -53,8 +54,8 @@ class DeblurModule(tf.Module):
         def run_levels(images):
             shape = tf.shape(images)
             tf.debugging.assert_greater_equal(
-                tf.minimum(shape[1], shape[2]), MIN_SIDE,
-                message=f"SRN needs images of at least {MIN_SIDE} pixels on each side")
+                tf.minimum(shape[1], shape[2]), model.size_multiple,
+                message=f"SRN needs images of at least {model.size_multiple} pixels on each side")
             return predict_levels_any_size(model, images)
 
         def deblur(images):

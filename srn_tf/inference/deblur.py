@@ -19,7 +19,7 @@ from srn_tf.inference.flip_ensemble import flip_ensemble
 from srn_tf.inference.options import options_of
 from srn_tf.inference.postprocess.kernel_refinement import refine_with_kernel
 from srn_tf.models.srn_deblur_net import SRNDeblurNet
-from srn_tf.inference.padding import check_min_size
+from srn_tf.inference.padding import check_min_size, pad_to_multiple
 from srn_tf.inference.tiling import run_tiled
 
 # Keras dtype policy per precision; "float32" is the release's arithmetic.
@@ -59,7 +59,8 @@ class _Runner:
         return variant
 
     def function(self, precision, shape, jit_compile=False):
-        """A concrete function (batch, H, W, C) float32 -> finest level, H, W multiples of 16."""
+        """A concrete function (batch, H, W, C) float32 -> finest level; H and W are
+        multiples of the model's size multiple."""
         key = (precision, tuple(shape), jit_compile)
         if key not in self._functions:
             variant = self.variant(precision)
@@ -99,7 +100,8 @@ def forward_function(model, precision="float32", shape=(1, 720, 1280, 3), jit_co
     Args:
         model: an `SRNDeblurNet`.
         precision: "float32", "bfloat16" or "float16".
-        shape: (batch, height, width, model.channels), sides multiples of 16.
+        shape: (batch, height, width, model.channels), sides multiples of
+            `model.size_multiple`.
         jit_compile: compile with XLA.
 
     Returns:
@@ -116,13 +118,6 @@ def _check_precision(precision):
                          f"Received: precision={precision!r}")
 
 
-def _pad(images, multiple):
-    """Edge-replicates bottom rows and right columns to a multiple (as the release)."""
-    _, height, width, _ = images.shape
-    return np.pad(images, ((0, 0), (0, -height % multiple), (0, -width % multiple), (0, 0)),
-                  mode="edge")
-
-
 def _padded_run(model, precision):
     """A function running (batch, h, w, c) float32 arrays of any size through `model`.
 
@@ -137,7 +132,7 @@ def _padded_run(model, precision):
 
         def run_callable(images):
             height, width = images.shape[1:3]
-            return np.asarray(model(_pad(images, multiple)))[:, :height, :width]
+            return np.asarray(model(pad_to_multiple(images, multiple)))[:, :height, :width]
 
         return run_callable
 
@@ -146,14 +141,14 @@ def _padded_run(model, precision):
 
     def run(images):
         height, width = images.shape[1:3]
-        padded = _pad(images, multiple)
-        function = runner.function(precision, padded.shape)
-        return function(tf.constant(padded)).numpy()[:, :height, :width]
+        padded = pad_to_multiple(tf.constant(images), multiple)
+        function = runner.function(precision, tuple(padded.shape))
+        return function(padded).numpy()[:, :height, :width]
 
     return run
 
 
-def _check_image(image):
+def _check_image(image, model):
     if not isinstance(image, np.ndarray):
         raise TypeError(f"deblur_image takes a numpy array. Received: {type(image).__name__}")
     if image.ndim != 3 or image.shape[2] not in (1, 3, 4):
@@ -162,7 +157,7 @@ def _check_image(image):
     if image.dtype not in _SCALES:
         raise ValueError("deblur_image takes uint8, uint16 or float32 images. "
                          f"Received dtype {image.dtype}")
-    check_min_size(image.shape[0], image.shape[1])
+    check_min_size(image.shape[0], image.shape[1], model.size_multiple)
 
 
 def _to_model_batch(model, planes):
@@ -199,7 +194,8 @@ def deblur_image(model, image, precision="float32", tile=None, tile_overlap=None
                  flat_level=None, denoise=None, kernel_refinement=None):
     """Deblurs one image of any size, type and channel count.
 
-    The image is edge-padded at the bottom and right to a multiple of 16 (as the
+    The image is edge-padded at the bottom and right to a multiple of the
+    model's `size_multiple` (16 for the release's networks; as the
     release pads), run, and cropped back. Gray and lstm models run each plane of
     an RGB image separately (as the release); the color model runs a gray image
     replicated to RGB and returns the BT.601 luma of its result. An alpha channel
@@ -241,7 +237,7 @@ def deblur_image(model, image, precision="float32", tile=None, tile_overlap=None
     Returns:
         The deblurred image, same shape and dtype as `image`.
     """
-    _check_image(image)
+    _check_image(image, model)
     _check_precision(precision)
     options = options_of(model).override(flips=flips, flat_level=flat_level, denoise=denoise,
                                          kernel_refinement=kernel_refinement)

@@ -41,7 +41,8 @@ def deblur_fixed_size(model, image, height, width, precision="float32", flips=No
         model: an `SRNDeblurNet` or `SavedModelRunner`.
         image: (h, w, channels) uint8 or uint16 array, channels 1, 3 or 4 (alpha is
             passed through unchanged, never resized).
-        height, width: the release's `--height/--width`, multiples of 16; the
+        height, width: the release's `--height/--width`, multiples of the
+            model's size multiple; the
             image is transposed first if it is portrait, so they describe the
             landscape orientation.
         precision, flips, flat_level, denoise, kernel_refinement: as for

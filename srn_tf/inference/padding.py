@@ -1,14 +1,19 @@
-"""Running a model that needs sizes in multiples of 16 on images of any size."""
+"""Running a model that needs sizes in multiples of its `size_multiple` on images of any size.
+
+`pad_to_multiple` is the one edge padding of the package: the whole-image run,
+the tiles and the SavedModel's graph all pad with it.
+"""
 
 import tensorflow as tf
 
 from srn_tf.models.legacy_resize import scaled_length, spatial_size
 
-MIN_SIDE = 16
+def check_min_size(height, width, min_side):
+    """Raises ValueError when an image is smaller than `min_side` on a side.
 
-
-def check_min_size(height, width, min_side=MIN_SIDE):
-    """Raises ValueError when an image is smaller than `min_side` on a side."""
+    Callers pass the model's `size_multiple`: below it the coarsest level would
+    see less than one cell of the network's subsampling.
+    """
     if height < min_side or width < min_side:
         raise ValueError(
             f"image is {height}x{width}; SRN needs at least {min_side} pixels on each side")
@@ -20,7 +25,7 @@ def pad_to_multiple(images, multiple):
     The release pads the same way (`np.pad(..., 'edge')` at bottom and right).
 
     Args:
-        images: (batch, height, width, channels) tensor.
+        images: (batch, height, width, channels) tensor or numpy array.
         multiple: the size both sides are padded to a multiple of.
 
     Returns:
@@ -83,7 +88,7 @@ def predict_levels_any_size(model, images):
     images = tf.convert_to_tensor(images)
     height, width = spatial_size(images)
     if isinstance(height, int) and isinstance(width, int):
-        check_min_size(height, width)
+        check_min_size(height, width, model.size_multiple)
 
     def run_levels(batch):
         padded = pad_to_multiple(batch, model.size_multiple)

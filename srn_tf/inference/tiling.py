@@ -13,7 +13,7 @@ import math
 import numpy as np
 
 
-def tile_spans(length, tile, overlap, multiple=16):
+def tile_spans(length, tile, overlap, multiple):
     """Places tiles of one size along an axis of `length` pixels.
 
     Tiles start at multiples of `multiple` (the model's size multiple): SRN
@@ -88,7 +88,7 @@ def feather_weights(spans, index):
     return weights
 
 
-def run_tiled(function, images, tile, overlap, multiple=16):
+def run_tiled(function, images, tile, overlap, multiple):
     """Applies an image-to-image `function` tile by tile and feathers the results.
 
     The images are first edge-padded at the bottom and right to a multiple of
@@ -107,8 +107,11 @@ def run_tiled(function, images, tile, overlap, multiple=16):
         (batch, height, width, channels) float32 array.
     """
     _, height, width, _ = images.shape
-    padded = np.pad(images, ((0, 0), (0, -height % multiple), (0, -width % multiple), (0, 0)),
-                    mode="edge")
+    # Imported here: the console scripts check tiles with this module before
+    # TensorFlow loads.
+    from srn_tf.inference.padding import pad_to_multiple
+
+    padded = np.asarray(pad_to_multiple(images, multiple))
     rows = tile_spans(padded.shape[1], tile, overlap, multiple)
     columns = tile_spans(padded.shape[2], tile, overlap, multiple)
     if len(rows) == 1 and len(columns) == 1:

@@ -10,6 +10,12 @@ from srn_tf.models.legacy_resize import legacy_bilinear_resize, scaled_length, s
 RECURRENT_CELLS = (None, "conv_lstm")
 
 
+def size_multiple(num_scales, scale_factor):
+    """The multiple height and width must be of: the finest level subsamples by 4
+    (two stride-2 encoder stages) and each coarser level by 1 / scale_factor more."""
+    return int(round(4 / scale_factor ** (num_scales - 1)))
+
+
 @keras.saving.register_keras_serializable(package="srn_tf")
 class SRNDeblurNet(keras.Model):
     """SRN-DeblurNet (Tao et al., CVPR 2018) as the original release builds it.
@@ -110,7 +116,7 @@ class SRNDeblurNet(keras.Model):
     @property
     def size_multiple(self):
         """Height and width must be multiples of this (16 for the release)."""
-        return int(round(4 / self.scale_factor ** (self.num_scales - 1)))
+        return size_multiple(self.num_scales, self.scale_factor)
 
     def build(self, input_shape=None):
         """Creates every weight; spatial size is irrelevant, so none is needed."""

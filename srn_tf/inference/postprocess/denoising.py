@@ -11,19 +11,9 @@ estimate is about the 8-bit rounding and the image comes back all but unchanged
 """
 
 import numpy as np
-from skimage.restoration import denoise_wavelet, estimate_sigma
+from skimage.restoration import denoise_wavelet
 
-
-def noise_level(image):
-    """The standard deviation of Gaussian noise in `image`, estimated.
-
-    Args:
-        image: (height, width, channels) float32 in [0, 1].
-
-    Returns:
-        float, the mean over the channels of scikit-image's `estimate_sigma`.
-    """
-    return float(estimate_sigma(image, channel_axis=-1, average_sigmas=True))
+from srn_tf.inference.postprocess.noise import noise_level
 
 
 def denoise_output(blurred, deblurred):

@@ -26,7 +26,7 @@ import cv2
 import numpy as np
 from scipy import fft
 
-from srn_tf.inference.postprocess.denoising import noise_level
+from srn_tf.inference.postprocess.noise import noise_level
 
 # Side of the estimated kernel in pixels: blur up to 32 pixels from the centre.
 KERNEL_SIZE = 65
