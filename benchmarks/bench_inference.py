@@ -212,7 +212,7 @@ def _configurations(parts, base, scratch):
 
 
 def _summary(results, peak, scratch):
-    """Fractions of peak and the ratios the README quotes."""
+    """Fractions of peak and the ratios docs/precision-and-speed.md quotes."""
     if peak:
         for name, result in results.items():
             if "gflops_per_s" in result and name != "peak":

@@ -212,7 +212,7 @@ def deblur_image(model, image, precision="float32", tile=None, tile_overlap=None
         tile: None to run the whole image at once, else the largest tile side in
             pixels: the image runs in overlapping tiles, blended without seams,
             to bound memory. Tiles only approximate the whole-image result (see
-            README.md, "Tiling").
+            docs/tiling.md).
         tile_overlap: least overlap of neighbouring tiles in pixels, below `tile`
             (default `DEFAULT_TILE_OVERLAP`, at most half the tile).
         flips: 1 runs the image once (the release); 2 also runs it flipped left to

@@ -26,7 +26,7 @@ from srn_tf.inference.options import options_of
 
 # Automatic tiling: images whose model batch (pixels x planes run at once) is above
 # this run in tiles of at most this many pixels, which keeps a 2160x3840 image
-# under 4 GB of peak memory (README.md, "Tiling").
+# under 4 GB of peak memory (docs/tiling.md).
 AUTO_TILE_PIXELS = 2_000_000
 
 

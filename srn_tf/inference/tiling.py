@@ -5,7 +5,7 @@ the whole image's near the tile's edges. Tiles therefore overlap, and in each
 overlap the two tiles are blended: the outer quarter of each tile's side of the
 overlap is dropped, and across the middle half one fades out as the other fades
 in (raised cosine, weights summing to one), so no seam is left where a tile
-ends. README.md ("Tiling") gives the measured error against overlap.
+ends. docs/tiling.md gives the measured error against overlap.
 """
 
 import math

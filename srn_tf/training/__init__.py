@@ -1,1 +1,1 @@
-""""""
+"""The release's training recipe: the loss, the step, and the resumable, distributed run."""

@@ -7,7 +7,7 @@ noise-free targets, it still leaves about that much). Wavelet shrinkage
 estimated from the blurred input (`estimate_sigma`, the median absolute deviation
 of its finest wavelet coefficients) takes it out; on a noise-free input the
 estimate is about the 8-bit rounding and the image comes back all but unchanged
-(README.md, "Output denoising").
+(docs/deblurring.md, "Output denoising").
 """
 
 import numpy as np

@@ -4,8 +4,8 @@ Blur of either kind (a kernel convolved with the 8-bit values, or frames average
 in linear light) leaves an image unchanged where it is flat: there the sharp image
 is the blurred one, and a deblurred image should be too. The bundled default model
 is on average about 1.5 grey levels darker than its input there, a bias it learnt
-as a compromise between the two kinds of averaging (README.md, "Flat-level
-matching"); subtracting that offset, measured per channel over the flat pixels,
+as a compromise between the two kinds of averaging (docs/deblurring.md,
+"Flat-level matching"); subtracting that offset, measured per channel over the flat pixels,
 gains 0.1 to 0.17 dB on camera shake it never saw. Numpy and OpenCV only.
 """
 

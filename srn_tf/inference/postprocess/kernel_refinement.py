@@ -18,7 +18,8 @@ lower cost. The kernel is estimated coarse to fine (a third, two thirds, full
 size). The weight grows with the noise level measured in the input, so that noise
 is not amplified. With the bundled model it gains 0.3 to 1.1 dB on noise-free
 camera shake it never saw, little with noise, and -0.3 to +0.5 dB on synthetic
-blur that varies a little across the image (README.md, "Kernel refinement").
+blur that varies a little across the image (docs/deblurring.md, "Kernel
+refinement").
 NumPy, SciPy and OpenCV only.
 """
 
@@ -42,9 +43,9 @@ KERNEL_THRESHOLD = 0.15
 # factor, where the network's leftover blur is below a pixel and the estimate
 # catches the whole path, then refined at each larger size from the deconvolution
 # at the size before. (Full size alone recovers only the part of the path the
-# network left, because deconvolving with that part gives the output back: session
-# 17's refinement gained 0.04 to 0.19 dB less on noise-free unseen shake; factors 2
-# and 1, 0.02 to 0.14 dB less on three of the four sets; README, session 18.)
+# network left, because deconvolving with that part gives the output back: it
+# gained 0.04 to 0.19 dB less on noise-free unseen shake; factors 2 and 1, 0.02 to
+# 0.14 dB less on three of the four sets; docs/default-model.md.)
 SCALES = (3.0, 1.5, 1.0)
 # Images shrunk below this side (pixels) skip that scale.
 SMALLEST_SIDE = 48
@@ -65,7 +66,7 @@ GAMMA = 2.2
 # The two kinds' results are averaged with weights 1 / cost^BLEND_POWER (cost as
 # `_refine_in` returns it): a kind twice as costly gets 1/17 of the weight. Picking
 # the cheaper kind outright gained 0.04 to 0.17 dB less on three of the four
-# noise-free unseen shake sets, 0.02 more on the fourth (README, session 18); a
+# noise-free unseen shake sets, 0.02 more on the fourth (docs/default-model.md); a
 # power of 2: -0.07 to +0.06 dB.
 BLEND_POWER = 4
 # Pixels this far from the border are left out when the kinds of blur are compared.
