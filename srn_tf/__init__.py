@@ -4,10 +4,17 @@ Public API:
     build_model(model_type, **config)    a built SRNDeblurNet ("color", "gray", "lstm")
     load_tf1_checkpoint(model, path)     the original release's weights into a model
     save_model(model, path)              a checkpoint folder with the model config
-    load_model(path)                     rebuild and restore from such a folder
+    load_model(path)                     rebuild and restore from such a folder (or a
+                                         preset's name, "default"), its inference
+                                         defaults attached
+    load_deblur_model(path)              any checkpoint kind: srn_tf folder, SavedModel,
+                                         TF1 checkpoint, preset name; None: the bundled model
+    InferenceOptions(...)                what runs around the network (flips, flat
+                                         level, kernel refinement, denoise)
     predict_any_size(model, images)      any height and width, gray models on RGB
     synthesize_dataset(output_dir, ...)  GOPRO-style blurred/sharp pairs from sharp images
-    deblur_image(model, image)           one numpy image (any size, dtype, channels)
+    deblur_image(model, image)           one numpy image (any size, dtype, channels),
+                                         with the model's inference defaults
     psnr(image, reference)               MATLAB's psnr on 8-bit images (the paper's)
     ssim(image, reference, definition)   MATLAB's 3-D ssim ("matlab") or "per_channel"
     export_saved_model(model, export_dir) a SavedModel serving any size with TF alone
@@ -20,12 +27,14 @@ TensorFlow's environment (log level, visible GPUs) before TensorFlow loads.
 import importlib
 
 _EXPORTS = {
+    "InferenceOptions": "srn_tf.inference.options",
     "MODEL_TYPES": "srn_tf.models.model_types",
     "SRNDeblurNet": "srn_tf.models.srn_deblur_net",
     "TrainingConfig": "srn_tf.training.trainer",
     "build_model": "srn_tf.models.model_types",
     "deblur_image": "srn_tf.inference.deblur",
     "export_saved_model": "srn_tf.export.saved_model",
+    "load_deblur_model": "srn_tf.checkpoints.loading",
     "load_model": "srn_tf.checkpoints.model_folder",
     "load_tf1_checkpoint": "srn_tf.checkpoints.tf1_checkpoint",
     "model_type_of": "srn_tf.models.model_types",

@@ -276,3 +276,19 @@ def test_kernel_refinement_runs_after_the_flat_level_and_before_denoising(models
     np.testing.assert_allclose(
         srn_tf.deblur_image(model, image, flat_level=True, kernel_refinement=True, denoise=True),
         expected, atol=FLOAT_TOLERANCE, rtol=0)
+
+
+def test_unset_steps_follow_the_models_own_inference_options(models):
+    from srn_tf.inference.options import InferenceOptions, attach_options
+
+    preset = _small_model("color")
+    attach_options(preset, InferenceOptions(flips=2, flat_level=True, denoise=True))
+    image = _image((40, 56, 3), np.uint8, seed=4)
+    steps = dict(flips=2, flat_level=True, kernel_refinement=False, denoise=True)
+    # The same weights and the same steps: the same arithmetic, bit for bit.
+    np.testing.assert_array_equal(srn_tf.deblur_image(preset, image),
+                                  srn_tf.deblur_image(models["color"], image, **steps))
+    # A given value overrides the model's; a model without options runs as the release.
+    np.testing.assert_array_equal(srn_tf.deblur_image(preset, image, flips=1, flat_level=False,
+                                                      denoise=False),
+                                  srn_tf.deblur_image(models["color"], image))
