@@ -119,7 +119,7 @@ step --datalist=data/default_model_leaves/train_list.txt --init_checkpoint=runs/
   --checkpoint_dir=runs/default_model_leaves --max_steps=3600 --lr=0.0003 --seed=2037 "${LATER[@]}"
 step --datalist=data/default_model_leaves2/train_list.txt --init_checkpoint=runs/default_model_leaves \
   --checkpoint_dir=runs/default_model_leaves2 --max_steps=3600 --lr=0.0003 --seed=2039 "${LATER[@]}"
-# Step 6 started from step 5's weights rounded to float16 (as they were bundled then);
+# Step 6 starts from step 5's weights rounded to float16 (stored as a bundle is);
 # --init_checkpoint casts them back to float32. The rounding moves the test score by
 # 0.0005 dB.
 if [[ ! -e runs/default_model_leaves2_float16 ]]; then
