@@ -31,7 +31,7 @@ import tensorflow as tf
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import srn_tf  # noqa: E402
-from srn_tf.data.training_pairs import read_pair_list  # noqa: E402
+from srn_tf.data.pairs import read_datalist  # noqa: E402
 from srn_tf.data.input_pipeline import training_dataset  # noqa: E402
 from srn_tf.training.train_step import make_optimizer, make_train_step  # noqa: E402
 from synthetic_pairs import write_pairs  # noqa: E402
@@ -109,7 +109,7 @@ def step_seconds(policy, mode, batch, crop, repeats):
 
 
 def pipeline_pairs_per_second(folder, batch, crop, batches):
-    pairs = read_pair_list(os.path.join(folder, "list.txt"))
+    pairs = read_datalist(os.path.join(folder, "list.txt"))
     dataset = training_dataset(pairs, batch_size=batch, crop_size=crop, channels=3,
                                start_step=0, end_step=batches + 2, seed=0, shuffle=True)
     iterator = iter(dataset)

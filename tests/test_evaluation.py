@@ -159,11 +159,12 @@ def test_every_problem_in_a_data_list_is_reported_before_running(test_set, tmp_p
         f"sharp/coffee.png blur/missing.png\n"
         f"{tmp_path / 'small.png'} blur/coffee.png\n"
         f"sharp/coffee.png\n")
-    with pytest.raises(paired_images.DatasetError) as raised:
+    with pytest.raises(paired_images.PairListError) as raised:
         paired_images.read_datalist(datalist, data_root=root)
     problems = raised.value.problems
     assert len(problems) == 3
-    assert problems[0] == f"{datalist}:3: expected 'sharp_path blur_path', found 1 fields"
+    assert problems[0] == (f"{datalist}:3: expected 'sharp_path blur_path', found 1 fields: "
+                           "'sharp/coffee.png'")
     assert problems[1] == f"{root / 'blur' / 'missing.png'}: no such file"
     assert problems[2].startswith(f"{root / 'blur' / 'coffee.png'}: is 32x48 but its sharp")
 
@@ -173,9 +174,9 @@ def test_gopro_scene_without_sharp_frame_is_named(test_set, tmp_path):
     os.makedirs(scene / "blur")
     os.makedirs(scene / "sharp")
     write_image(str(scene / "blur" / "000007.png"), test_set[3]["coffee"][0])
-    with pytest.raises(paired_images.DatasetError, match="000007.png: no such file"):
+    with pytest.raises(paired_images.PairListError, match="000007.png: no such file"):
         paired_images.read_gopro(tmp_path / "GOPRO_Large")
-    with pytest.raises(paired_images.DatasetError, match="blur_gamma: no such folder"):
+    with pytest.raises(paired_images.PairListError, match="blur_gamma: no such folder"):
         paired_images.read_gopro(tmp_path / "GOPRO_Large", blur_folder="blur_gamma")
 
 
@@ -281,7 +282,7 @@ def test_a_corrupt_image_is_reported_and_the_others_still_scored(test_set, model
 
 def test_an_exported_saved_model_scores_like_its_checkpoint(test_set, model, datalist_run,
                                                             tmp_path):
-    from srn_tf.inference.deblur_files import load_deblur_model
+    from srn_tf.checkpoints.loading import load_deblur_model
     from srn_tf.export.saved_model import export_saved_model
 
     export_saved_model(model, tmp_path / "export")

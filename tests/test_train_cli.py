@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from srn_tf.data.training_pairs import PairListError
+from srn_tf.data.pairs import PairListError
 from srn_tf.training.trainer import TrainingConfig, train
 from tests.pair_files import write_image, write_random_pairs
 
@@ -184,7 +184,7 @@ def test_bad_pairs_are_all_reported_before_the_first_step(tmp_path):
     assert result.returncode == 1
     lines = result.stderr.strip().splitlines()
     report = lines[lines.index(next(l for l in lines if l.startswith("error: 4 problem(s)"))):]
-    assert report[0] == "error: 4 problem(s) in 6 training pair(s)"
+    assert report[0] == f"error: 4 problem(s) in {list_path}"
     assert sorted(line.split(": ")[1] for line in report[1:]) == [
         "is 16x16, smaller than the 32x32 crop", "is 32x32 but its sharp image "
         f"{tmp_path}/tall.png is 48x32", "no such file",

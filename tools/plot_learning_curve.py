@@ -32,7 +32,7 @@ import numpy as np
 import tensorflow as tf
 from absl import app, flags
 
-from srn_tf.data.training_pairs import read_pair_list
+from srn_tf.data.pairs import read_datalist
 from srn_tf.data.image_io import read_image
 from srn_tf.evaluation.metrics import psnr
 from srn_tf.checkpoints.model_folder import write_json_atomically
@@ -106,9 +106,9 @@ def previous_curve(path, end_step=None):
 def input_psnr(datalist):
     """Mean PSNR (peak 1, float like srn-train's validation) of the list's blurred images."""
     values = []
-    for sharp_path, blur_path in read_pair_list(datalist):
+    for pair in read_datalist(datalist):
         sharp, blur = (read_image(path).astype(np.float64) / 255.0
-                       for path in (sharp_path, blur_path))
+                       for path in (pair.sharp_path, pair.blur_path))
         values.append(psnr(blur, sharp, data_range=1.0))
     return float(np.mean(values))
 

@@ -106,7 +106,7 @@ def main(argv):
 
     from absl import logging
 
-    from srn_tf.data.training_pairs import PairListError
+    from srn_tf.data.pairs import PairListError
     from srn_tf.training.trainer import TrainingConfig, TrainingDivergedError, train
 
     logging.set_verbosity(logging.INFO)

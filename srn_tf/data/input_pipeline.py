@@ -125,7 +125,8 @@ def training_dataset(pairs, *, batch_size, crop_size, channels, start_step, end_
     to its replicas in turn, so the global batch is the same for any replica count.
 
     Args:
-        pairs: (sharp_path, blur_path) pairs, already checked (`check_pairs`).
+        pairs: `srn_tf.data.pairs.ImagePair`s, already checked (`read_datalist` or
+            `read_gopro` with `TRAINING_CHECKS`).
         batch_size: the global batch (all replicas together).
         crop_size: side of the square crops.
         channels: 3 (`color`) or 1 (`gray`, `lstm`).
@@ -147,8 +148,8 @@ def training_dataset(pairs, *, batch_size, crop_size, channels, start_step, end_
         raise ValueError(f"batch_size {batch_size} does not split over {replicas} replicas")
     local_share = batch_size // pipelines  # images per step read by this pipeline
     per_replica = batch_size // replicas
-    sharp_paths = tf.constant([pair[0] for pair in pairs])
-    blur_paths = tf.constant([pair[1] for pair in pairs])
+    sharp_paths = tf.constant([pair.sharp_path for pair in pairs])
+    blur_paths = tf.constant([pair.blur_path for pair in pairs])
 
     def element_of(local_index):
         step, offset = local_index // local_share, local_index % local_share

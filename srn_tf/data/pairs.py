@@ -1,29 +1,49 @@
-"""Paired blurred/sharp test images: the release's data lists and GOPRO_Large's folders.
+"""Paired blurred/sharp images: the release's data lists, GOPRO_Large's folders, and their checks.
 
-Both readers check every file before anything runs (that it exists, is an image,
-and has the size of its partner, read from the file header only) and report
-every problem at once, one line each, naming the file. No TensorFlow here, so a
-bad test set fails in a fraction of a second.
+One reader per layout, for training and evaluation alike:
+
+  * `read_datalist`: the release's lists (`datalist_gopro.txt`), one
+    `sharp_path blur_path` pair per line;
+  * `read_gopro`: GOPRO_Large's `<split>/<scene>/{blur,sharp}/<frame>.png`.
+
+Both check every file before anything runs (`check_pairs`: that it exists, is an
+image, and has the size of its partner, read from the file header only) and
+report every problem at once, one line each, naming the file, in one
+`PairListError`. No TensorFlow here, so a bad list fails in seconds, not hours
+into a run at the first unreadable image.
+
+Training checks more than evaluation: its pipeline decodes with
+`tf.io.decode_image` (PNG, JPEG, BMP, GIF; no TIFF) and ignores EXIF
+orientation, and its crops need both sides of an image to be at least the crop.
+The `min_side`, `formats` and `exif_orientation` options say so; `TRAINING_CHECKS`
+holds the last two as the trainer passes them.
 """
 
 import dataclasses
 import os
+from concurrent.futures import ThreadPoolExecutor
 
-from PIL import Image, UnidentifiedImageError
+from PIL import Image
 
 from srn_tf.data.image_io import is_image_file
 
+# What tf.io.decode_image reads (the training pipeline's decoder).
+DECODABLE_FORMATS = ("PNG", "JPEG", "BMP", "GIF")
+# The checks that match the training pipeline's decoder (add min_side=crop_size).
+TRAINING_CHECKS = {"formats": DECODABLE_FORMATS, "exif_orientation": False}
+GOPRO_SPLITS = ("train", "test")
 # EXIF orientations that turn an image by 90 degrees (read_image applies them).
 _TRANSPOSING_ORIENTATIONS = (5, 6, 7, 8)
+_ORIENTATION_TAG = 0x0112
 
 
 @dataclasses.dataclass(frozen=True)
 class ImagePair:
-    """One test image.
+    """One blurred image and its sharp ground truth.
 
     Attributes:
         name: relative path naming the pair in reports and under `images/`
-            (the blurred image's path as listed).
+            (the blurred image's path as listed, or relative to GOPRO_Large).
         blur_path: the blurred image file.
         sharp_path: its sharp ground truth.
     """
@@ -33,81 +53,105 @@ class ImagePair:
     sharp_path: str
 
 
-class DatasetError(ValueError):
-    """A test set that cannot be evaluated; `problems` holds one line per problem."""
+class PairListError(ValueError):
+    """A pair list, or the images it names, cannot be used.
 
-    def __init__(self, problems):
+    The message is `summary` (when given) followed by the problems, one a line.
+
+    Attributes:
+        problems: one line per problem, each naming the file (or list line).
+    """
+
+    def __init__(self, problems, summary=None):
         self.problems = list(problems)
-        super().__init__("\n".join(self.problems))
+        lines = ([summary] if summary else []) + self.problems
+        super().__init__("\n".join(lines))
 
 
-def read_datalist(datalist, data_root=None):
-    """Reads a data list in the release's format and checks every file it names.
+def read_datalist(datalist, data_root=None, *, min_side=None, formats=None,
+                  exif_orientation=True, num_threads=16):
+    """Reads a list in the release's format and checks every file it names.
 
-    Each non-empty line is `sharp_path blur_path` (one space between), paths
-    relative to `data_root`.
+    Each non-empty line is `sharp_path blur_path` (whitespace between). Relative
+    paths resolve against `data_root`; absolute paths are kept.
 
     Args:
-        datalist: the list file.
+        datalist: the list file (e.g. the release's `datalist_gopro.txt`).
         data_root: folder the paths are relative to (default: the list's folder).
+        min_side, formats, exif_orientation, num_threads: as in `check_pairs`.
 
     Returns:
         List of `ImagePair`, in the list's order.
 
     Raises:
-        DatasetError: malformed lines, missing or unreadable files, pairs whose
-            images differ in size; every one of them named.
+        PairListError: a missing or empty list, malformed lines, missing or
+            unreadable files, pairs whose images differ in size (and with the
+            options, images too small or of another format); every one named.
     """
     datalist = os.fspath(datalist)
     if not os.path.isfile(datalist):
-        raise DatasetError([f"{datalist}: no such data list"])
+        raise PairListError([f"{datalist}: no such data list"], "cannot read the pair list")
     if data_root is None:
         data_root = os.path.dirname(os.path.abspath(datalist))
+    data_root = os.fspath(data_root)
     pairs, problems = [], []
     with open(datalist) as handle:
         for number, line in enumerate(handle, start=1):
-            if not line.strip():
+            line = line.strip()
+            if not line:
                 continue
             fields = line.split()
             if len(fields) != 2:
                 problems.append(f"{datalist}:{number}: expected 'sharp_path blur_path', "
-                                f"found {len(fields)} fields")
+                                f"found {len(fields)} fields: {line!r}")
                 continue
             sharp, blur = fields
             pairs.append(ImagePair(os.path.normpath(blur), os.path.join(data_root, blur),
                                    os.path.join(data_root, sharp)))
     if not pairs and not problems:
         problems.append(f"{datalist}: lists no image pairs")
-    problems += check_pairs(pairs)
+    problems += _pair_problems(pairs, min_side=min_side, formats=formats,
+                              exif_orientation=exif_orientation, num_threads=num_threads)
     if problems:
-        raise DatasetError(problems)
+        raise PairListError(problems, f"{len(problems)} problem(s) in {datalist}")
     return pairs
 
 
-def read_gopro(gopro_dir, blur_folder="blur"):
-    """Lists GOPRO_Large's test pairs: `test/<scene>/{blur_folder,sharp}/<frame>.png`.
+def read_gopro(gopro_dir, *, split="test", blur_folder="blur", min_side=None, formats=None,
+               exif_orientation=True, num_threads=16):
+    """Lists GOPRO_Large's pairs, `<split>/<scene>/{blur_folder,sharp}/<frame>`, checked.
 
     Args:
-        gopro_dir: the GOPRO_Large folder (holding `test/`).
+        gopro_dir: the GOPRO_Large folder (holding `<split>/`), or the split folder
+            itself (a folder named `split`, e.g. `GOPRO_Large/train`).
+        split: "train" or "test".
         blur_folder: "blur" (the paper's inputs) or "blur_gamma" (the variant
-            averaged in gamma-decoded space).
+            averaged in gamma-decoded space); another name is looked for as given.
+        min_side, formats, exif_orientation, num_threads: as in `check_pairs`.
 
     Returns:
         List of `ImagePair`, scenes and frames in sorted order; names are paths
-        relative to `gopro_dir` (`test/<scene>/<blur_folder>/<frame>`).
+        relative to GOPRO_Large (`<split>/<scene>/<blur_folder>/<frame>`).
 
     Raises:
-        DatasetError: no test folder, a scene without `blur_folder` or `sharp`, a
-            blurred frame without its sharp frame, unreadable or mismatched files.
+        ValueError: `split` is not one of the above.
+        PairListError: no split folder, a scene without `blur_folder` or `sharp`,
+            a blurred frame without its sharp frame, unreadable or mismatched
+            files (and with the options, images too small or of another format).
     """
+    if split not in GOPRO_SPLITS:
+        raise ValueError(f"split must be one of {GOPRO_SPLITS}. Received: {split!r}")
     gopro_dir = os.fspath(gopro_dir)
-    test_dir = os.path.join(gopro_dir, "test")
-    if not os.path.isdir(test_dir):
-        raise DatasetError([f"{gopro_dir}: no 'test' folder (expected GOPRO_Large's layout "
-                            "test/<scene>/blur|sharp/*.png)"])
+    split_dir = os.path.join(gopro_dir, split)
+    if not os.path.isdir(split_dir) and os.path.basename(os.path.normpath(gopro_dir)) == split:
+        split_dir = gopro_dir
+    if not os.path.isdir(split_dir):
+        raise PairListError([f"{gopro_dir}: no '{split}' folder (expected GOPRO_Large's "
+                             f"layout {split}/<scene>/blur|sharp/*.png)"],
+                            "not a GOPRO_Large folder")
     pairs, problems = [], []
-    for scene in sorted(os.listdir(test_dir)):
-        scene_dir = os.path.join(test_dir, scene)
+    for scene in sorted(os.listdir(split_dir)):
+        scene_dir = os.path.join(split_dir, scene)
         if not os.path.isdir(scene_dir):
             continue
         blur_dir = os.path.join(scene_dir, blur_folder)
@@ -117,42 +161,91 @@ def read_gopro(gopro_dir, blur_folder="blur"):
             problems += [f"{folder}: no such folder" for folder in missing]
             continue
         for frame in sorted(filter(is_image_file, os.listdir(blur_dir))):
-            name = os.path.join("test", scene, blur_folder, frame)
+            name = os.path.join(split, scene, blur_folder, frame)
             pairs.append(ImagePair(name, os.path.join(blur_dir, frame),
                                    os.path.join(sharp_dir, frame)))
     if not pairs and not problems:
-        problems.append(f"{test_dir}: holds no blurred test images")
-    problems += check_pairs(pairs)
+        problems.append(f"{split_dir}: holds no blurred images "
+                        f"(<scene>/{blur_folder}/*.png)")
+    problems += _pair_problems(pairs, min_side=min_side, formats=formats,
+                              exif_orientation=exif_orientation, num_threads=num_threads)
     if problems:
-        raise DatasetError(problems)
+        raise PairListError(problems, f"{len(problems)} problem(s) in {split_dir}")
     return pairs
 
 
-def _displayed_size(path):
-    """(height, width) of an image file as read_image returns it; reads the header only."""
-    with Image.open(path) as image:
-        width, height = image.size
-        orientation = image.getexif().get(0x0112, 1)
+def _image_header(path, formats, exif_orientation):
+    """((height, width), None) from the file header, or (None, problem)."""
+    if not os.path.isfile(path):
+        return None, f"{path}: no such file"
+    try:
+        with Image.open(path) as image:
+            if formats is not None and image.format not in formats:
+                return None, (f"{path}: {image.format} images are not supported "
+                              f"(use {', '.join(formats)})")
+            width, height = image.size
+            orientation = image.getexif().get(_ORIENTATION_TAG, 1) if exif_orientation else 1
+    except (OSError, SyntaxError, ValueError) as error:
+        return None, f"{path}: unreadable image ({error})"
     if orientation in _TRANSPOSING_ORIENTATIONS:
-        return width, height
-    return height, width
+        return (width, height), None
+    return (height, width), None
 
 
-def check_pairs(pairs):
-    """One line per missing file, unreadable file, or pair of different sizes."""
-    problems = []
+def _pair_problems(pairs, *, min_side=None, formats=None, exif_orientation=True,
+                  num_threads=16):
+    """The problems `check_pairs` raises, as a list (empty when every pair is usable)."""
+    paths = list(dict.fromkeys(path for pair in pairs
+                               for path in (pair.blur_path, pair.sharp_path)))
+    with ThreadPoolExecutor(max(1, num_threads)) as pool:
+        headers = dict(zip(paths, pool.map(
+            lambda path: _image_header(path, formats, exif_orientation), paths)))
+    problems, reported = [], set()
     for pair in pairs:
-        sizes = {}
         for path in (pair.blur_path, pair.sharp_path):
-            if not os.path.isfile(path):
-                problems.append(f"{path}: no such file")
-                continue
-            try:
-                sizes[path] = _displayed_size(path)
-            except (UnidentifiedImageError, OSError) as error:
-                problems.append(f"{path}: cannot be read as an image ({error})")
-        if len(sizes) == 2 and sizes[pair.blur_path] != sizes[pair.sharp_path]:
+            problem = headers[path][1]
+            if problem and path not in reported:
+                reported.add(path)
+                problems.append(problem)
+        blur_size, sharp_size = headers[pair.blur_path][0], headers[pair.sharp_path][0]
+        if blur_size is None or sharp_size is None:
+            continue
+        if blur_size != sharp_size:
             problems.append(
-                f"{pair.blur_path}: is {'x'.join(map(str, sizes[pair.blur_path]))} but its "
-                f"sharp image {pair.sharp_path} is {'x'.join(map(str, sizes[pair.sharp_path]))}")
+                f"{pair.blur_path}: is {blur_size[0]}x{blur_size[1]} but its sharp image "
+                f"{pair.sharp_path} is {sharp_size[0]}x{sharp_size[1]}")
+        elif min_side is not None and min(blur_size) < min_side:
+            problems.append(f"{pair.blur_path}: is {blur_size[0]}x{blur_size[1]}, smaller "
+                            f"than the {min_side}x{min_side} crop")
     return problems
+
+
+def check_pairs(pairs, *, min_side=None, formats=None, exif_orientation=True, num_threads=16):
+    """Checks that every pair can be read, reading image headers only.
+
+    A pair is usable when both files exist and are images (of `formats`, when
+    given) of the same height and width, both sides at least `min_side` (when
+    given). A file in several pairs is reported once.
+
+    Args:
+        pairs: `ImagePair`s.
+        min_side: least height and width (the training crop); None: any.
+        formats: PIL format names the reader decodes (`DECODABLE_FORMATS` for
+            the training pipeline); None: any image PIL identifies (evaluation's
+            `read_image` reads TIFF too).
+        exif_orientation: compare sizes as `read_image` returns them, turned by
+            their EXIF orientation; False: as stored, as `tf.io.decode_image`
+            (the training pipeline) returns them.
+        num_threads: header reads in flight (file system latency, not CPU, bounds this).
+
+    Raises:
+        PairListError: no pairs, or every problem, one line each, in list order,
+            naming the file.
+    """
+    if not pairs:
+        raise PairListError(["the pair list is empty"], "no image pairs")
+    problems = _pair_problems(pairs, min_side=min_side, formats=formats,
+                             exif_orientation=exif_orientation, num_threads=num_threads)
+    if problems:
+        raise PairListError(problems,
+                            f"{len(problems)} problem(s) in {len(pairs)} image pair(s)")

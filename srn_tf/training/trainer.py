@@ -24,7 +24,7 @@ import numpy as np
 import tensorflow as tf
 from absl import logging
 
-from srn_tf.data.training_pairs import check_pairs, gopro_pairs, read_pair_list
+from srn_tf.data.pairs import TRAINING_CHECKS, read_datalist, read_gopro
 from srn_tf.data.input_pipeline import load_pair, training_dataset
 from srn_tf.training.losses import loss_function
 from srn_tf.models.model_types import MODEL_TYPES, build_model
@@ -122,14 +122,20 @@ class TrainingResult:
     model: object = dataclasses.field(repr=False, default=None)  # the trained SRNDeblurNet
 
 
+# Validation runs on whole images; the smallest side the check lets through.
+VALIDATION_MIN_SIDE = 16
+
+
 def training_pairs(config):
-    """The run's (sharp, blur) pairs from `datalist` or `gopro_dir`, checked."""
+    """The run's `ImagePair`s from `datalist` or GOPRO's `train` split, checked.
+
+    Raises:
+        srn_tf.data.pairs.PairListError: naming every unusable file.
+    """
+    checks = dict(TRAINING_CHECKS, min_side=config.crop_size)
     if config.gopro_dir is not None:
-        pairs = gopro_pairs(config.gopro_dir)
-    else:
-        pairs = read_pair_list(config.datalist, config.data_root)
-    check_pairs(pairs, config.crop_size)
-    return pairs
+        return read_gopro(config.gopro_dir, split="train", **checks)
+    return read_datalist(config.datalist, config.data_root, **checks)
 
 
 def release_max_steps(num_pairs, batch_size, epochs):
@@ -244,8 +250,9 @@ class _StopRequest:
 def _psnr_on(model, pairs, channels):
     """Mean PSNR (dB, peak 1) of the model's clipped finest level over full images."""
     values = []
-    for sharp_path, blur_path in pairs:
-        blur, sharp = load_pair(tf.constant(sharp_path), tf.constant(blur_path), channels)
+    for pair in pairs:
+        blur, sharp = load_pair(tf.constant(pair.sharp_path), tf.constant(pair.blur_path),
+                                channels)
         result = predict_levels_any_size(model, blur[None])[-1]
         values.append(float(tf.image.psnr(tf.clip_by_value(result, 0.0, 1.0), sharp[None], 1.0)[0]))
     return float(np.mean(values))
@@ -277,7 +284,7 @@ def train(config, stop_at_step=None):
         A `TrainingResult`.
 
     Raises:
-        srn_tf.data.training_pairs.PairListError: a listed file is missing or unusable (all named).
+        srn_tf.data.pairs.PairListError: a listed file is missing or unusable (all named).
         ValueError: inconsistent settings or an unusable init/resume checkpoint.
         TrainingDivergedError: the loss became NaN or Inf.
     """
@@ -293,8 +300,8 @@ def train(config, stop_at_step=None):
     pairs = training_pairs(config)
     validation_pairs = None
     if config.validation_datalist:
-        validation_pairs = read_pair_list(config.validation_datalist, config.data_root)
-        check_pairs(validation_pairs, 16)
+        validation_pairs = read_datalist(config.validation_datalist, config.data_root,
+                                         **TRAINING_CHECKS, min_side=VALIDATION_MIN_SIDE)
     max_steps = (config.max_steps if config.max_steps is not None
                  else release_max_steps(len(pairs), config.batch_size, config.epoch))
     if max_steps < 1 and config.lr_schedule != "constant":
