@@ -7,7 +7,7 @@ Measures, for the release's `color` model at batch 4, crop 256:
     model's own shapes (32 channels at 256x256, 64 at 128x128, 128 at 64x64), in
     float32 and bfloat16: the ceiling any training step can approach on a CPU;
   * steps: one training update run eagerly, as a tf.function, and XLA-compiled,
-    in float32 and mixed_bfloat16, each also as a fraction of the conv peak
+    in float32 and bfloat16 (Keras' mixed_bfloat16), each also as a fraction of the conv peak
     (FLOPs counted layer by layer);
   * pipeline: pairs/s of the tf.data input (720x1280 PNG pairs, crop 256), and
     its ratio to the pairs/s the float32 step consumes;
@@ -33,6 +33,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import srn_tf  # noqa: E402
 from srn_tf.data.pairs import read_datalist  # noqa: E402
 from srn_tf.data.input_pipeline import training_dataset  # noqa: E402
+from srn_tf.precision import keras_policy  # noqa: E402
 from srn_tf.training.train_step import make_optimizer, make_train_step  # noqa: E402
 from synthetic_pairs import write_pairs  # noqa: E402
 
@@ -94,9 +95,9 @@ def conv_peak(dtype, batch, crop, repeats):
     return total_flops / total_seconds / 1e9
 
 
-def step_seconds(policy, mode, batch, crop, repeats):
-    """Median seconds of one update of the release's color model."""
-    model = srn_tf.build_model("color", dtype=policy)
+def step_seconds(precision, mode, batch, crop, repeats):
+    """Median seconds of one update of the release's color model in `precision`."""
+    model = srn_tf.build_model("color", dtype=keras_policy(precision))
     optimizer = make_optimizer(1e-4)
     optimizer.build(model.trainable_variables)
     counter = tf.Variable(0, dtype=tf.int64)
@@ -142,7 +143,7 @@ def main():
     parser.add_argument("--modes", default="eager,function,jit_compile",
                         help="float32 step modes")
     parser.add_argument("--bf16_modes", default="jit_compile",
-                        help="mixed_bfloat16 step modes; TF 2.21 has no fast CPU kernel for "
+                        help="bfloat16 step modes; TF 2.21 has no fast CPU kernel for "
                              "bf16 conv backprop (Eigen fallback, ~1.5 GFLOP/s here), so "
                              "eager/function bf16 steps take minutes at full size")
     parser.add_argument("--pipeline_pairs", type=int, default=8, help="720x1280 pairs written")
@@ -167,20 +168,20 @@ def main():
                              "bfloat16": conv_peak(tf.bfloat16, args.batch, args.crop, 1)},
         "steps": {},
     }
-    for policy, modes in (("float32", args.modes), ("mixed_bfloat16", args.bf16_modes)):
-        peak = result["conv_peak_gflops"]["float32" if policy == "float32" else "bfloat16"]
+    for precision, modes in (("float32", args.modes), ("bfloat16", args.bf16_modes)):
+        peak = result["conv_peak_gflops"][precision]
         for mode in modes.split(","):
-            seconds = step_seconds(policy, mode, args.batch, args.crop, args.repeats)
-            result["steps"][f"{policy}/{mode}"] = {
+            seconds = step_seconds(precision, mode, args.batch, args.crop, args.repeats)
+            result["steps"][f"{precision}/{mode}"] = {
                 "seconds_per_step": seconds, "steps_per_second": 1 / seconds,
                 "gflops": step_flops / seconds / 1e9,
                 "fraction_of_float32_conv_peak":
                     step_flops / seconds / 1e9 / result["conv_peak_gflops"]["float32"],
                 "fraction_of_own_dtype_conv_peak": step_flops / seconds / 1e9 / peak}
     f32 = result["steps"]["float32/function"]["seconds_per_step"]
-    result["mixed_bfloat16_speedup_over_float32_function"] = {
+    result["bfloat16_speedup_over_float32_function"] = {
         key.split("/")[1]: f32 / value["seconds_per_step"]
-        for key, value in result["steps"].items() if key.startswith("mixed_bfloat16")}
+        for key, value in result["steps"].items() if key.startswith("bfloat16")}
 
     with tempfile.TemporaryDirectory() as folder:
         write_pairs(folder, args.pipeline_pairs, 720, 1280)

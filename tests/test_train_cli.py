@@ -10,6 +10,7 @@ import time
 import numpy as np
 import pytest
 import tensorflow as tf
+from absl import flags
 
 from srn_tf.data.pairs import PairListError
 from srn_tf.training.trainer import TrainingConfig, train
@@ -146,6 +147,17 @@ def test_the_rebuild_script_runs_one_chain_of_steps_ending_in_the_bundled_model(
     command, bundle = calls[-1]
     assert (command, bundle[0]) == ("python", "tools/bundle_default_model.py")
     assert f"--run_dir={values['checkpoint_dir']}" in bundle
+
+
+def test_mixed_precision_takes_the_precision_words_and_the_former_policy_names(tmp_path):
+    assert [_parsed([f"--mixed_precision={value}"])["mixed_precision"] for value in
+            ("float32", "bfloat16", "float16", "mixed_bfloat16", "mixed_float16")] == [
+        "float32", "bfloat16", "float16", "bfloat16", "float16"]
+    (tmp_path / "old.cfg").write_text("--mixed_precision=mixed_float16\n")
+    assert _parsed([f"--flagfile={tmp_path}/old.cfg"])["mixed_precision"] == "float16"
+    with pytest.raises(flags.IllegalFlagValueError,
+                       match="should be one of <float32[|]bfloat16[|]float16>"):
+        _parsed(["--mixed_precision=half"])
 
 
 def test_a_command_line_flag_overrides_the_flagfile():

@@ -13,6 +13,7 @@ import tensorflow as tf
 from absl import logging as absl_logging
 
 import srn_tf
+from srn_tf.precision import PRECISIONS, check_precision, keras_policy, normalize_precision
 from srn_tf.training.trainer import TrainingConfig, TrainingDivergedError, format_duration, train
 from srn_tf.training.train_step import learning_rate_schedule, make_optimizer, make_train_step
 from tests.pair_files import write_random_pairs
@@ -75,18 +76,40 @@ def test_a_run_with_3x3_kernels_is_reloaded_with_them(tmp_path):
     assert model.get_layer("encoder_1").conv.kernel.shape[:2] == (3, 3)
 
 
-@pytest.mark.parametrize("policy", ["mixed_float16", "mixed_bfloat16"])
-def test_mixed_precision_step_has_a_finite_loss_and_float32_variables(policy):
+def test_one_precision_vocabulary_maps_to_keras_policies():
+    assert PRECISIONS == ("float32", "bfloat16", "float16")
+    assert [keras_policy(p) for p in PRECISIONS] == ["float32", "mixed_bfloat16", "mixed_float16"]
+    assert [normalize_precision(p) for p in ("mixed_float16", "mixed_bfloat16", "float32",
+                                             "x")] == ["float16", "bfloat16", "float32", "x"]
+    with pytest.raises(ValueError, match=re.escape(
+            "precision must be one of float32, bfloat16, float16. Received: precision='half'")):
+        keras_policy("half")
+    with pytest.raises(ValueError, match="Received: precision='mixed_float16'"):
+        check_precision("mixed_float16")  # aliases are srn-train's, normalised first
+
+
+def test_former_mixed_precision_values_name_the_same_precisions():
+    """Scripts and flags.json files of earlier runs say mixed_float16 / mixed_bfloat16."""
+    for old, new in (("mixed_float16", "float16"), ("mixed_bfloat16", "bfloat16")):
+        assert TrainingConfig(mixed_precision=old) == TrainingConfig(mixed_precision=new)
+    config = TrainingConfig(datalist="list.txt", mixed_precision="half")
+    with pytest.raises(ValueError, match="mixed_precision must be one of float32, bfloat16, "
+                                         "float16. Received: mixed_precision='half'"):
+        config.validate()
+
+
+@pytest.mark.parametrize("precision", ["float16", "bfloat16"])
+def test_mixed_precision_step_has_a_finite_loss_and_float32_variables(precision):
     keras.utils.set_random_seed(0)
-    model = srn_tf.build_model("gray", dtype=policy, **SMALL_MODEL)
+    model = srn_tf.build_model("gray", dtype=keras_policy(precision), **SMALL_MODEL)
     blur, sharp = _tiny_batch()
     blur, sharp = tf.image.rgb_to_grayscale(blur), tf.image.rgb_to_grayscale(sharp)
-    step, optimizer = _one_device_step(model, batch=2, loss_scaling=policy == "mixed_float16")
+    step, optimizer = _one_device_step(model, batch=2, loss_scaling=precision == "float16")
     before = [v.numpy() for v in model.trainable_variables]
     total, per_level = step(blur, sharp)
     assert total.dtype == tf.float32 and np.isfinite(float(total))
     assert len(per_level) == 3
-    assert model.compute_dtype == policy.split("_")[1]
+    assert model.compute_dtype == precision
     assert all(v.dtype == "float32" for v in model.weights)
     slots = [v for v in optimizer.variables if "float" in str(v.dtype)]
     assert slots and all(str(v.dtype) == "float32" for v in slots)
@@ -244,20 +267,20 @@ def test_init_checkpoint_accepts_a_float16_folder_like_the_bundled_model(tmp_pat
 
 
 def test_xla_compiled_bfloat16_step_makes_the_same_first_update_as_float32():
-    """--jit_compile with mixed_bfloat16 (the fast CPU setting) trains the same model."""
+    """--jit_compile with bfloat16 (the fast CPU setting) trains the same model."""
     blur, sharp = _tiny_batch()
     moved = {}
-    for policy in ("float32", "mixed_bfloat16"):
+    for precision in ("float32", "bfloat16"):
         keras.utils.set_random_seed(0)
-        model = srn_tf.build_model("color", dtype=policy, **SMALL_MODEL)
+        model = srn_tf.build_model("color", dtype=keras_policy(precision), **SMALL_MODEL)
         optimizer = make_optimizer(1e-3)
         optimizer.build(model.trainable_variables)
         step = make_train_step(model, optimizer, tf.distribute.get_strategy(), 2,
-                               tf.Variable(0, dtype=tf.int64), jit_compile=policy != "float32")
+                               tf.Variable(0, dtype=tf.int64), jit_compile=precision != "float32")
         before = np.concatenate([v.numpy().ravel() for v in model.trainable_variables])
         assert np.isfinite(float(step(blur, sharp)[0]))
         after = np.concatenate([v.numpy().ravel() for v in model.trainable_variables])
-        moved[policy] = np.sign(after - before)
+        moved[precision] = np.sign(after - before)
     # Adam's first step is lr * sign(gradient); bfloat16's 8-bit mantissa may flip
     # the sign of near-zero gradients (measured: 98.8% of the steps agree).
-    assert np.mean(moved["float32"] == moved["mixed_bfloat16"]) > 0.9
+    assert np.mean(moved["float32"] == moved["bfloat16"]) > 0.9

@@ -11,8 +11,17 @@ checkpoint in --checkpoint_dir at the same step, learning rate and data position
 from absl import flags
 
 from srn_tf.cli.common import fail, run_console_script, select_gpu
+from srn_tf.precision import PRECISIONS, normalize_precision
 
 FLAGS = flags.FLAGS
+
+
+class _PrecisionParser(flags.EnumParser):
+    """--mixed_precision's words; the former values (Keras policy names) become them."""
+
+    def parse(self, argument):
+        return super().parse(normalize_precision(argument))
+
 
 # The release's flags, with its meanings and defaults.
 flags.DEFINE_enum("model", "color", ["color", "gray", "lstm"],
@@ -86,8 +95,11 @@ flags.DEFINE_integer("seed", 0, "Seeds the initial weights, shuffling, crops and
 flags.DEFINE_bool("deterministic", True,
                   "Deterministic TF ops (tf.config.experimental.enable_op_determinism), so a "
                   "seed gives the same weights run after run.")
-flags.DEFINE_enum("mixed_precision", "float32", ["float32", "mixed_float16", "mixed_bfloat16"],
-                  "Keras dtype policy; variables stay float32, mixed_float16 scales the loss.")
+flags.DEFINE(_PrecisionParser(list(PRECISIONS)), "mixed_precision", "float32",
+             f"<{'|'.join(PRECISIONS)}>: arithmetic precision, the words of srn-deblur's "
+             "--precision (Keras' mixed_bfloat16 / mixed_float16 policies, whose names are "
+             "accepted too); variables stay float32, float16 scales the loss.",
+             serializer=flags.ArgumentSerializer())
 flags.DEFINE_bool("jit_compile", False, "Compile the training step with XLA.")
 flags.DEFINE_enum("strategy", "default", ["default", "mirrored", "multi_worker"],
                   "tf.distribute strategy: one device, MirroredStrategy over every local GPU "

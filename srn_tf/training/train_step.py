@@ -36,8 +36,9 @@ def learning_rate_schedule(kind, learning_rate, max_steps, power=0.3):
 def make_optimizer(schedule, loss_scaling=False):
     """Adam with TF1's defaults (beta1 0.9, beta2 0.999, epsilon 1e-8).
 
-    With `loss_scaling` (needed by `mixed_float16`) it is wrapped in Keras'
-    dynamic `LossScaleOptimizer`, which skips updates whose gradients overflow.
+    With `loss_scaling` (needed by float16 training, Keras' `mixed_float16`
+    policy) it is wrapped in Keras' dynamic `LossScaleOptimizer`, which skips
+    updates whose gradients overflow.
     """
     optimizer = keras.optimizers.Adam(
         learning_rate=schedule, beta_1=0.9, beta_2=0.999, epsilon=TF1_ADAM_EPSILON)

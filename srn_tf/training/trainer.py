@@ -29,6 +29,7 @@ from srn_tf.data.input_pipeline import load_pair, training_dataset
 from srn_tf.training.losses import loss_function
 from srn_tf.models.model_types import MODEL_TYPES, build_model
 from srn_tf.inference.padding import predict_levels_any_size
+from srn_tf.precision import check_precision, keras_policy, normalize_precision
 from srn_tf.checkpoints.model_folder import (CONFIG_FILE, read_model_config, restore_weights,
                            write_json_atomically, write_model_config)
 from srn_tf.checkpoints.tf1_checkpoint import is_tf1_checkpoint, load_tf1_checkpoint
@@ -36,7 +37,6 @@ from srn_tf.training.train_step import (current_learning_rate, learning_rate_sch
                                make_optimizer, make_train_step)
 
 FLAGS_FILE = "flags.json"
-PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
 STRATEGIES = ("default", "mirrored", "multi_worker")
 MODEL_OPTIONS = ("base_filters", "blocks_per_stage", "kernel_size", "residual_output",
                  "zero_init_output")
@@ -86,6 +86,12 @@ class TrainingConfig:
     residual_output: bool = False
     zero_init_output: bool = False
 
+    def __post_init__(self):
+        # srn-train's former values, the Keras policy names ("mixed_float16"), name
+        # the same precisions: a config (or a run's flags.json) holding one equals
+        # one holding the word ("float16").
+        self.mixed_precision = normalize_precision(self.mixed_precision)
+
     def validate(self):
         """Raises ValueError naming the first inconsistent setting."""
         if self.model not in MODEL_TYPES:
@@ -93,8 +99,7 @@ class TrainingConfig:
         if (self.datalist is None) == (self.gopro_dir is None):
             raise ValueError("give exactly one of datalist and gopro_dir")
         loss_function(self.loss)  # raises ValueError naming the known losses
-        if self.mixed_precision not in PRECISIONS:
-            raise ValueError(f"mixed_precision must be one of {PRECISIONS}")
+        check_precision(self.mixed_precision, "mixed_precision")
         if self.strategy not in STRATEGIES:
             raise ValueError(f"strategy must be one of {STRATEGIES}")
         for name in ("batch_size", "crop_size", "epoch", "checkpoint_every",
@@ -215,6 +220,8 @@ def _check_resumable(directory, model, config):
     if os.path.isfile(flags_path):
         with open(flags_path) as handle:
             previous = json.load(handle)
+        if "mixed_precision" in previous:  # runs written before the precision words
+            previous["mixed_precision"] = normalize_precision(previous["mixed_precision"])
         changed = [f"{k}: {previous.get(k)!r} -> {getattr(config, k)!r}"
                    for k in _RUN_DEFINING if previous.get(k) != getattr(config, k)]
         if changed:
@@ -315,11 +322,12 @@ def train(config, stop_at_step=None):
 
     channels = MODEL_TYPES[config.model]["channels"]
     with strategy.scope():
-        model = build_model(config.model, dtype=config.mixed_precision, **_model_config(config))
+        model = build_model(config.model, dtype=keras_policy(config.mixed_precision),
+                            **_model_config(config))
         optimizer = make_optimizer(
             learning_rate_schedule(config.lr_schedule, config.lr, max(max_steps, 1),
                                    config.lr_power),
-            loss_scaling=config.mixed_precision == "mixed_float16")
+            loss_scaling=config.mixed_precision == "float16")
         optimizer.build(model.trainable_variables)
         step = tf.Variable(0, dtype=tf.int64, trainable=False, name="step")
     checkpoint = tf.train.Checkpoint(model=model, optimizer=optimizer, step=step)

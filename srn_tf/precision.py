@@ -1,0 +1,48 @@
+"""The arithmetic precisions, one vocabulary for inference and training.
+
+    float32   the release's arithmetic (Keras policy "float32")
+    bfloat16  Keras' "mixed_bfloat16": float32 variables, bfloat16 compute
+    float16   Keras' "mixed_float16": float32 variables, float16 compute (training
+              scales the loss, as float16 gradients underflow)
+
+Earlier versions of srn-train took the Keras policy names for its
+--mixed_precision flag; `normalize_precision` turns those into these words.
+No TensorFlow here.
+"""
+
+PRECISIONS = ("float32", "bfloat16", "float16")
+_KERAS_POLICIES = {"float32": "float32", "bfloat16": "mixed_bfloat16",
+                   "float16": "mixed_float16"}
+# srn-train's former --mixed_precision values, still accepted.
+ALIASES = {"mixed_bfloat16": "bfloat16", "mixed_float16": "float16"}
+
+
+def check_precision(precision, name="precision"):
+    """Returns `precision` when it is one of PRECISIONS.
+
+    Args:
+        precision: the value to check.
+        name: what to call it in the message (e.g. "mixed_precision").
+
+    Raises:
+        ValueError: naming the precisions and echoing what was received.
+    """
+    if precision not in PRECISIONS:
+        raise ValueError(f"{name} must be one of {', '.join(PRECISIONS)}. "
+                         f"Received: {name}={precision!r}")
+    return precision
+
+
+def normalize_precision(precision):
+    """The word for `precision`: "mixed_float16" -> "float16", "mixed_bfloat16" ->
+    "bfloat16"; anything else is returned as it is (to be checked)."""
+    return ALIASES.get(precision, precision)
+
+
+def keras_policy(precision):
+    """The Keras dtype policy name of a precision ("bfloat16" -> "mixed_bfloat16").
+
+    Raises:
+        ValueError: `precision` is not one of PRECISIONS.
+    """
+    return _KERAS_POLICIES[check_precision(precision)]
