@@ -13,9 +13,10 @@ to the dtype the model is built with.
 
 import json
 import os
-import shutil
 
 import tensorflow as tf
+
+from srn_tf.atomic_files import atomic_folder, write_json
 
 from srn_tf.checkpoints.tf1_checkpoint import is_tf1_checkpoint
 from srn_tf.inference.options import RELEASE_OPTIONS, InferenceOptions, attach_options, options_of
@@ -29,12 +30,11 @@ WEIGHTS_DTYPES = ("float32", "float16")
 
 
 def write_json_atomically(data, path):
-    """Writes `data` as JSON to a temporary name, then renames it onto `path`."""
-    temporary = f"{path}.tmp-{os.getpid()}"
-    with open(temporary, "w") as handle:
-        json.dump(data, handle, indent=2, sort_keys=True)
-        handle.write("\n")
-    os.replace(temporary, path)
+    """Writes `data` as JSON to a temporary name, then renames it onto `path`.
+
+    The name older callers import; `srn_tf.atomic_files.write_json` does the work.
+    """
+    write_json(data, path)
 
 
 def write_model_config(model, directory, **extra):
@@ -97,8 +97,9 @@ def save_model(model, path, overwrite=False, weights_dtype="float32"):
 def save_model_folder(model, path, weights_dtype="float32", overwrite=True):
     """Saves `model` as `save_model` does into `path`, replacing the folder there.
 
-    The checkpoint is written into `<path>.new` and renamed onto `path`, so an
-    interrupted save never leaves a half-written `path`. Only an empty folder or
+    The checkpoint is written into a hidden staging folder beside `path` and
+    renamed onto it (`srn_tf.atomic_files.atomic_folder`), so an interrupted or
+    failed save never leaves a half-written `path`. Only an empty folder or
     one of this project's checkpoint folders (`srn_config.json`) is replaced, and
     the latter only with `overwrite`: any other folder's files would be lost.
 
@@ -119,11 +120,8 @@ def save_model_folder(model, path, weights_dtype="float32", overwrite=True):
         if not overwrite:
             raise FileExistsError(f"{path}: already holds a checkpoint (pass --overwrite to "
                                   "replace it)")
-    staging = path + ".new"
-    shutil.rmtree(staging, ignore_errors=True)
-    save_model(model, staging, weights_dtype=weights_dtype)
-    shutil.rmtree(path, ignore_errors=True)
-    os.replace(staging, path)
+    with atomic_folder(path, overwrite=True) as staging:
+        save_model(model, staging, weights_dtype=weights_dtype)
     return path
 
 

@@ -17,6 +17,7 @@ import time
 
 import numpy as np
 
+from srn_tf.atomic_files import atomic_file
 from srn_tf.evaluation.contact_sheet import contact_sheet
 from srn_tf.data.image_io import read_image, write_image
 from srn_tf.inference.deblur import deblur_image
@@ -54,12 +55,11 @@ def _output_image_path(output_dir, name):
 
 
 def _write_csv_atomically(rows, path):
-    temporary = f"{path}.tmp-{os.getpid()}"
-    with open(temporary, "w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=PER_IMAGE_COLUMNS)
-        writer.writeheader()
-        writer.writerows(rows)
-    os.replace(temporary, path)
+    with atomic_file(path) as temporary:
+        with open(temporary, "w", newline="") as handle:
+            writer = csv.DictWriter(handle, fieldnames=PER_IMAGE_COLUMNS)
+            writer.writeheader()
+            writer.writerows(rows)
 
 
 def _mean(values):

@@ -18,9 +18,10 @@ InvalidArgumentError that says so.
 """
 
 import os
-import shutil
 
 import tensorflow as tf
+
+from srn_tf.atomic_files import atomic_folder
 
 from srn_tf.inference.padding import predict_levels_any_size
 from srn_tf.checkpoints.model_folder import write_model_config
@@ -76,8 +77,9 @@ class DeblurModule(tf.Module):
 def export_saved_model(model, export_dir, overwrite=False):
     """Writes `model` as a SavedModel with the signatures listed in this module's docstring.
 
-    The export is written to a temporary folder beside `export_dir` and renamed
-    into place, so `export_dir` never holds a partial export. `srn_config.json`
+    The export is written to a hidden staging folder beside `export_dir` and
+    renamed into place (`srn_tf.atomic_files.atomic_folder`), so `export_dir`
+    never holds a partial export. `srn_config.json`
     (the model's config, as in checkpoint folders) is written beside
     `saved_model.pb` so the export says what it holds.
 
@@ -97,28 +99,12 @@ def export_saved_model(model, export_dir, overwrite=False):
         raise FileExistsError(f"{export_dir}: already exists (pass overwrite to replace it)")
     parent = os.path.dirname(export_dir) or "."
     os.makedirs(parent, exist_ok=True)
-    temporary = f"{export_dir}.tmp-{os.getpid()}"
-    shutil.rmtree(temporary, ignore_errors=True)
     module = DeblurModule(model)
-    try:
-        tf.saved_model.save(module, temporary, signatures={
+    with atomic_folder(export_dir, overwrite=overwrite) as staging:
+        tf.saved_model.save(module, staging, signatures={
             "serving_default": module.deblur,
             "serving_uint8": module.deblur_uint8,
             "levels": module.levels,
         })
-        write_model_config(model, temporary)
-        _replace_folder(temporary, export_dir)
-    finally:
-        shutil.rmtree(temporary, ignore_errors=True)
+        write_model_config(model, staging)
     return export_dir
-
-
-def _replace_folder(source, target):
-    """Renames `source` onto `target`, moving an existing `target` aside first."""
-    if not os.path.exists(target):
-        os.rename(source, target)
-        return
-    old = f"{target}.old-{os.getpid()}"
-    os.rename(target, old)
-    os.rename(source, target)
-    shutil.rmtree(old)

@@ -1,0 +1,165 @@
+"""Atomic files and folders: a temporary name beside the target, renamed on success,
+removed on failure, and errors that name the final path, never the temporary one."""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from srn_tf import atomic_files
+
+
+def _unwritable_folder(tmp_path):
+    """A path whose folder cannot be created or written, for root too: under a file."""
+    (tmp_path / "file").write_text("a file, not a folder")
+    return tmp_path / "file"
+
+
+def test_a_file_is_renamed_into_place_with_its_extension_kept(tmp_path):
+    target = tmp_path / "a.png"
+    with atomic_files.atomic_file(target) as temporary:
+        assert os.path.dirname(temporary) == str(tmp_path)
+        assert temporary.endswith(".png") and os.path.basename(temporary).startswith(".")
+        assert os.path.isfile(temporary) and not target.exists()  # created, empty
+        with open(temporary, "wb") as handle:
+            handle.write(b"new")
+    assert target.read_bytes() == b"new"
+    assert os.listdir(tmp_path) == ["a.png"]
+
+
+def test_an_exception_leaves_the_old_file_and_no_temporary(tmp_path):
+    target = tmp_path / "a.json"
+    target.write_text("old")
+    with pytest.raises(RuntimeError, match="encoder broke"):
+        with atomic_files.atomic_file(target) as temporary:
+            with open(temporary, "w") as handle:
+                handle.write("half")
+            raise RuntimeError("encoder broke")
+    assert target.read_text() == "old"
+    assert os.listdir(tmp_path) == ["a.json"]
+
+
+def test_an_unusable_folder_names_the_final_path(tmp_path):
+    target = _unwritable_folder(tmp_path) / "out.png"
+    with pytest.raises(NotADirectoryError) as info:
+        with atomic_files.atomic_file(target):
+            pytest.fail("the block must not run")
+    assert str(info.value) == f"{target}: cannot write (Not a directory)"
+    missing = tmp_path / "absent" / "out.png"
+    with pytest.raises(FileNotFoundError) as info:
+        with atomic_files.atomic_file(missing):
+            pass
+    assert str(info.value) == f"{missing}: cannot write (No such file or directory)"
+
+
+def test_a_read_only_folder_names_the_final_path(tmp_path):
+    if os.geteuid() == 0:
+        pytest.skip("running as root: a read-only folder is still writable")
+    folder = tmp_path / "locked"
+    folder.mkdir()
+    folder.chmod(0o500)
+    try:
+        with pytest.raises(PermissionError) as info:
+            atomic_files.write_json({}, folder / "summary.json")
+    finally:
+        folder.chmod(0o700)
+    assert str(info.value) == f"{folder / 'summary.json'}: cannot write (Permission denied)"
+    assert info.value.errno == 13
+
+
+def test_an_oserror_about_the_temporary_is_rewritten_to_name_the_target(tmp_path):
+    target = tmp_path / "a.csv"
+    with pytest.raises(OSError) as info:
+        with atomic_files.atomic_file(target) as temporary:
+            raise OSError(28, "No space left on device", temporary)
+    assert str(info.value) == f"{target}: cannot write (No space left on device)"
+    assert ".tmp-" not in str(info.value) and os.listdir(tmp_path) == []
+    # Errors about other files pass through as they are.
+    with pytest.raises(FileNotFoundError, match="elsewhere"):
+        with atomic_files.atomic_file(target):
+            open(tmp_path / "elsewhere" / "x")
+
+
+def test_a_folder_in_the_way_of_a_file_is_refused(tmp_path):
+    (tmp_path / "a.txt").mkdir()
+    with pytest.raises(IsADirectoryError, match=r"a\.txt: cannot write \(Is a directory\)"):
+        atomic_files.write_text("x", tmp_path / "a.txt")
+    assert os.listdir(tmp_path) == ["a.txt"]
+
+
+def test_write_json_is_indented_sorted_and_ends_with_a_newline(tmp_path):
+    atomic_files.write_json({"b": 1, "a": [1, 2]}, tmp_path / "x.json")
+    text = (tmp_path / "x.json").read_text()
+    assert text == json.dumps({"a": [1, 2], "b": 1}, indent=2, sort_keys=True) + "\n"
+
+
+def test_a_folder_is_staged_beside_and_renamed_into_place(tmp_path):
+    target = tmp_path / "export"
+    with atomic_files.atomic_folder(target) as staging:
+        assert os.path.dirname(staging) == str(tmp_path) and os.listdir(staging) == []
+        (open(os.path.join(staging, "saved_model.pb"), "w")).close()
+        assert not target.exists()
+    assert os.listdir(target) == ["saved_model.pb"]
+    assert os.listdir(tmp_path) == ["export"]
+
+
+def test_an_existing_folder_is_refused_or_replaced_whole(tmp_path):
+    target = tmp_path / "model"
+    target.mkdir()
+    (target / "old.index").write_text("old")
+    with pytest.raises(FileExistsError, match="model: already exists"):
+        with atomic_files.atomic_folder(target):
+            pass
+    with atomic_files.atomic_folder(target, overwrite=True) as staging:
+        (open(os.path.join(staging, "new.index"), "w")).close()
+        assert (target / "old.index").exists()  # the old one stays until the new is done
+    assert os.listdir(target) == ["new.index"]
+    assert os.listdir(tmp_path) == ["model"]  # the old folder, moved aside, is gone
+
+
+def test_a_failed_folder_leaves_the_old_one_and_no_staging(tmp_path):
+    target = tmp_path / "model"
+    target.mkdir()
+    (target / "old.index").write_text("old")
+    with pytest.raises(RuntimeError):
+        with atomic_files.atomic_folder(target, overwrite=True) as staging:
+            (open(os.path.join(staging, "half.index"), "w")).close()
+            raise RuntimeError("save failed")
+    assert os.listdir(target) == ["old.index"] and os.listdir(tmp_path) == ["model"]
+
+
+def test_a_folder_under_a_file_names_the_final_path(tmp_path):
+    target = _unwritable_folder(tmp_path) / "export"
+    with pytest.raises(NotADirectoryError) as info:
+        with atomic_files.atomic_folder(target):
+            pass
+    assert str(info.value) == f"{target}: cannot write (Not a directory)"
+
+
+def test_save_model_folder_failing_leaves_the_old_checkpoint(tmp_path, monkeypatch):
+    from srn_tf.checkpoints import model_folder
+
+    target = tmp_path / "bundle"
+    target.mkdir()
+    (target / model_folder.CONFIG_FILE).write_text("{}")
+
+    def failing_save(model, path, **kwargs):
+        (open(os.path.join(path, "model-1.index"), "w")).close()
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(model_folder, "save_model", failing_save)
+    with pytest.raises(OSError, match="No space left"):
+        model_folder.save_model_folder(object(), target)
+    assert os.listdir(target) == [model_folder.CONFIG_FILE]
+    assert os.listdir(tmp_path) == ["bundle"]
+
+
+def test_these_modules_load_without_tensorflow():
+    """Console scripts check arguments with them before TensorFlow loads."""
+    code = ("import sys; import srn_tf.atomic_files, srn_tf.inference.tiling, "
+            "srn_tf.data.image_io; print('tensorflow' in sys.modules)")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            check=True)
+    assert result.stdout.strip() == "False"
