@@ -3,17 +3,26 @@
 Images are numpy arrays (height, width, channels), channels 1 (gray), 3 (RGB) or
 4 (RGBA), in RGB order, uint8 or uint16 as stored in the file. PNG, JPEG and BMP
 go through OpenCV; TIFF through tifffile. EXIF orientation is applied, so an
-image comes out the way a viewer shows it (and is written back that way, without
-the tag).
+image comes out the way a viewer shows it (and is written back that way, the
+tag reset to 1).
+
+`read_image_with_metadata` also returns what an output should carry over
+(`ImageMetadata`: the EXIF block, the ICC profile), and `write_image` writes it
+where the format holds it: JPEG and PNG both (PNG as eXIf and iCCP chunks),
+TIFF the ICC profile (tag 34675) and EXIF's descriptive IFD0 tags (make, model,
+date, artist, copyright), BMP nothing. Pixels are encoded exactly as without
+metadata (same encoder, same JPEG quality).
 """
 
+import dataclasses
 import os
 import struct
-import uuid
 
 import cv2
 import numpy as np
 import tifffile
+
+from srn_tf.atomic_files import atomic_file, write_error
 
 TIFF_EXTENSIONS = (".tif", ".tiff")
 OPENCV_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp")
@@ -24,6 +33,25 @@ ALPHA_EXTENSIONS = (".png", ".bmp") + TIFF_EXTENSIONS
 JPEG_QUALITY = 95
 
 _ORIENTATION_TAG = 274
+_ICC_TAG = 34675
+# EXIF IFD0 tags a TIFF carries in its own IFD0 (ASCII): Make, Model, DateTime,
+# Artist, Copyright. The EXIF sub-IFD and the rest are not written to TIFF.
+TIFF_EXIF_TAGS = (271, 272, 306, 315, 33432)
+_EXIF_PREFIX = b"Exif\x00\x00"
+
+
+@dataclasses.dataclass(frozen=True)
+class ImageMetadata:
+    """Metadata `write_image` carries from an input file to its output.
+
+    Attributes:
+        exif: the EXIF block as a TIFF structure ("II*\\0..." or "MM\\0*...", no
+            "Exif\\0\\0" prefix), Orientation already reset to 1; None when absent.
+        icc_profile: the ICC profile's bytes; None when absent.
+    """
+
+    exif: bytes = None
+    icc_profile: bytes = None
 
 
 def is_image_file(path):
@@ -31,27 +59,47 @@ def is_image_file(path):
     return os.path.splitext(path)[1].lower() in EXTENSIONS
 
 
-def _exif_orientation(exif):
-    """Returns the Orientation value (1-8) of a raw EXIF block, 1 when absent.
+def _orientation_entry(exif):
+    """Finds IFD0's Orientation in a raw EXIF block: (byte offset of its value, byte order, value).
 
     OpenCV hands EXIF over as the TIFF structure it is ("II*\\0" or "MM\\0*", the
     offset of the first IFD, then 12-byte entries); only IFD0's tag 274 matters.
+    Returns None when the block holds no (valid) Orientation.
     """
-    if exif.startswith(b"Exif\x00\x00"):
-        exif = exif[6:]
     if len(exif) < 8 or exif[:2] not in (b"II", b"MM"):
-        return 1
+        return None
     order = "<" if exif[:2] == b"II" else ">"
     try:
         (ifd,) = struct.unpack_from(order + "I", exif, 4)
         (count,) = struct.unpack_from(order + "H", exif, ifd)
         for entry in range(count):
-            tag, kind, _, value = struct.unpack_from(order + "HHIH", exif, ifd + 2 + 12 * entry)
+            offset = ifd + 2 + 12 * entry
+            tag, kind, _, value = struct.unpack_from(order + "HHIH", exif, offset)
             if tag == _ORIENTATION_TAG and kind == 3:
-                return value if 1 <= value <= 8 else 1
+                return offset + 8, order, value
     except struct.error:
-        return 1
-    return 1
+        return None
+    return None
+
+
+def _strip_exif_prefix(exif):
+    return exif[len(_EXIF_PREFIX):] if exif.startswith(_EXIF_PREFIX) else exif
+
+
+def _exif_orientation(exif):
+    """Returns the Orientation value (1-8) of a raw EXIF block, 1 when absent or invalid."""
+    entry = _orientation_entry(_strip_exif_prefix(exif))
+    return entry[2] if entry is not None and 1 <= entry[2] <= 8 else 1
+
+
+def exif_with_orientation_reset(exif):
+    """The EXIF block with IFD0's Orientation set to 1, every other byte as it was."""
+    exif = _strip_exif_prefix(exif)
+    entry = _orientation_entry(exif)
+    if entry is None or entry[2] == 1:
+        return exif
+    offset, order, _ = entry
+    return exif[:offset] + struct.pack(order + "H", 1) + exif[offset + 2:]
 
 
 def apply_orientation(image, orientation):
@@ -84,6 +132,20 @@ def _as_channels_last(image, path):
     return image
 
 
+def _exif_from_tiff_tags(tags):
+    """An EXIF block holding a TIFF page's descriptive ASCII tags (`TIFF_EXIF_TAGS`), or None."""
+    values = {code: tags[code].value for code in TIFF_EXIF_TAGS
+              if code in tags and isinstance(tags[code].value, str) and tags[code].value}
+    if not values:
+        return None
+    from PIL import Image  # only for TIFFs with such tags
+
+    exif = Image.Exif()
+    for code, value in values.items():
+        exif[code] = value
+    return _strip_exif_prefix(exif.tobytes())
+
+
 def _read_tiff(path):
     try:
         with tifffile.TiffFile(path) as tiff:
@@ -92,29 +154,37 @@ def _read_tiff(path):
             tag = page.tags.get("Orientation")
             orientation = int(tag.value) if tag is not None else 1
             separate = page.planarconfig == tifffile.PLANARCONFIG.SEPARATE
+            icc = page.tags.get(_ICC_TAG)
+            icc = bytes(icc.value) if icc is not None and icc.value else None
+            exif = _exif_from_tiff_tags(page.tags)
     except (tifffile.TiffFileError, EOFError, struct.error, IndexError, KeyError,
             ValueError) as error:
         # tifffile meets corrupt data with any of these, depending on where it breaks.
         raise ValueError(f"{path}: cannot be decoded ({error})") from None
     if separate and image.ndim == 3:
         image = np.moveaxis(image, 0, -1)
-    return apply_orientation(_as_channels_last(image, path), orientation)
+    image = apply_orientation(_as_channels_last(image, path), orientation)
+    return image, ImageMetadata(exif=exif, icc_profile=icc)
 
 
 def _read_with_opencv(path):
     image, kinds, blocks = cv2.imreadWithMetadata(path, cv2.IMREAD_UNCHANGED)
     if image is None or image.size == 0:
         raise ValueError(f"{path}: cannot be decoded (corrupt or not an image)")
-    orientation = 1
+    orientation, exif, icc = 1, None, None
     for kind, block in zip(kinds, blocks):
-        if kind == cv2.IMAGE_METADATA_EXIF:
-            orientation = _exif_orientation(bytes(np.asarray(block).ravel()))
+        data = bytes(np.asarray(block).ravel())
+        if kind == cv2.IMAGE_METADATA_EXIF and data:
+            orientation = _exif_orientation(data)
+            exif = exif_with_orientation_reset(data)
+        elif kind == cv2.IMAGE_METADATA_ICCP and data:
+            icc = data
     image = _as_channels_last(image, path)
     if image.shape[2] == 3:
         image = image[:, :, ::-1]  # OpenCV's BGR to RGB.
     elif image.shape[2] == 4:
         image = image[:, :, [2, 1, 0, 3]]
-    return apply_orientation(image, orientation)
+    return apply_orientation(image, orientation), ImageMetadata(exif=exif, icc_profile=icc)
 
 
 def read_image(path):
@@ -126,6 +196,20 @@ def read_image(path):
     Returns:
         (height, width, channels) uint8 or uint16 array, channels 1, 3 or 4, RGB(A)
         order, EXIF orientation applied.
+
+    Raises:
+        As `read_image_with_metadata`.
+    """
+    return read_image_with_metadata(path)[0]
+
+
+def read_image_with_metadata(path):
+    """Reads an image file as `read_image` does, with the metadata an output should keep.
+
+    Returns:
+        (image, ImageMetadata): the image as `read_image` returns it; the EXIF
+        block (Orientation reset to 1, since the image is returned upright) and
+        ICC profile the file holds, each None when absent.
 
     Raises:
         OSError: the file does not exist or cannot be opened.
@@ -147,15 +231,70 @@ def read_image(path):
     return _read_with_opencv(path)
 
 
-def _encode_with_opencv(path, image):
+def _icc_fits(profile, image):
+    """True when an ICC profile's colour space (header bytes 16-20) suits the image's channels.
+
+    A gray image with an RGB profile (or the reverse) is invalid in PNG (libpng
+    drops it with a warning) and misleading elsewhere, so such a profile is not
+    written. Profiles of other colour spaces are left out too.
+    """
+    space = bytes(profile[16:20])
+    return space == (b"GRAY" if image.shape[2] == 1 else b"RGB ")
+
+
+def _encode_with_opencv(path, image, metadata, final_path):
     if image.shape[2] == 3:
         image = image[:, :, ::-1]
     elif image.shape[2] == 4:
         image = image[:, :, [2, 1, 0, 3]]
-    params = [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY] if path.lower().endswith(
-        (".jpg", ".jpeg")) else []
-    if not cv2.imwrite(path, np.ascontiguousarray(image), params):
-        raise OSError(f"{path}: OpenCV could not write the image")
+    image = np.ascontiguousarray(image)
+    extension = os.path.splitext(path)[1].lower()
+    params = [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY] if extension in (".jpg", ".jpeg") else []
+    kinds, blocks = [], []
+    if metadata is not None and extension != ".bmp":
+        if metadata.exif:
+            kinds.append(cv2.IMAGE_METADATA_EXIF)
+            blocks.append(np.frombuffer(exif_with_orientation_reset(metadata.exif), np.uint8))
+        if metadata.icc_profile and _icc_fits(metadata.icc_profile, image):
+            kinds.append(cv2.IMAGE_METADATA_ICCP)
+            blocks.append(np.frombuffer(metadata.icc_profile, np.uint8))
+    if kinds:
+        written = cv2.imwriteWithMetadata(path, image, kinds, blocks, params)
+    else:
+        written = cv2.imwrite(path, image, params)
+    if not written:
+        raise write_error(final_path, "OpenCV could not encode the image")
+
+
+def _tiff_exif_tags(exif):
+    """tifffile extratags for the descriptive ASCII tags (`TIFF_EXIF_TAGS`) of an EXIF block."""
+    from PIL import Image  # only when an EXIF block goes into a TIFF
+
+    parsed = Image.Exif()
+    try:
+        parsed.load(_EXIF_PREFIX + _strip_exif_prefix(exif))
+    except (SyntaxError, ValueError, struct.error, OSError):
+        return []  # an unreadable block: the pixels matter more than its tags
+    tags = []
+    for code in TIFF_EXIF_TAGS:
+        value = parsed.get(code)
+        if isinstance(value, bytes):
+            value = value.decode("ascii", "replace")
+        if isinstance(value, str) and value.strip("\x00") and value.isascii():
+            tags.append((code, "s", 0, value.strip("\x00"), True))
+    return tags
+
+
+def _encode_tiff(path, image, metadata):
+    photometric = "minisblack" if image.shape[2] == 1 else "rgb"
+    options = {}
+    if metadata is not None:
+        if metadata.icc_profile and _icc_fits(metadata.icc_profile, image):
+            options["iccprofile"] = metadata.icc_profile
+        if metadata.exif:
+            options["extratags"] = _tiff_exif_tags(metadata.exif)
+    tifffile.imwrite(path, image[:, :, 0] if image.shape[2] == 1 else image,
+                     photometric=photometric, **options)
 
 
 def check_writable(extension, image):
@@ -170,22 +309,25 @@ def check_writable(extension, image):
         raise ValueError(f"{extension} cannot store an alpha channel")
 
 
-def write_image(path, image):
+def write_image(path, image, metadata=None):
     """Writes `image` to `path` atomically: a temporary file, then a rename.
 
     The temporary file sits in the same folder and keeps the real extension (the
     encoder picks the format from it), so an interrupted run never leaves a
-    partial file under the final name.
+    partial file under the final name (`srn_tf.atomic_files.atomic_file`).
 
     Args:
         path: output file; its extension picks the format (PNG, JPEG, BMP, TIFF).
         image: (height, width, channels) uint8 or uint16 array, channels 1, 3 or 4,
             RGB(A) order.
+        metadata: an `ImageMetadata` (from `read_image_with_metadata`) to write
+            where the format holds it (see the module docstring), or None. Its
+            EXIF Orientation is written as 1: `image` is stored as it is shown.
 
     Raises:
         ValueError: the format cannot store this image (16 bits in JPEG or BMP,
             alpha in JPEG), or the array is not an image.
-        OSError: the file cannot be written.
+        OSError: the file cannot be written: "<path>: cannot write (<reason>)".
     """
     path = os.fspath(path)
     image = _as_channels_last(np.asarray(image), path)
@@ -194,19 +336,8 @@ def write_image(path, image):
         check_writable(extension, image)
     except ValueError as error:
         raise ValueError(f"{path}: {error}") from None
-    folder = os.path.dirname(path) or "."
-    # Named, not created, here: the encoder creates it with the usual permissions.
-    temporary = os.path.join(
-        folder, f".{os.path.basename(path)}.tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}{extension}")
-    try:
+    with atomic_file(path) as temporary:
         if extension in TIFF_EXTENSIONS:
-            photometric = "minisblack" if image.shape[2] == 1 else "rgb"
-            tifffile.imwrite(temporary, image[:, :, 0] if image.shape[2] == 1 else image,
-                             photometric=photometric)
+            _encode_tiff(temporary, image, metadata)
         else:
-            _encode_with_opencv(temporary, image)
-        os.replace(temporary, path)
-    except BaseException:
-        if os.path.exists(temporary):
-            os.remove(temporary)
-        raise
+            _encode_with_opencv(temporary, image, metadata, path)
