@@ -31,8 +31,76 @@ def test_a_short_axis_is_one_tile():
 
 
 def test_overlap_not_below_the_tile_is_a_clear_error():
-    with pytest.raises(ValueError, match="tile_overlap must be in"):
+    with pytest.raises(ValueError, match=r"tile=64, tile_overlap=64: the overlap must be in "
+                                         r"\[0, 48\]"):
         tiling.tile_spans(208, 64, 64, 16)
+
+
+# Settings that made tile_spans loop forever before: tiles of 16 and 24 (both 16
+# once rounded) with the default 64, and overlaps of tile - 8, above tile - 16.
+FORMERLY_HANGING = [(16, 64), (24, 64), (16, 8), (24, 12), (31, 15), (40, 20), (47, 23),
+                    (64, 56), (200, 192), (1024, 1016)]
+
+
+@pytest.mark.parametrize("tile,overlap", FORMERLY_HANGING)
+def test_impossible_overlaps_are_refused_not_looped_on(tile, overlap):
+    with pytest.raises(ValueError) as info:
+        tiling.tile_spans(2048, tile, overlap, 16)
+    message = str(info.value)
+    assert f"tile={tile}, tile_overlap={overlap}" in message
+    assert f"[0, {tiling.largest_overlap(tile, 16)}]" in message and "\n" not in message
+    with pytest.raises(ValueError, match=f"tile={tile}, tile_overlap={overlap}"):
+        tiling.check_tiling(tile, overlap, 16)
+
+
+def test_the_default_overlap_is_checked_too():
+    # min(64, tile // 2): 8 for tile 16, 20 for 40 (rounded to 32: at most 16).
+    for tile in (16, 24, 31, 40, 47):
+        with pytest.raises(ValueError, match=f"tile={tile}, tile_overlap={tile // 2}"):
+            tiling.check_tiling(tile, None, 16)
+    assert tiling.check_tiling(32, None, 16) == 16 and tiling.check_tiling(48, None, 16) == 24
+    assert tiling.check_tiling(1024, None, 16) == 64
+    assert tiling.check_tiling(None, None, 16) is None
+    assert tiling.check_tiling(64, 48, 16) == 48  # the largest allowed: 64 - 16
+    assert tiling.check_tiling(64, 56, 8) == 56  # another model's multiple: 64 - 8
+    for tile in (0, -16, 2.5, True):
+        with pytest.raises(ValueError, match="tile must be a positive number of pixels"):
+            tiling.check_tiling(tile, None, 16)
+    with pytest.raises(ValueError, match="tile=64, tile_overlap=-1"):
+        tiling.check_tiling(64, -1, 16)
+
+
+def test_the_default_overlap_is_the_one_deblur_image_uses():
+    from srn_tf.inference import deblur
+    assert tiling.DEFAULT_TILE_OVERLAP == deblur.DEFAULT_TILE_OVERLAP
+
+
+@pytest.mark.parametrize("multiple", [8, 16])
+def test_check_tiling_refuses_exactly_what_tile_spans_cannot_place(multiple):
+    """Every tile 1..100 and overlap 0..tile on axes of 1 to 12 grid steps: tile_spans
+    either places valid tiles or raises, and raises exactly when check_tiling does
+    (on axes longer than one tile; a shorter axis is one tile whatever the overlap)."""
+    for tile in range(1, 101):
+        rounded = tiling.rounded_tile(tile, multiple)
+        for overlap in range(0, tile + 1):
+            try:
+                tiling.check_tiling(tile, overlap, multiple)
+                allowed = True
+            except ValueError:
+                allowed = False
+            for length in range(multiple, multiple * 13, multiple):
+                if length <= rounded:
+                    assert tiling.tile_spans(length, tile, overlap, multiple) == [(0, length)]
+                    continue
+                if not allowed:
+                    with pytest.raises(ValueError):
+                        tiling.tile_spans(length, tile, overlap, multiple)
+                    continue
+                spans = tiling.tile_spans(length, tile, overlap, multiple)
+                assert spans[0][0] == 0 and spans[-1][1] == length
+                assert all(b - a <= rounded and a % multiple == 0 for a, b in spans)
+                assert all(stop - start >= overlap
+                           for (_, stop), (start, _) in zip(spans, spans[1:]))
 
 
 def test_blending_weights_sum_to_one_so_a_pointwise_function_is_untouched():

@@ -6,11 +6,82 @@ overlap the two tiles are blended: the outer quarter of each tile's side of the
 overlap is dropped, and across the middle half one fades out as the other fades
 in (raised cosine, weights summing to one), so no seam is left where a tile
 ends. docs/tiling.md gives the measured error against overlap.
+
+NumPy only at import, so console scripts can `check_tiling` their flags before
+TensorFlow loads.
 """
 
 import math
 
 import numpy as np
+
+# The overlap `deblur_image` uses when none is given: this, or half the tile if
+# smaller (`default_overlap`). srn_tf.inference.deblur holds the same figure.
+DEFAULT_TILE_OVERLAP = 64
+
+
+def default_overlap(tile):
+    """The overlap used with `tile` when none is asked for: min(64, tile // 2)."""
+    return min(DEFAULT_TILE_OVERLAP, tile // 2)
+
+
+def rounded_tile(tile, multiple):
+    """The tile side actually used for `tile`: rounded down to `multiple`, at least `multiple`."""
+    return max(multiple, tile // multiple * multiple)
+
+
+def largest_overlap(tile, multiple):
+    """The largest overlap tiles of side `tile` can have along an axis longer than a tile.
+
+    Tiles start on multiples of `multiple` and are at most `rounded_tile(tile)`
+    wide, and some two neighbours start at least `multiple` apart (together they
+    must reach past one tile), so no placement overlaps everywhere by more than
+    `rounded_tile(tile) - multiple`; with tiles `multiple` apart that is reached.
+    """
+    return rounded_tile(tile, multiple) - multiple
+
+
+def _tiling_error(tile, overlap, multiple):
+    rounded = rounded_tile(tile, multiple)
+    return ValueError(
+        f"tile={tile}, tile_overlap={overlap}: the overlap must be in "
+        f"[0, {largest_overlap(tile, multiple)}] for this tile (tiles are {rounded} pixels, "
+        f"the tile rounded down to a multiple of {multiple}, and start at least {multiple} "
+        f"apart); use a larger tile or a smaller overlap")
+
+
+def _is_integer(value):
+    return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
+
+
+def check_tiling(tile, overlap, multiple):
+    """Checks a tile side and overlap before any image is read; returns the overlap used.
+
+    Refuses exactly the combinations `tile_spans` cannot place on an axis longer
+    than one tile (see `largest_overlap`), whatever the image size; before this
+    check `tile_spans` looped forever on them.
+
+    Args:
+        tile: largest tile side in pixels (a positive integer), or None for no tiling.
+        overlap: least overlap in pixels, or None for `default_overlap(tile)`.
+        multiple: the model's size multiple.
+
+    Returns:
+        The overlap that will be used (None when `tile` is None).
+
+    Raises:
+        ValueError: a one-line message echoing tile and overlap and saying what
+            is allowed.
+    """
+    if tile is None:
+        return None
+    if not _is_integer(tile) or tile < 1:
+        raise ValueError(f"tile must be a positive number of pixels. Received: tile={tile}")
+    if overlap is None:
+        overlap = default_overlap(tile)
+    if not _is_integer(overlap) or not 0 <= overlap <= largest_overlap(tile, multiple):
+        raise _tiling_error(tile, overlap, multiple)
+    return int(overlap)
 
 
 def tile_spans(length, tile, overlap, multiple):
@@ -28,20 +99,28 @@ def tile_spans(length, tile, overlap, multiple):
     Args:
         length: pixels along the axis, a multiple of `multiple` (pad first).
         tile: largest tile side wanted (rounded down to a multiple of `multiple`).
-        overlap: least overlap between neighbouring tiles, below the tile side.
+        overlap: least overlap between neighbouring tiles, at most the rounded
+            tile side minus `multiple` (`largest_overlap`).
         multiple: tile starts and sides are multiples of this.
 
     Returns:
         List of (start, stop) pairs, in order, covering [0, length).
+
+    Raises:
+        ValueError: `length` is off the grid, or no tiles of this side can
+            overlap by `overlap` (checked only when the axis needs more than one
+            tile, as `check_tiling` does whatever the length).
     """
     if length % multiple:
         raise ValueError(f"length must be a multiple of {multiple}. Received: length={length}")
-    tile = max(multiple, tile // multiple * multiple)
+    original = tile
+    tile = rounded_tile(tile, multiple)
     if length <= tile:
         return [(0, length)]
-    if not 0 <= overlap < tile:
-        raise ValueError(f"tile_overlap must be in [0, tile). Received: tile={tile}, "
-                         f"tile_overlap={overlap}")
+    if not 0 <= overlap <= tile - multiple:
+        raise _tiling_error(original, overlap, multiple)
+    # Terminates: at the latest when count - 1 reaches (length - tile) // multiple,
+    # tiles of side `tile` start `multiple` apart and overlap by tile - multiple.
     count = math.ceil((length - overlap) / (tile - overlap))
     while True:
         needed = math.ceil((length + (count - 1) * overlap) / count / multiple) * multiple
