@@ -146,3 +146,17 @@ def test_readme_first_commands_are_the_ones_ci_runs_and_tested_here():
     assert commands.index(deblur) < commands.index(test_command) < 3
     with open(os.path.join(REPO, ".ci", "run")) as handle:
         assert test_command in handle.read().splitlines()
+
+
+def test_bundling_a_run_writes_the_shipped_inference_preset(tmp_path):
+    # tools/bundle_default_model.py is the rebuild chain's last step: what it
+    # writes must run as the shipped preset does.
+    model = srn_tf.build_model("color", base_filters=4, blocks_per_stage=1, kernel_size=3)
+    srn_tf.save_model(model, tmp_path / "run")
+    result = subprocess.run(
+        [sys.executable, os.path.join(REPO, "tools", "bundle_default_model.py"),
+         f"--run_dir={tmp_path / 'run'}", f"--datalist={os.path.join(EXAMPLES, 'pairs.txt')}",
+         f"--output_dir={tmp_path / 'bundle'}"], capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr
+    written = read_model_config(tmp_path / "bundle")["inference"]
+    assert written == read_model_config(default_model_path())["inference"]

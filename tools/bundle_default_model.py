@@ -5,7 +5,8 @@
 
 Loads the run's newest checkpoint, scores it on --datalist in float32 and again
 with its weights rounded to float16 (the paper's PSNR, `srn_tf.evaluate`), and
-writes `srn_tf/models/presets/default/` with float16 weights when the mean PSNR moves
+writes `srn_tf/models/presets/default/` (with the bundled inference preset in its
+srn_config.json) with float16 weights when the mean PSNR moves
 by at most --max_float16_loss dB, float32 weights otherwise. Prints both scores
 as JSON. The command above is the last step of tools/rebuild_default_model.sh
 (docs/default-model.md).
@@ -21,14 +22,20 @@ import srn_tf
 from srn_tf.evaluation.evaluate import evaluate
 from srn_tf.data.pairs import read_datalist
 from srn_tf.checkpoints.model_folder import save_model_folder
-from srn_tf.models.presets import DEFAULT_MODEL_FOLDER
+from srn_tf.inference.options import InferenceOptions, attach_options
+from srn_tf.models.presets import DEFAULT_PRESET, PRESETS
+
+# What the bundled model's folder asks deblur_image to run around it
+# (docs/default-model.md, "The inference preset").
+BUNDLED_INFERENCE = InferenceOptions(flips=4, flat_level=True, kernel_refinement=True,
+                                     denoise=True)
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string("run_dir", None, "srn-train --checkpoint_dir of the run (or a checkpoint "
                     "prefix in it).", required=True)
 flags.DEFINE_string("datalist", None, "Held-out pairs to score both precisions on.",
                     required=True)
-flags.DEFINE_string("output_dir", DEFAULT_MODEL_FOLDER, "Folder to write the bundle into "
+flags.DEFINE_string("output_dir", PRESETS[DEFAULT_PRESET], "Folder to write the bundle into "
                     "(replaced).")
 flags.DEFINE_float("max_float16_loss", 0.05, "Largest PSNR drop (dB) float16 weights may cost.")
 
@@ -50,7 +57,8 @@ def main(argv):
                   "float16": _score(srn_tf.load_model(half_folder), pairs)}
     loss = scores["float32"]["psnr"] - scores["float16"]["psnr"]
     weights_dtype = "float16" if loss <= FLAGS.max_float16_loss else "float32"
-    save_model_folder(model, FLAGS.output_dir, weights_dtype=weights_dtype)
+    save_model_folder(attach_options(model, BUNDLED_INFERENCE), FLAGS.output_dir,
+                      weights_dtype=weights_dtype)
     print(json.dumps({"weights_dtype": weights_dtype, "float16_psnr_loss": loss,
                       "datalist": FLAGS.datalist, **scores}, indent=2))
 
