@@ -117,6 +117,29 @@ def test_mixed_precision_step_has_a_finite_loss_and_float32_variables(precision)
     assert any(moved)
 
 
+@pytest.mark.parametrize("model_type", ["color", "gray"])
+def test_validation_psnr_is_tf_image_psnr_of_the_clipped_output(tmp_path, model_type):
+    """metrics.psnr at peak 1 gives the number tf.image.psnr gave (float32 vs float64 MSE)."""
+    from srn_tf.data.input_pipeline import load_pair
+    from srn_tf.data.pairs import read_datalist
+    from srn_tf.inference.padding import predict_levels_any_size
+    from srn_tf.training.trainer import _psnr_on
+
+    list_path, _, _ = write_random_pairs(str(tmp_path), 2, 40, 56, seed=5)
+    pairs = read_datalist(list_path)
+    keras.utils.set_random_seed(1)
+    model = srn_tf.build_model(model_type, **SMALL_MODEL)
+    channels = 3 if model_type == "color" else 1
+    expected = []
+    for pair in pairs:
+        blur, sharp = load_pair(tf.constant(pair.sharp_path), tf.constant(pair.blur_path),
+                                channels)
+        result = predict_levels_any_size(model, blur[None])[-1]
+        expected.append(float(tf.image.psnr(tf.clip_by_value(result, 0.0, 1.0), sharp[None],
+                                            1.0)[0]))
+    assert _psnr_on(model, pairs, channels) == pytest.approx(np.mean(expected), abs=1e-4)
+
+
 def test_eta_past_a_day_keeps_counting_hours():
     assert format_duration(0) == "0:00:00"
     assert format_duration(3599.6) == "1:00:00"

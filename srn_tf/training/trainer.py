@@ -26,6 +26,7 @@ from absl import logging
 
 from srn_tf.data.pairs import TRAINING_CHECKS, read_datalist, read_gopro
 from srn_tf.data.input_pipeline import load_pair, training_dataset
+from srn_tf.evaluation import metrics
 from srn_tf.training.losses import loss_function
 from srn_tf.models.model_types import MODEL_TYPES, build_model
 from srn_tf.inference.padding import predict_levels_any_size
@@ -255,13 +256,17 @@ class _StopRequest:
 
 
 def _psnr_on(model, pairs, channels):
-    """Mean PSNR (dB, peak 1) of the model's clipped finest level over full images."""
+    """Mean PSNR (dB, peak 1) of the model's clipped finest level over full images.
+
+    srn-eval's `metrics.psnr` on the float output (not rounded to 8 bits), over
+    every value of an image; identical images score inf, as there.
+    """
     values = []
     for pair in pairs:
         blur, sharp = load_pair(tf.constant(pair.sharp_path), tf.constant(pair.blur_path),
                                 channels)
-        result = predict_levels_any_size(model, blur[None])[-1]
-        values.append(float(tf.image.psnr(tf.clip_by_value(result, 0.0, 1.0), sharp[None], 1.0)[0]))
+        result = predict_levels_any_size(model, blur[None])[-1][0].numpy()
+        values.append(metrics.psnr(np.clip(result, 0.0, 1.0), sharp.numpy(), data_range=1.0))
     return float(np.mean(values))
 
 
