@@ -226,10 +226,10 @@ def _summary(results, peak, scratch):
     half = results.get("color_bfloat16_function", {})
     if "seconds_per_image" in full and "seconds_per_image" in half:
         ratios["bfloat16_speedup"] = round(full["seconds_per_image"] / half["seconds_per_image"], 2)
-        from benchmarks.common import psnr
+        from srn_tf.evaluation.metrics import psnr
         ratios["bfloat16_psnr_vs_float32_db"] = round(psnr(
             np.load(os.path.join(scratch, "bfloat16.npy")),
-            np.load(os.path.join(scratch, "float32.npy"))), 1)
+            np.load(os.path.join(scratch, "float32.npy")), data_range=1.0), 1)
     tiled = results.get("color_float32_2160x3840_tiled", {})
     if "seconds_per_megapixel" in full and "seconds_per_megapixel" in tiled:
         ratios["tiled_4k_per_pixel_time_vs_720p"] = round(

@@ -55,9 +55,3 @@ def blurred_photo(name="coffee", height=720, width=1280):
     photo = getattr(skimage.data, name)().astype(np.float32) / 255.0
     photo = cv2.resize(photo, (width, height), interpolation=cv2.INTER_CUBIC)
     return np.clip(motion_blur(photo), 0.0, 1.0)
-
-
-def psnr(a, b):
-    """PSNR in dB of two float images in [0, 1]."""
-    mse = float(np.mean((np.asarray(a, np.float64) - np.asarray(b, np.float64)) ** 2))
-    return float("inf") if mse == 0 else 10.0 * np.log10(1.0 / mse)

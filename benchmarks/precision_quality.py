@@ -12,7 +12,8 @@ import json
 
 from srn_tf import deblur_image
 
-from benchmarks.common import PROXIES, blurred_photo, load_benchmark_model, psnr
+from benchmarks.common import PROXIES, blurred_photo, load_benchmark_model
+from srn_tf.evaluation.metrics import psnr
 
 
 def main():
@@ -31,7 +32,7 @@ def main():
               "size": [args.height, args.width]}
     for precision in ("bfloat16", "float16"):
         output = deblur_image(model, image, precision=precision)
-        result[f"{precision}_psnr_vs_float32_db"] = round(psnr(output, reference), 1)
+        result[f"{precision}_psnr_vs_float32_db"] = round(psnr(output, reference, data_range=1.0), 1)
     print(json.dumps(result))
 
 

@@ -15,7 +15,8 @@ import time
 from srn_tf import deblur_image
 from srn_tf.inference.tiling import tile_spans
 
-from benchmarks.common import PROXIES, blurred_photo, load_benchmark_model, psnr
+from benchmarks.common import PROXIES, blurred_photo, load_benchmark_model
+from srn_tf.evaluation.metrics import psnr
 
 
 def main():
@@ -49,7 +50,7 @@ def main():
                       len(tile_spans(args.width, args.tile, overlap, model.size_multiple))],
             "tile_shape": [tile_spans(args.height, args.tile, overlap, model.size_multiple)[0][1],
                            tile_spans(args.width, args.tile, overlap, model.size_multiple)[0][1]],
-            "psnr_vs_untiled_db": round(psnr(tiled, whole), 2),
+            "psnr_vs_untiled_db": round(psnr(tiled, whole, data_range=1.0), 2),
             "seconds": round(time.time() - start, 1),
         })
         print(json.dumps(rows[-1]), flush=True)

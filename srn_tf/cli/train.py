@@ -1,6 +1,6 @@
 """srn-train: train SRN-DeblurNet with the original release's recipe, resumably.
 
-    srn-train --flagfile=flags/gopro_color.cfg --checkpoint_dir=runs/color
+    srn-train --flagfile=flags/gopro.cfg --model=color --data_root=GOPRO_Large/train --checkpoint_dir=runs/color
     srn-train --datalist=my_pairs.txt --model=color --checkpoint_dir=runs/mine
 
 The list has one `sharp_path blur_path` pair per line (the release's format),

@@ -19,11 +19,10 @@ from srn_tf.inference.flip_ensemble import flip_ensemble
 from srn_tf.inference.options import options_of
 from srn_tf.inference.postprocess.kernel_refinement import refine_with_kernel
 from srn_tf.models.srn_deblur_net import SRNDeblurNet
+from srn_tf.precision import check_precision, keras_policy
 from srn_tf.inference.padding import check_min_size, pad_to_multiple
 from srn_tf.inference.tiling import run_tiled
 
-# Keras dtype policy per precision; "float32" is the release's arithmetic.
-PRECISIONS = {"float32": "float32", "bfloat16": "mixed_bfloat16", "float16": "mixed_float16"}
 DEFAULT_TILE_OVERLAP = 64
 # tf.image.rgb_to_grayscale's weights (ITU-R BT.601), with which the release's
 # gray models were trained.
@@ -45,7 +44,7 @@ class _Runner:
     def variant(self, precision):
         """The model computing in `precision`, weights synchronised with the model."""
         model = self._model()
-        policy = PRECISIONS[precision]
+        policy = keras_policy(precision)
         if model.dtype_policy.name == policy:
             return model
         if precision not in self._variants:
@@ -108,14 +107,8 @@ def forward_function(model, precision="float32", shape=(1, 720, 1280, 3), jit_co
         A concrete function mapping a float32 tensor of `shape` in [0, 1] to the
         finest level's float32 output of the same shape.
     """
-    _check_precision(precision)
+    check_precision(precision)
     return _runner(model).function(precision, shape, jit_compile)
-
-
-def _check_precision(precision):
-    if precision not in PRECISIONS:
-        raise ValueError(f"precision must be one of {sorted(PRECISIONS)}. "
-                         f"Received: precision={precision!r}")
 
 
 def _padded_run(model, precision):
@@ -238,7 +231,7 @@ def deblur_image(model, image, precision="float32", tile=None, tile_overlap=None
         The deblurred image, same shape and dtype as `image`.
     """
     _check_image(image, model)
-    _check_precision(precision)
+    check_precision(precision)
     options = options_of(model).override(flips=flips, flat_level=flat_level, denoise=denoise,
                                          kernel_refinement=kernel_refinement)
     dtype = image.dtype

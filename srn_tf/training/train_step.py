@@ -72,7 +72,7 @@ def make_train_step(model, optimizer, strategy, global_batch_size, step_counter,
             checkpoint never holds weights and a step count that disagree.
         jit_compile: compile the replica step with XLA.
         eager: run op by op, without `tf.function` (debugging, benchmarks).
-        loss: a key of `losses.LOSSES`: "mse" (the release) or "psnr".
+        loss: a key of `losses.LOSSES`: "mse" (the release's).
 
     Returns:
         `step(blur, sharp) -> (total_loss, per_level_losses)`, float32 scalars over
