@@ -89,9 +89,9 @@ def write_tf1_checkpoint(weights, directory, step=523000, with_optimizer=True):
             var_list["beta2_power"] = tf.compat.v1.Variable(0.999)
         var_list["Variable"] = tf.compat.v1.Variable(step)
         saver = tf.compat.v1.train.Saver(var_list=var_list)
-        with tf.compat.v1.Session() as session:
-            session.run(tf.compat.v1.global_variables_initializer())
-            return saver.save(session, f"{directory}/deblur.model", global_step=step)
+        with tf.compat.v1.Session() as tf1_session:
+            tf1_session.run(tf.compat.v1.global_variables_initializer())
+            return saver.save(tf1_session, f"{directory}/deblur.model", global_step=step)
 
 
 def legacy_resize(images, size):
