@@ -1,5 +1,6 @@
 """Reading and writing images: formats, bit depths, channel order, orientation, errors."""
 
+import functools
 import os
 import struct
 
@@ -171,7 +172,9 @@ def test_a_folder_in_the_way_is_refused_and_left_alone(tmp_path):
 
 # --- Metadata: EXIF and ICC carried from input to output -------------------------------
 
+@functools.lru_cache(maxsize=None)
 def _srgb_profile():
+    """Pillow's sRGB profile, made once: its header holds the time it was made."""
     from PIL import ImageCms
     return ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
 

@@ -15,6 +15,7 @@ metadata (same encoder, same JPEG quality).
 """
 
 import dataclasses
+import glob
 import os
 import struct
 
@@ -57,6 +58,56 @@ class ImageMetadata:
 def is_image_file(path):
     """True when `path` has an extension `read_image` reads."""
     return os.path.splitext(path)[1].lower() in EXTENSIONS
+
+
+def _glob_root(pattern):
+    """The folder a glob's matches are taken relative to: its parts before any wildcard."""
+    parts = []
+    for part in os.path.normpath(pattern).split(os.sep):
+        if glob.has_magic(part):
+            break
+        parts.append(part)
+    return os.sep.join(parts) or "."
+
+
+def list_images(input_path):
+    """Lists the image files `input_path` names, each with its path relative to the input root.
+
+    Only files `read_image` reads count (`is_image_file`); in folders, hidden
+    files are left out too.
+
+    Args:
+        input_path: an image file, a folder (searched recursively), or a glob
+            pattern (`**` matches subfolders).
+
+    Returns:
+        Sorted list of (path, relative path) pairs; empty when nothing matches
+        (`no_images_message` says so).
+
+    Raises:
+        FileNotFoundError: `input_path` is neither a file, a folder nor a glob.
+    """
+    input_path = os.fspath(input_path)
+    if os.path.isfile(input_path):
+        return [(input_path, os.path.basename(input_path))] if is_image_file(input_path) else []
+    if os.path.isdir(input_path):
+        found = []
+        for folder, subfolders, files in os.walk(input_path):
+            subfolders.sort()
+            found += [os.path.join(folder, name) for name in files
+                      if is_image_file(name) and not name.startswith(".")]
+        return sorted((path, os.path.relpath(path, input_path)) for path in found)
+    if glob.has_magic(input_path):
+        root = _glob_root(input_path)
+        return sorted((path, os.path.relpath(path, root))
+                      for path in glob.glob(input_path, recursive=True)
+                      if os.path.isfile(path) and is_image_file(path))
+    raise FileNotFoundError(f"{input_path}: no such file or folder")
+
+
+def no_images_message(input_path):
+    """The one-line error for an input that names no image `read_image` reads."""
+    return f"no images found in {os.fspath(input_path)} (reads {', '.join(EXTENSIONS)})"
 
 
 def _orientation_entry(exif):

@@ -8,7 +8,6 @@ and skipped, and the others still get done.
 """
 
 import dataclasses
-import glob
 import math
 import os
 import sys
@@ -23,6 +22,7 @@ from srn_tf.evaluation.comparison import comparison_strip, side_by_side
 from srn_tf.inference.deblur import deblur_image
 from srn_tf.inference.fixed_size import deblur_fixed_size
 from srn_tf.inference.options import options_of
+from srn_tf.inference.tiling import check_tiling
 
 # Automatic tiling: images whose model batch (pixels x planes run at once) is above
 # this run in tiles of at most this many pixels, which keeps a 2160x3840 image
@@ -38,24 +38,16 @@ class DeblurSummary:
     skipped: list = dataclasses.field(default_factory=list)
     failed: list = dataclasses.field(default_factory=list)
     seconds: float = 0.0
+    # The side-by-side sheet written, or None.
+    side_by_side: str = None
 
     @property
     def ok(self):
         return not self.failed
 
 
-def _glob_root(pattern):
-    """The folder a glob's matches are taken relative to: its parts before any wildcard."""
-    parts = []
-    for part in os.path.normpath(pattern).split(os.sep):
-        if glob.has_magic(part):
-            break
-        parts.append(part)
-    return os.sep.join(parts) or "."
-
-
 def list_inputs(input_path):
-    """Lists the images `input_path` names, each with its path relative to the input root.
+    """Lists the images `input_path` names (`srn_tf.data.image_io.list_images`).
 
     Args:
         input_path: an image file, a folder (searched recursively for PNG, JPEG,
@@ -64,21 +56,7 @@ def list_inputs(input_path):
     Returns:
         Sorted list of (path, relative path) pairs.
     """
-    input_path = os.fspath(input_path)
-    if os.path.isfile(input_path):
-        return [(input_path, os.path.basename(input_path))]
-    if os.path.isdir(input_path):
-        found = []
-        for folder, subfolders, files in os.walk(input_path):
-            subfolders.sort()
-            found += [os.path.join(folder, name) for name in files
-                      if image_io.is_image_file(name) and not name.startswith(".")]
-        return sorted((path, os.path.relpath(path, input_path)) for path in found)
-    if glob.has_magic(input_path):
-        root = _glob_root(input_path)
-        return sorted((path, os.path.relpath(path, root))
-                      for path in glob.glob(input_path, recursive=True) if os.path.isfile(path))
-    raise FileNotFoundError(f"{input_path}: no such file or folder")
+    return image_io.list_images(input_path)
 
 
 def auto_tile(model, image_shape):
@@ -113,28 +91,39 @@ def _output_path(output_root, relative, output_format):
 
 
 class _Progress:
-    """A progress bar on a terminal, one line per image otherwise."""
+    """A progress bar on a terminal, one line per image otherwise.
+
+    The time per image is over the images deblurred so far only: skipped and
+    failed files take next to no time and would make it look faster. The ETA
+    counts every file still to come at that rate.
+    """
 
     def __init__(self, total, enabled):
         self.total = total
         self.enabled = enabled and total > 0
-        self.start = time.time()
         self.bar = None
+        self.deblurred = 0
+        self.deblur_seconds = 0.0
         if self.enabled and sys.stdout.isatty():
             import keras
             self.bar = keras.utils.Progbar(total, unit_name="image")
 
-    def update(self, count, path, status):
+    def update(self, count, path, status, seconds=None):
+        """Reports file `count` of the total; `seconds` is given for a deblurred one."""
+        if seconds is not None:
+            self.deblurred += 1
+            self.deblur_seconds += seconds
         if not self.enabled:
             return
         if self.bar is not None:
             self.bar.update(count)
             return
-        elapsed = time.time() - self.start
-        per_image = elapsed / count
-        eta = per_image * (self.total - count)
-        print(f"[{count}/{self.total}] {status} {path} ({per_image:.2f} s/image, "
-              f"ETA {eta:.0f} s)", flush=True)
+        if self.deblurred:
+            per_image = self.deblur_seconds / self.deblurred
+            rate = f"{per_image:.2f} s/image, ETA {per_image * (self.total - count):.0f} s"
+        else:
+            rate = "no image deblurred yet"
+        print(f"[{count}/{self.total}] {status} {path} ({rate})", flush=True)
 
 
 def deblur_files(input_path, output_path, checkpoint=None, model_type=None, height=None,
@@ -159,15 +148,22 @@ def deblur_files(input_path, output_path, checkpoint=None, model_type=None, heig
             ("png", "jpg", "bmp", "tif"); 16-bit images become 8-bit (rounded) and
             alpha is dropped where the format cannot store them.
         overwrite: replace existing outputs (otherwise they are skipped).
-        side_by_side_path: PNG file to write a blurred | deblurred sheet of every
-            image deblurred in this call into (`srn_tf.evaluation.comparison`), or None.
+        side_by_side_path: PNG file to write a blurred | deblurred sheet into
+            (`srn_tf.evaluation.comparison`), or None: every image deblurred in
+            this call, and every skipped one beside its existing output.
         progress: print progress on stdout.
         flips, flat_level, denoise, kernel_refinement: as for `deblur_image`;
             None takes the model's own inference defaults (its folder's
             `srn_config.json`, `srn_tf.inference.options`).
 
     Returns:
-        A `DeblurSummary`.
+        A `DeblurSummary`. Inputs and outputs keep their EXIF and ICC metadata
+        where the output format holds it (`image_io.write_image`).
+
+    Raises:
+        FileNotFoundError: `input_path` or the checkpoint does not exist.
+        ValueError: bad arguments, or `input_path` names no image; raised before
+            the model loads when the arguments alone show it.
     """
     if (height is None) != (width is None):
         raise ValueError("give both height and width, or neither")
@@ -179,12 +175,16 @@ def deblur_files(input_path, output_path, checkpoint=None, model_type=None, heig
     if output_format is not None:
         image_io.check_writable("." + output_format.lower().lstrip("."),
                                 np.zeros((1, 1, 3), np.uint8))
+    inputs = list_inputs(input_path)
+    if not inputs:
+        raise ValueError(image_io.no_images_message(input_path))
     model = checkpoint
     if checkpoint is None or isinstance(checkpoint, (str, os.PathLike)):
         model = load_deblur_model(checkpoint, model_type)
+    if tile:
+        check_tiling(tile, tile_overlap, model.size_multiple)
     options = options_of(model).override(flips=flips, flat_level=flat_level, denoise=denoise,
                                          kernel_refinement=kernel_refinement)
-    inputs = list_inputs(input_path)
     summary = DeblurSummary()
     strips = []
     bar = _Progress(len(inputs), progress)
@@ -193,10 +193,13 @@ def deblur_files(input_path, output_path, checkpoint=None, model_type=None, heig
         target = _output_path(output_path, relative, output_format)
         if os.path.exists(target) and not overwrite:
             summary.skipped.append(source)
+            if side_by_side_path is not None:
+                _add_existing_strip(strips, summary, source, relative, target)
             bar.update(count, source, "skipped (output exists)")
             continue
+        began = time.time()
         try:
-            image = image_io.read_image(source)
+            image, metadata = image_io.read_image_with_metadata(source)
             if height is not None:
                 result = deblur_fixed_size(model, image, height, width, precision,
                                            options.flips, options.flat_level, options.denoise,
@@ -208,7 +211,8 @@ def deblur_files(input_path, output_path, checkpoint=None, model_type=None, heig
                                       flat_level=options.flat_level, denoise=options.denoise,
                                       kernel_refinement=options.kernel_refinement)
             os.makedirs(os.path.dirname(target) or ".", exist_ok=True)
-            image_io.write_image(target, _fit_to_format(result, os.path.splitext(target)[1]))
+            image_io.write_image(target, _fit_to_format(result, os.path.splitext(target)[1]),
+                                 metadata)
         except (OSError, ValueError, tf.errors.OpError) as error:
             message = str(error).splitlines()[0] if str(error) else type(error).__name__
             if not message.startswith(source):
@@ -219,10 +223,31 @@ def deblur_files(input_path, output_path, checkpoint=None, model_type=None, heig
         summary.done.append(target)
         if side_by_side_path is not None:
             strips.append((relative, comparison_strip(image, result)))
-        bar.update(count, source, "done")
+        bar.update(count, source, "done", seconds=time.time() - began)
     if strips:
         folder = os.path.dirname(os.fspath(side_by_side_path))
         os.makedirs(folder or ".", exist_ok=True)
         image_io.write_image(side_by_side_path, side_by_side(strips))
+        summary.side_by_side = os.fspath(side_by_side_path)
     summary.seconds = time.time() - start
     return summary
+
+
+def _add_existing_strip(strips, summary, source, relative, target):
+    """Adds a skipped input's strip to the side-by-side sheet: it beside its existing output.
+
+    An input or output that cannot be read, or that differ in size (an output
+    from another input), is reported as failed, so the sheet never silently
+    misses an image.
+    """
+    try:
+        blurred = image_io.read_image(source)
+        existing = image_io.read_image(target)
+        if existing.shape[:2] != blurred.shape[:2]:
+            raise ValueError(f"its existing output {target} is {existing.shape[1]}x"
+                             f"{existing.shape[0]}, not {blurred.shape[1]}x{blurred.shape[0]}")
+    except (OSError, ValueError) as error:
+        message = str(error).splitlines()[0]
+        summary.failed.append((source, f"{source}: not in the side-by-side sheet ({message})"))
+        return
+    strips.append((relative, comparison_strip(blurred, existing)))
