@@ -1,9 +1,19 @@
-"""Helpers shared by the console scripts."""
+"""Helpers shared by the console scripts.
 
+Everything here runs before TensorFlow loads: the scripts check their arguments
+(paths exist, outputs can be written, flag ranges) with `check_*` and `fail`
+first, so a mistake costs no TensorFlow start-up and no model load, and only
+then `import_tensorflow`, which keeps TensorFlow's start-up lines off stderr
+unless --verbosity (absl's) asks for them.
+"""
+
+import errno
 import os
 import sys
 
 from absl import flags
+
+from srn_tf.precision import PRECISIONS
 
 FLAGS = flags.FLAGS
 
@@ -31,9 +41,11 @@ def define_device_flags():
     --kernel_refinement and --denoise."""
     flags.DEFINE_integer("gpu", 0,
                          "GPU index to run on; -1 runs on the CPU (the release's --gpu).")
-    flags.DEFINE_enum("precision", "float32", ["float32", "bfloat16", "float16"],
-                      "Arithmetic: float32 (the release's), bfloat16 (about twice as fast on "
-                      "CPUs with AVX512_BF16, ~40+ dB from float32) or float16 (GPUs).")
+    flags.DEFINE_enum("precision", "float32", list(PRECISIONS),
+                      "Arithmetic: float32 (the release's), bfloat16 (faster on CPUs with "
+                      "AVX512_BF16 and on recent GPUs, slightly less exact) or float16 (GPUs). "
+                      "docs/precision-and-speed.md gives measured speeds and errors with their "
+                      "commands.")
     preset = (" Default: the model folder's own (srn_config.json's \"inference\" section): "
               "on for the bundled model, off for a model you train or convert (the release's "
               "way).")
@@ -71,12 +83,174 @@ def run_option_overrides():
             "kernel_refinement": FLAGS.kernel_refinement}
 
 
-def quiet_tensorflow():
-    """Hides TF's C++ start-up chatter (info, warnings) unless the user set a level.
+# TensorFlow's start-up lines on a machine without a GPU, which read like errors but
+# are not: absl's C++ logging writes them to stderr before anything can set a level.
+_STARTUP_CHATTER = (
+    "All log messages before absl::InitializeLog() is called are written to STDERR",
+    "cudart_stub.cc", "Could not find cuda drivers", "cuda_platform.cc",
+    "failed call to cuInit", "Unable to register cuDNN factory",
+    "Unable to register cuFFT factory", "Unable to register cuBLAS factory",
+    "computation_placer.cc", "cpu_feature_guard.cc",
+    "This TensorFlow binary is optimized", "To enable the following instructions",
+    "oneDNN custom operations are on", "TF-TRT Warning",
+)
+_quiet = True
 
-    Must run before TensorFlow is imported.
+
+def verbose():
+    """True when the user raised absl's --verbosity (-v) to INFO (0) or more."""
+    return FLAGS["verbosity"].present and FLAGS.verbosity >= 0
+
+
+def quiet_tensorflow():
+    """Keeps TensorFlow's start-up chatter (info, warnings, CUDA probing) off stderr.
+
+    Sets TF_CPP_MIN_LOG_LEVEL=3 unless the user set it or raised --verbosity, and
+    Python-side absl logging to WARNING unless --verbosity was given. Runs once
+    the flags are parsed, before TensorFlow is imported (`run_console_script`).
     """
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    global _quiet
+    from absl import logging
+
+    _quiet = not verbose() and "TF_CPP_MIN_LOG_LEVEL" not in os.environ
+    if not verbose():
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+        if not FLAGS["verbosity"].present:
+            logging.set_verbosity(logging.WARNING)
+
+
+def import_tensorflow():
+    """Imports TensorFlow, dropping its start-up lines from stderr when `quiet_tensorflow`
+    decided so; any other line it writes passes through.
+
+    The lines come from C++ code while the libraries load, so they are caught at
+    the file-descriptor level, only for the import itself.
+    """
+    if "tensorflow" in sys.modules or not _quiet:
+        import tensorflow  # noqa: F401
+        return
+    import tempfile
+
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile() as captured:
+        os.dup2(captured.fileno(), 2)
+        try:
+            import tensorflow  # noqa: F401
+        finally:
+            sys.stderr.flush()
+            os.dup2(saved, 2)
+            os.close(saved)
+            captured.seek(0)
+            lines = captured.read().decode("utf-8", "replace").splitlines(keepends=True)
+            kept = [line for line in lines
+                    if not any(chatter in line for chatter in _STARTUP_CHATTER)]
+            sys.stderr.write("".join(kept))
+            sys.stderr.flush()
+
+
+def _write_problem(path):
+    """Why a file or folder cannot be written at `path`, or None when it can (it, or its
+    nearest existing parent folder, is a writable folder)."""
+    if os.path.lexists(path):
+        if not os.path.isdir(path):
+            return os.strerror(errno.ENOTDIR)
+        folder = path
+    else:
+        folder = os.path.dirname(os.path.abspath(path))
+        while not os.path.lexists(folder):
+            folder = os.path.dirname(folder)
+        if not os.path.isdir(folder):
+            return os.strerror(errno.ENOTDIR)
+    if not os.access(folder, os.W_OK | os.X_OK):
+        return os.strerror(errno.EACCES)
+    return None
+
+
+def check_output_folder(path, staged_beside=False):
+    """Exits unless folder `path` exists and is writable, or can be created.
+
+    With `staged_beside` the folder is written beside and renamed into place
+    (`srn_tf.atomic_files.atomic_folder`), so its parent must be writable too.
+    Nothing is created: a run refused later leaves no empty folder behind.
+    """
+    problem = _write_problem(path)
+    if not problem and staged_beside:
+        problem = _write_problem(os.path.dirname(os.path.abspath(path)))
+    if problem:
+        fail(f"{path}: cannot write ({problem})")
+
+
+def check_output_file(path, extension=None):
+    """Exits unless file `path` can be written: its folder writable or creatable, no
+    folder in its place, and (when given) the extension `extension`."""
+    if extension is not None and not path.lower().endswith(extension):
+        fail(f"{path}: must be a {extension} file")
+    if os.path.isdir(path):
+        fail(f"{path}: cannot write ({os.strerror(errno.EISDIR)})")
+    problem = _write_problem(os.path.dirname(os.path.abspath(path)))
+    if problem:
+        fail(f"{path}: cannot write ({problem})")
+
+
+def check_input_path(path, flag, kind="file or folder"):
+    """Exits unless `path` (the value of --`flag`) exists as a `kind`
+    ("file", "folder" or "file or folder")."""
+    if path is None:
+        return
+    exists = {"file": os.path.isfile, "folder": os.path.isdir}.get(kind, os.path.exists)
+    if not exists(path):
+        fail(f"{path}: no such {kind}")
+
+
+def check_checkpoint(checkpoint):
+    """Exits unless `checkpoint` names a preset or an existing path (a folder, a file, or
+    a checkpoint prefix whose .index exists); returns the path it names."""
+    from srn_tf.models.presets import resolve_model_path
+
+    try:
+        path = resolve_model_path(checkpoint)
+    except (OSError, ValueError) as error:
+        fail(str(error))
+    if not os.path.exists(path) and not os.path.exists(path + ".index"):
+        fail(f"--checkpoint={path}: no such checkpoint, folder or preset")
+    return path
+
+
+def _size_multiple_of(checkpoint_path):
+    """The size multiple of the model a checkpoint holds, read from its srn_config.json
+    without TensorFlow: `srn_tf.models.srn_deblur_net.size_multiple` of its
+    architecture. The release's networks (TF1 checkpoints, no config) have 16."""
+    import json
+
+    folder = checkpoint_path if os.path.isdir(checkpoint_path) else os.path.dirname(
+        checkpoint_path) or "."
+    try:
+        with open(os.path.join(folder, "srn_config.json")) as handle:
+            architecture = json.load(handle).get("model", {})
+    except (OSError, ValueError, AttributeError):
+        architecture = {}
+    num_scales = architecture.get("num_scales", 3)
+    scale_factor = architecture.get("scale_factor", 0.5)
+    try:
+        return int(round(4 / scale_factor ** (num_scales - 1)))
+    except (TypeError, ZeroDivisionError):
+        return 16
+
+
+def check_tile_flags(tile, overlap, checkpoint_path, zero_means_untiled=False):
+    """Exits unless --tile and --tile_overlap can be placed (`tiling.check_tiling`) for
+    the model at `checkpoint_path`; 0 is "never tile" where `zero_means_untiled`."""
+    from srn_tf.inference.tiling import check_tiling
+
+    if overlap is not None and overlap < 0:
+        fail(f"--tile_overlap must be >= 0. Received: {overlap}")
+    if tile is None or (tile == 0 and zero_means_untiled):
+        return
+    try:
+        check_tiling(tile, overlap, _size_multiple_of(checkpoint_path))
+    except ValueError as error:
+        fail(f"--tile/--tile_overlap: {error}")
 
 
 def select_gpu(gpu):
@@ -101,14 +275,17 @@ def run_console_script(main, module_name):
     """
     from absl import app, flags
 
-    quiet_tensorflow()
+    def quiet_main(argv):
+        quiet_tensorflow()
+        return main(argv)
+
     sys.modules["__main__"].__doc__ = sys.modules[module_name].__doc__
     for flag in flags.FLAGS.get_key_flags_for_module(module_name):
         flags.FLAGS.register_key_flag_for_module(sys.argv[0], flag)
     help_requested = any(argument in ("--help", "-h", "-?", "--helpshort", "--helpfull")
                          for argument in sys.argv[1:])
     try:
-        app.run(main)
+        app.run(quiet_main)
     except SystemExit as exit_request:
         # absl exits with status 1 after printing help; asking for help is no error.
         if help_requested and exit_request.code == 1:

@@ -1,4 +1,4 @@
-"""srn-convert: turn an original release TF1 checkpoint into an srn_tf checkpoint folder.
+r"""srn-convert: turn an original release TF1 checkpoint into an srn_tf checkpoint folder.
 
     srn-convert --tf1_checkpoint=checkpoints/lstm/checkpoints/deblur.model-523000 \
         --model=lstm --output=converted/lstm
@@ -6,7 +6,7 @@
 
 from absl import flags
 
-from srn_tf.cli.common import fail, run_console_script
+from srn_tf.cli.common import check_output_folder, fail, import_tensorflow, run_console_script
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string("tf1_checkpoint", None,
@@ -15,8 +15,9 @@ flags.DEFINE_string("tf1_checkpoint", None,
 flags.DEFINE_enum("model", "color", ["color", "gray", "lstm"],
                   "Model type the checkpoint was trained as (the release's --model).")
 flags.DEFINE_string("output", None, "Folder to write the srn_tf checkpoint into: new, empty, or "
-                    "(with --overwrite) an srn_tf checkpoint folder. It is written under "
-                    "<output>.new and renamed, so an interrupted run leaves no partial folder.")
+                    "(with --overwrite) an srn_tf checkpoint folder. It is written into a hidden "
+                    "folder beside it and renamed, so an interrupted run leaves no partial "
+                    "folder.")
 flags.DEFINE_bool("overwrite", False, "Replace the srn_tf checkpoint folder already at --output.")
 flags.mark_flags_as_required(["tf1_checkpoint", "output"])
 
@@ -24,12 +25,18 @@ flags.mark_flags_as_required(["tf1_checkpoint", "output"])
 def main(argv):
     if len(argv) > 1:
         fail(f"unexpected arguments: {' '.join(argv[1:])}")
-    import srn_tf
-    from absl import logging
+    import os
 
+    checkpoint = FLAGS.tf1_checkpoint
+    if not os.path.isdir(checkpoint) and not os.path.isfile(checkpoint + ".index"):
+        fail(f"--tf1_checkpoint={checkpoint}: no such folder or checkpoint prefix "
+             f"(no {checkpoint}.index)")
+    check_output_folder(FLAGS.output, staged_beside=True)
+    import_tensorflow()
+
+    import srn_tf
     from srn_tf.checkpoints.model_folder import save_model_folder
 
-    logging.set_verbosity(logging.WARNING)
 
     model = srn_tf.build_model(FLAGS.model)
     try:

@@ -11,8 +11,10 @@ Unreadable files are reported and skipped; the exit status is 1 if any failed.
 
 from absl import flags
 
-from srn_tf.cli.common import (MODEL_SOURCES, define_device_flags, define_model_flags, fail,
-                               run_option_overrides, run_console_script, select_gpu)
+from srn_tf.cli.common import (MODEL_SOURCES, check_checkpoint, check_output_file,
+                               check_output_folder, check_tile_flags, define_device_flags,
+                               define_model_flags, fail, import_tensorflow,
+                               run_console_script, run_option_overrides, select_gpu)
 
 FLAGS = flags.FLAGS
 define_model_flags("Model to run: " + MODEL_SOURCES)
@@ -30,8 +32,10 @@ flags.DEFINE_integer("height", None,
 flags.DEFINE_integer("width", None, "With --height: see --height. A multiple of 16.")
 flags.DEFINE_integer("tile", None,
                      "Largest tile side in pixels: big images run in overlapping tiles to "
-                     "bound memory. Default: automatic (tile only images above ~2 Mpixel per "
-                     "model batch, keeping 4K under 4 GB); 0 never tiles.")
+                     "bound memory. Default: automatic (tile only images above 2 Mpixel per "
+                     "model batch; docs/tiling.md gives the memory it keeps to); 0 never tiles. "
+                     "The overlap must stay below the tile rounded down to a multiple of 16, "
+                     "minus 16.")
 flags.DEFINE_integer("tile_overlap", None,
                      "Least overlap of neighbouring tiles in pixels (default 64); more "
                      "overlap is closer to the untiled result and slower.")
@@ -39,10 +43,26 @@ flags.DEFINE_enum("format", None, ["png", "jpg", "jpeg", "bmp", "tif", "tiff"],
                   "Output format. Default: each input's own format and bit depth. 16-bit "
                   "images become 8-bit and alpha is dropped where the format cannot hold them.")
 flags.DEFINE_string("side_by_side", None,
-                    "PNG file to write a comparison sheet into: each image deblurred in this "
-                    "run as blurred | deblurred, shrunk to at most 360 pixels high.")
+                    "PNG file to write a comparison sheet into: each image as blurred | "
+                    "deblurred, shrunk to at most 360 pixels high; images skipped because "
+                    "their output exists are shown with that output.")
 flags.DEFINE_bool("overwrite", False,
                   "Replace existing output files; without it they are skipped and reported.")
+
+
+def _check_paths():
+    """Exits unless --input_path names images and the outputs can be written."""
+    from srn_tf.data import image_io
+
+    try:
+        inputs = image_io.list_images(FLAGS.input_path)
+    except FileNotFoundError:
+        fail(f"--input_path={FLAGS.input_path}: no such file, folder or matching glob")
+    if not inputs:
+        fail(image_io.no_images_message(FLAGS.input_path))
+    check_output_folder(FLAGS.output_path)
+    if FLAGS.side_by_side is not None:
+        check_output_file(FLAGS.side_by_side, ".png")
 
 
 def main(argv):
@@ -58,16 +78,15 @@ def main(argv):
         fail("--tile does not apply with --height/--width (the fixed-size mode)")
     if FLAGS.tile is not None and FLAGS.tile < 0:
         fail(f"--tile must be 0 (never tile) or a side in pixels. Received: {FLAGS.tile}")
-    if FLAGS.tile_overlap is not None and FLAGS.tile_overlap < 0:
-        fail(f"--tile_overlap must be >= 0. Received: {FLAGS.tile_overlap}")
+    _check_paths()
+    check_tile_flags(FLAGS.tile, FLAGS.tile_overlap, check_checkpoint(FLAGS.checkpoint),
+                     zero_means_untiled=True)
     overrides = run_option_overrides()
     select_gpu(FLAGS.gpu)
-
-    from absl import logging
+    import_tensorflow()
 
     from srn_tf.inference.deblur_files import deblur_files
 
-    logging.set_verbosity(logging.WARNING)
     try:
         summary = deblur_files(
             FLAGS.input_path, FLAGS.output_path, checkpoint=FLAGS.checkpoint,
@@ -77,8 +96,8 @@ def main(argv):
             side_by_side_path=FLAGS.side_by_side, **overrides)
     except (FileNotFoundError, ValueError) as error:
         fail(str(error))
-    if FLAGS.side_by_side and summary.done:
-        print(f"side by side: {FLAGS.side_by_side}")
+    if summary.side_by_side:
+        print(f"side by side: {summary.side_by_side}")
     print(f"done {len(summary.done)}, skipped {len(summary.skipped)} (output exists), "
           f"failed {len(summary.failed)}, {summary.seconds:.1f} s")
     for path in summary.skipped:

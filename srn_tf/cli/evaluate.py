@@ -13,8 +13,10 @@ runs; the exit status is 1 when any image could not be scored.
 
 from absl import flags
 
-from srn_tf.cli.common import (MODEL_SOURCES, define_device_flags, define_model_flags, fail,
-                               run_option_overrides, run_console_script, select_gpu)
+from srn_tf.cli.common import (MODEL_SOURCES, check_checkpoint, check_input_path,
+                               check_output_file, check_output_folder, check_tile_flags,
+                               define_device_flags, define_model_flags, fail, import_tensorflow,
+                               run_console_script, run_option_overrides, select_gpu)
 
 FLAGS = flags.FLAGS
 define_model_flags("Model to evaluate: " + MODEL_SOURCES)
@@ -60,6 +62,14 @@ def _check_flags():
         fail(f"--tile={FLAGS.tile}: must be at least 16")
     if FLAGS.max_images < 0 or FLAGS.contact_sheet_count < 0:
         fail("--max_images and --contact_sheet_count must not be negative")
+    check_input_path(FLAGS.datalist, "datalist", "file")
+    check_input_path(FLAGS.data_root, "data_root", "folder")
+    check_input_path(FLAGS.gopro_dir, "gopro_dir", "folder")
+    if FLAGS.output_dir is not None:
+        check_output_folder(FLAGS.output_dir)
+    if FLAGS.contact_sheet is not None:
+        check_output_file(FLAGS.contact_sheet, ".png")
+    check_tile_flags(FLAGS.tile, FLAGS.tile_overlap, check_checkpoint(FLAGS.checkpoint))
 
 
 def main(argv):
@@ -72,11 +82,10 @@ def main(argv):
     import os
     import sys
 
-    from absl import logging
+    import_tensorflow()
 
     from srn_tf.data import pairs as paired_images
 
-    logging.set_verbosity(logging.WARNING)
     try:
         if FLAGS.datalist is not None:
             pairs = paired_images.read_datalist(FLAGS.datalist, FLAGS.data_root)

@@ -17,7 +17,8 @@ and which other runtimes ignore.
 
 from absl import flags
 
-from srn_tf.cli.common import define_model_flags, fail, run_console_script
+from srn_tf.cli.common import (check_checkpoint, check_output_folder, define_model_flags, fail,
+                               import_tensorflow, run_console_script)
 
 FLAGS = flags.FLAGS
 define_model_flags(
@@ -36,11 +37,14 @@ def main(argv):
         fail(f"unexpected arguments: {' '.join(argv[1:])}")
     import os
 
-    from absl import logging
-
-    logging.set_verbosity(logging.WARNING)
     if os.path.exists(FLAGS.export_dir) and not FLAGS.overwrite:
         fail(f"{FLAGS.export_dir}: already exists (pass --overwrite to replace it)")
+    if os.path.lexists(FLAGS.export_dir) and not os.path.isdir(FLAGS.export_dir):
+        fail(f"{FLAGS.export_dir}: cannot write (a file is in the way; --overwrite replaces "
+             "only a folder)")
+    check_output_folder(FLAGS.export_dir, staged_beside=True)
+    check_checkpoint(FLAGS.checkpoint)
+    import_tensorflow()
 
     from srn_tf.checkpoints.loading import load_deblur_model
     from srn_tf.export.saved_model import export_saved_model

@@ -13,7 +13,7 @@ video frames; its sharp partner is the burst's middle frame. Writes
 
 from absl import flags
 
-from srn_tf.cli.common import fail, run_console_script
+from srn_tf.cli.common import check_input_path, check_output_folder, fail, run_console_script
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string("sharp_dir", None, "Folder of sharp images (.png, .jpg, .bmp, .tif, .webp); "
@@ -25,7 +25,7 @@ flags.DEFINE_multi_enum("source", [], ["skimage", "dead_leaves"],
                         "and brick, camera, coins, grass, gravel, moon (gray, repeated into "
                         "RGB). 'dead_leaves': --dead_leaves_images procedural images of random "
                         "overlapping shapes, sized by a power law as the edges of photographs "
-                        "are (scenes dead_leaves_000, ...).")
+                        "are (scenes dead_leaves_000, dead_leaves_001 and so on)")
 flags.DEFINE_integer("dead_leaves_images", 48, "How many dead-leaves images --source=dead_leaves "
                      "draws (each a scene).", lower_bound=1)
 flags.DEFINE_integer("dead_leaves_size", 384, "Side of each dead-leaves image, pixels.",
@@ -84,6 +84,9 @@ def main(argv):
         fail(f"unexpected arguments: {' '.join(argv[1:])}")
     if FLAGS.sharp_dir is None and not FLAGS.source:
         fail("give --sharp_dir=DIR, --source=skimage or --source=dead_leaves (or several)")
+    check_input_path(FLAGS.sharp_dir, "sharp_dir", "folder")
+    check_output_folder(FLAGS.output_dir)
+
     from srn_tf.data.synth.dataset import synthesize_dataset
 
     try:
