@@ -104,7 +104,7 @@ def _run_config(config):
     import srn_tf
     from srn_tf.inference import deblur as inference
     from srn_tf.inference.deblur_files import auto_tile
-    from srn_tf.inference.tiling import tile_spans
+    from srn_tf.inference.tiling import default_overlap, tile_spans
 
     from benchmarks.common import blurred_photo, load_benchmark_model
 
@@ -118,7 +118,7 @@ def _run_config(config):
     tile = auto_tile(model, image.shape) if config.get("tiled") else None
     batch = 1 if model.channels == 3 else 3
     if tile:
-        spans = [tile_spans(n + -n % model.size_multiple, tile, inference.DEFAULT_TILE_OVERLAP,
+        spans = [tile_spans(n + -n % model.size_multiple, tile, default_overlap(tile),
                             model.size_multiple) for n in (height, width)]
         tile_shape = (spans[0][0][1], spans[1][0][1])
         flops = count_conv_flops(model, (batch, *tile_shape, model.channels)) * (

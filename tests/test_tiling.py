@@ -72,7 +72,7 @@ def test_the_default_overlap_is_checked_too():
 
 def test_the_default_overlap_is_the_one_deblur_image_uses():
     from srn_tf.inference import deblur
-    assert tiling.DEFAULT_TILE_OVERLAP == deblur.DEFAULT_TILE_OVERLAP
+    assert deblur.default_overlap is tiling.default_overlap
 
 
 @pytest.mark.parametrize("multiple", [8, 16])

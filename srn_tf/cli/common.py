@@ -193,8 +193,8 @@ def check_output_file(path, extension=None):
         fail(f"{path}: cannot write ({problem})")
 
 
-def check_input_path(path, flag, kind="file or folder"):
-    """Exits unless `path` (the value of --`flag`) exists as a `kind`
+def check_input_path(path, kind="file or folder"):
+    """Exits unless `path` (a flag's value; None: not given) exists as a `kind`
     ("file", "folder" or "file or folder")."""
     if path is None:
         return

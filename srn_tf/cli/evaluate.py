@@ -62,9 +62,9 @@ def _check_flags():
         fail(f"--tile={FLAGS.tile}: must be at least 16")
     if FLAGS.max_images < 0 or FLAGS.contact_sheet_count < 0:
         fail("--max_images and --contact_sheet_count must not be negative")
-    check_input_path(FLAGS.datalist, "datalist", "file")
-    check_input_path(FLAGS.data_root, "data_root", "folder")
-    check_input_path(FLAGS.gopro_dir, "gopro_dir", "folder")
+    check_input_path(FLAGS.datalist, "file")
+    check_input_path(FLAGS.data_root, "folder")
+    check_input_path(FLAGS.gopro_dir, "folder")
     if FLAGS.output_dir is not None:
         check_output_folder(FLAGS.output_dir)
     if FLAGS.contact_sheet is not None:

@@ -84,7 +84,7 @@ def main(argv):
         fail(f"unexpected arguments: {' '.join(argv[1:])}")
     if FLAGS.sharp_dir is None and not FLAGS.source:
         fail("give --sharp_dir=DIR, --source=skimage or --source=dead_leaves (or several)")
-    check_input_path(FLAGS.sharp_dir, "sharp_dir", "folder")
+    check_input_path(FLAGS.sharp_dir, "folder")
     check_output_folder(FLAGS.output_dir)
 
     from srn_tf.data.synth.dataset import synthesize_dataset

@@ -21,9 +21,8 @@ from srn_tf.inference.postprocess.kernel_refinement import refine_with_kernel
 from srn_tf.models.srn_deblur_net import SRNDeblurNet
 from srn_tf.precision import check_precision, keras_policy
 from srn_tf.inference.padding import check_min_size, pad_to_multiple
-from srn_tf.inference.tiling import run_tiled
+from srn_tf.inference.tiling import default_overlap, run_tiled
 
-DEFAULT_TILE_OVERLAP = 64
 # tf.image.rgb_to_grayscale's weights (ITU-R BT.601), with which the release's
 # gray models were trained.
 _GRAY_WEIGHTS = np.array([0.2989, 0.5870, 0.1140], np.float32)
@@ -207,7 +206,7 @@ def deblur_image(model, image, precision="float32", tile=None, tile_overlap=None
             to bound memory. Tiles only approximate the whole-image result (see
             docs/tiling.md).
         tile_overlap: least overlap of neighbouring tiles in pixels, below `tile`
-            (default `DEFAULT_TILE_OVERLAP`, at most half the tile).
+            (default `tiling.default_overlap(tile)`: 64, at most half the tile).
         flips: 1 runs the image once (the release); 2 also runs it flipped left to
             right, 4 also upside down and both, 8 also those 4 of its transpose;
             the outputs, mapped back, are averaged (each tile's, when tiled).
@@ -242,7 +241,7 @@ def deblur_image(model, image, precision="float32", tile=None, tile_overlap=None
     if tile is None:
         outputs = run(batch)
     else:
-        overlap = min(DEFAULT_TILE_OVERLAP, tile // 2) if tile_overlap is None else tile_overlap
+        overlap = default_overlap(tile) if tile_overlap is None else tile_overlap
         outputs = run_tiled(run, batch, tile, overlap, model.size_multiple)
     result = _from_model_batch(model, outputs, channels)
     if options.flat_level:

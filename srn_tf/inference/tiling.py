@@ -16,7 +16,7 @@ import math
 import numpy as np
 
 # The overlap `deblur_image` uses when none is given: this, or half the tile if
-# smaller (`default_overlap`). srn_tf.inference.deblur holds the same figure.
+# smaller (`default_overlap`).
 DEFAULT_TILE_OVERLAP = 64
 
 

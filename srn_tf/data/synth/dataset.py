@@ -17,13 +17,13 @@ image does not change the pairs of the others.
 """
 
 import collections
-import json
 import os
 import zlib
 
 import cv2
 import numpy as np
 
+from srn_tf.atomic_files import atomic_file, write_json, write_text
 from srn_tf.data.synth import render, sources, trajectory
 
 # The kinds a pair can be blurred with; "mixed" draws one of them for each pair.
@@ -41,20 +41,14 @@ TEST_LIST = "test_list.txt"
 CONFIG_FILE = "synth_config.json"
 
 
-def write_bytes_atomically(data, path):
-    """Writes `data` to a temporary name beside `path`, then renames it onto `path`."""
-    temporary = f"{path}.tmp-{os.getpid()}"
-    with open(temporary, "wb") as handle:
-        handle.write(data)
-    os.replace(temporary, path)
-
-
 def write_png(image, path):
     """Writes uint8 RGB (height, width, 3) as a PNG; the same pixels give the same bytes."""
     ok, encoded = cv2.imencode(".png", cv2.cvtColor(image, cv2.COLOR_RGB2BGR))
     if not ok:
         raise OSError(f"{path}: PNG encoding failed")
-    write_bytes_atomically(encoded.tobytes(), path)
+    with atomic_file(path) as temporary:
+        with open(temporary, "wb") as handle:
+            handle.write(encoded.tobytes())
 
 
 def split_scenes(names, seed, test_fraction=0.0, test_names=()):
@@ -320,7 +314,7 @@ def synthesize_dataset(output_dir, sharp_dir=None, source=(), pairs_per_image=1,
     for split, list_name in (("train", TRAIN_LIST), ("test", TEST_LIST)):
         if pairs[split]:
             lines = "".join(f"{sharp} {blur}\n" for sharp, blur in pairs[split])
-            write_bytes_atomically(lines.encode("utf-8"), os.path.join(output_dir, list_name))
+            write_text(lines, os.path.join(output_dir, list_name))
     config = {
         "seed": seed, "source": source_names,
         "sharp_dir": sharp_dir and os.fspath(sharp_dir),
@@ -333,6 +327,5 @@ def synthesize_dataset(output_dir, sharp_dir=None, source=(), pairs_per_image=1,
         "response": response, "gamma": gamma, "crop_size": crop_size, "max_side": max_side,
         "min_scale": min_scale, "train_scenes": train, "test_scenes": test,
     }
-    write_bytes_atomically((json.dumps(config, indent=2, sort_keys=True) + "\n").encode("utf-8"),
-                           os.path.join(output_dir, CONFIG_FILE))
+    write_json(config, os.path.join(output_dir, CONFIG_FILE))
     return pairs
