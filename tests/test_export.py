@@ -147,3 +147,21 @@ def test_srn_export_script_exports_and_refuses_an_existing_folder(tmp_path):
     assert second.returncode == 1
     assert second.stderr.strip().splitlines()[-1] == (
         f"error: {tmp_path / 'export'}: already exists (pass --overwrite to replace it)")
+
+
+def test_srn_export_without_a_checkpoint_exports_the_bundled_model_and_its_preset(tmp_path):
+    from srn_tf.models.presets import default_model_path
+
+    command = [os.path.join(os.path.dirname(sys.executable), "srn-export"),
+               f"--export_dir={tmp_path / 'export'}"]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "holds the network alone" in result.stdout
+    bundled = read_model_config(default_model_path())
+    exported = read_model_config(tmp_path / "export")
+    assert exported["model"] == bundled["model"]
+    assert exported["inference"] == bundled["inference"]
+    # srn-deblur given the export runs the bundled model's post-processing around it.
+    runner = srn_tf.load_deblur_model(str(tmp_path / "export"))
+    assert runner.inference_options == srn_tf.load_model("default").inference_options
+    assert runner.size_multiple == 16
