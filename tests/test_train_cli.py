@@ -84,7 +84,9 @@ def test_the_finetuning_flagfile_starts_from_the_bundled_model_with_its_architec
         monkeypatch):
     monkeypatch.chdir(REPO)
     values = _parsed(["--flagfile=flags/finetune_default.cfg"])
-    assert os.path.isfile(os.path.join(values["init_checkpoint"], "srn_config.json"))
+    from srn_tf.models.presets import resolve_model_path
+    assert values["init_checkpoint"] == "default"  # the preset's name: works from any folder
+    assert os.path.isfile(os.path.join(resolve_model_path("default"), "srn_config.json"))
     assert {k: values[k] for k in ("model", *ARCHITECTURE)} == _bundled_architecture()
 
 

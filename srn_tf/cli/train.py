@@ -79,7 +79,8 @@ flags.DEFINE_string("checkpoint_dir", None,
                     "summaries (train/). A folder with a checkpoint is resumed.")
 flags.DEFINE_string("init_checkpoint", None,
                     "Start from these weights: an srn_tf checkpoint folder of the same "
-                    "architecture, or an original TF1 checkpoint (prefix or folder). Ignored "
+                    "architecture, a preset's name ('default': the bundled model), or an "
+                    "original TF1 checkpoint (prefix or folder). Ignored "
                     "when --checkpoint_dir already holds a checkpoint (the run resumes).")
 flags.DEFINE_integer("checkpoint_every", 1000, "Steps between checkpoints.")
 flags.DEFINE_integer("keep_checkpoints", 5, "Checkpoints kept in --checkpoint_dir (oldest go).")

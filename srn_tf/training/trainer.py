@@ -28,6 +28,7 @@ from srn_tf.data.pairs import TRAINING_CHECKS, read_datalist, read_gopro
 from srn_tf.data.input_pipeline import load_pair, training_dataset
 from srn_tf.evaluation import metrics
 from srn_tf.training.losses import loss_function
+from srn_tf.models.presets import resolve_model_path
 from srn_tf.models.model_types import MODEL_TYPES, build_model
 from srn_tf.inference.padding import predict_levels_any_size
 from srn_tf.precision import check_precision, keras_policy, normalize_precision
@@ -186,12 +187,14 @@ def _model_config(config):
 
 
 def _init_from(model, path):
-    """Copies weights from an srn_tf checkpoint folder or an original TF1 checkpoint.
+    """Copies weights from an srn_tf checkpoint folder (or a preset's name, e.g.
+    "default") or an original TF1 checkpoint.
 
-    An srn_tf folder goes through `saving.restore_weights`, as `load_model` does, so
+    An srn_tf folder goes through `restore_weights`, as `load_model` does, so
     float16 folders (the bundled default model, `srn_tf/models/presets/default`) start a
     run too, cast to float32.
     """
+    path = resolve_model_path(path)
     if os.path.isfile(os.path.join(path, CONFIG_FILE)):
         config = read_model_config(path)
         stored = config["model"]
