@@ -23,3 +23,16 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if "slow" in item.keywords:
             item.add_marker(skip_slow)
+
+
+@pytest.fixture
+def read_only_folder(tmp_path):
+    """An empty folder its owner may read but not write; skipped, saying why, as root
+    (root writes anywhere, so the refusal cannot be shown)."""
+    if os.geteuid() == 0:
+        pytest.skip("running as root: a read-only folder is still writable")
+    folder = tmp_path / "locked"
+    folder.mkdir()
+    folder.chmod(0o500)
+    yield folder
+    folder.chmod(0o700)

@@ -148,19 +148,11 @@ def test_an_unusable_folder_is_reported_with_the_final_path(tmp_path, extension)
     assert str(info.value) == f"{path}: cannot write (Not a directory)"
 
 
-def test_an_unwritable_folder_names_the_final_path_not_a_temporary(tmp_path):
-    if os.geteuid() == 0:
-        pytest.skip("running as root: a read-only folder is still writable")
-    folder = tmp_path / "locked"
-    folder.mkdir()
-    folder.chmod(0o500)
-    try:
-        with pytest.raises(PermissionError) as info:
-            image_io.write_image(folder / "a.png", np.zeros((8, 8, 3), np.uint8))
-    finally:
-        folder.chmod(0o700)
-    assert str(info.value) == f"{folder / 'a.png'}: cannot write (Permission denied)"
-    assert os.listdir(folder) == []
+def test_an_unwritable_folder_names_the_final_path_not_a_temporary(read_only_folder):
+    with pytest.raises(PermissionError) as info:
+        image_io.write_image(read_only_folder / "a.png", np.zeros((8, 8, 3), np.uint8))
+    assert str(info.value) == f"{read_only_folder / 'a.png'}: cannot write (Permission denied)"
+    assert os.listdir(read_only_folder) == []
 
 
 def test_a_folder_in_the_way_is_refused_and_left_alone(tmp_path):
