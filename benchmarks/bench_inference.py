@@ -103,7 +103,7 @@ def _run_config(config):
 
     import srn_tf
     from srn_tf.inference import deblur as inference
-    from srn_tf.inference.deblur_files import auto_tile
+    from srn_tf.inference.per_file import auto_tile
     from srn_tf.inference.tiling import default_overlap, tile_spans
 
     from benchmarks.common import blurred_photo, load_benchmark_model

@@ -12,7 +12,9 @@ import tifffile
 from PIL import Image
 
 import srn_tf
+from srn_tf.inference import deblur as deblur_module
 from srn_tf.inference import deblur_files as deblur_files_module
+from srn_tf.inference import per_file
 from srn_tf.data import image_io
 from srn_tf.evaluation.comparison import comparison_strip
 from srn_tf.evaluation.contact_sheet import LABEL_HEIGHT
@@ -234,15 +236,15 @@ def test_wrong_model_type_for_an_srn_tf_checkpoint_is_a_clear_error(checkpoint):
 
 
 def test_big_images_are_tiled_automatically(monkeypatch, checkpoint, tmp_path):
-    monkeypatch.setattr(deblur_files_module, "AUTO_TILE_PIXELS", 64 * 64)
+    monkeypatch.setattr(per_file, "AUTO_TILE_PIXELS", 64 * 64)
     seen = []
-    original = deblur_files_module.deblur_image
+    original = deblur_module.deblur_image
 
     def spy(model, image, **kwargs):
         seen.append(kwargs["tile"])
         return original(model, image, **kwargs)
 
-    monkeypatch.setattr(deblur_files_module, "deblur_image", spy)
+    monkeypatch.setattr(deblur_module, "deblur_image", spy)
     image_io.write_image(tmp_path / "big.png", _random((80, 96, 3), np.uint8))
     image_io.write_image(tmp_path / "small.png", _random((16, 32, 1), np.uint8))
     summary = deblur_files(str(tmp_path), str(tmp_path / "out"), checkpoint=checkpoint,

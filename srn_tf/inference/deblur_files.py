@@ -8,26 +8,18 @@ and skipped, and the others still get done.
 """
 
 import dataclasses
-import math
 import os
 import sys
 import time
 
 import numpy as np
-import tensorflow as tf
 
 from srn_tf.checkpoints.loading import load_deblur_model
 from srn_tf.data import image_io
 from srn_tf.evaluation.comparison import comparison_strip, side_by_side
-from srn_tf.inference.deblur import deblur_image
-from srn_tf.inference.fixed_size import deblur_fixed_size
+from srn_tf.inference import per_file
 from srn_tf.inference.options import options_of
 from srn_tf.inference.tiling import check_tiling
-
-# Automatic tiling: images whose model batch (pixels x planes run at once) is above
-# this run in tiles of at most this many pixels, which keeps a 2160x3840 image
-# under 4 GB of peak memory (docs/tiling.md).
-AUTO_TILE_PIXELS = 2_000_000
 
 
 @dataclasses.dataclass
@@ -57,37 +49,6 @@ def list_inputs(input_path):
         Sorted list of (path, relative path) pairs.
     """
     return image_io.list_images(input_path)
-
-
-def auto_tile(model, image_shape):
-    """The tile side `srn-deblur` uses for an image: None (whole image) when it fits.
-
-    An image is tiled when the planes the model runs at once (3 for a gray model
-    on RGB) exceed `AUTO_TILE_PIXELS`; the tile is then the largest multiple of the
-    model's size multiple whose square holds that many pixels per batch.
-    """
-    height, width, channels = image_shape
-    planes = 1 if model.channels == 3 else (3 if channels >= 3 else 1)
-    if height * width * planes <= AUTO_TILE_PIXELS:
-        return None
-    multiple = model.size_multiple
-    return int(math.sqrt(AUTO_TILE_PIXELS / planes)) // multiple * multiple
-
-
-def _fit_to_format(image, extension):
-    """Converts an image a format cannot store: 16 to 8 bits (rounded), alpha dropped."""
-    if image.dtype == np.uint16 and extension not in image_io.SIXTEEN_BIT_EXTENSIONS:
-        image = ((image.astype(np.uint32) + 128) // 257).astype(np.uint8)
-    if image.shape[2] == 4 and extension not in image_io.ALPHA_EXTENSIONS:
-        image = image[:, :, :3]
-    return image
-
-
-def _output_path(output_root, relative, output_format):
-    path = os.path.join(output_root, relative)
-    if output_format:
-        path = os.path.splitext(path)[0] + "." + output_format.lower().lstrip(".")
-    return path
 
 
 class _Progress:
@@ -141,8 +102,8 @@ def deblur_files(input_path, output_path, checkpoint=None, model_type=None, heig
         model_type: the release's `--model`, for TF1 checkpoints.
         height, width: both or neither; run the release's fixed-size test mode.
         precision: "float32", "bfloat16" or "float16".
-        tile: None to tile automatically (`auto_tile`), 0 never to tile, or the
-            largest tile side in pixels.
+        tile: None to tile automatically (`per_file.auto_tile`), 0 never to tile,
+            or the largest tile side in pixels.
         tile_overlap: least tile overlap in pixels (None: `deblur_image`'s default).
         output_format: None to keep each input's format, else an extension
             ("png", "jpg", "bmp", "tif"); 16-bit images become 8-bit (rounded) and
@@ -190,7 +151,7 @@ def deblur_files(input_path, output_path, checkpoint=None, model_type=None, heig
     bar = _Progress(len(inputs), progress)
     start = time.time()
     for count, (source, relative) in enumerate(inputs, start=1):
-        target = _output_path(output_path, relative, output_format)
+        target = os.path.join(output_path, per_file.output_name(relative, output_format))
         if os.path.exists(target) and not overwrite:
             summary.skipped.append(source)
             if side_by_side_path is not None:
@@ -200,24 +161,13 @@ def deblur_files(input_path, output_path, checkpoint=None, model_type=None, heig
         began = time.time()
         try:
             image, metadata = image_io.read_image_with_metadata(source)
-            if height is not None:
-                result = deblur_fixed_size(model, image, height, width, precision,
-                                           options.flips, options.flat_level, options.denoise,
-                                           options.kernel_refinement)
-            else:
-                side = auto_tile(model, image.shape) if tile is None else (tile or None)
-                result = deblur_image(model, image, precision=precision, tile=side,
-                                      tile_overlap=tile_overlap, flips=options.flips,
-                                      flat_level=options.flat_level, denoise=options.denoise,
-                                      kernel_refinement=options.kernel_refinement)
+            result = per_file.deblur_decoded(model, image, options, precision, height, width,
+                                             tile, tile_overlap)
             os.makedirs(os.path.dirname(target) or ".", exist_ok=True)
-            image_io.write_image(target, _fit_to_format(result, os.path.splitext(target)[1]),
-                                 metadata)
-        except (OSError, ValueError, tf.errors.OpError) as error:
-            message = str(error).splitlines()[0] if str(error) else type(error).__name__
-            if not message.startswith(source):
-                message = f"{source}: {message}"
-            summary.failed.append((source, message))
+            image_io.write_image(
+                target, per_file.fit_to_format(result, os.path.splitext(target)[1]), metadata)
+        except per_file.file_errors() as error:
+            summary.failed.append((source, per_file.failure_reason(source, error)))
             bar.update(count, source, "FAILED")
             continue
         summary.done.append(target)

@@ -1,0 +1,102 @@
+"""What is done to each file of a folder run, shared by `deblur_files` (srn-deblur) and
+srn-batch (`srn_tf.inference.batch_pipeline`), so the two write the same files.
+
+The output name of an input, the automatic tile side, the run of one decoded
+image (the fixed-size mode or `deblur_image`, with the model's inference
+options), the conversion of a result to what its output format stores, and the
+one-line reason a file failed. TensorFlow is imported only when an image is
+deblurred, so the Beam launcher can use this without it.
+"""
+
+import math
+import os
+
+import numpy as np
+
+from srn_tf.data import image_io
+
+# Automatic tiling: images whose model batch (pixels x planes run at once) is above
+# this run in tiles of at most this many pixels, which keeps a 2160x3840 image
+# under 4 GB of peak memory (docs/tiling.md).
+AUTO_TILE_PIXELS = 2_000_000
+
+
+def output_name(relative, output_format=None):
+    """The output's path relative to the output folder: the input's relative path,
+    with the extension `output_format` ("png", ".jpg", ...) when one is given."""
+    if output_format:
+        return os.path.splitext(relative)[0] + "." + output_format.lower().lstrip(".")
+    return relative
+
+
+def auto_tile(model, image_shape):
+    """The tile side `srn-deblur` uses for an image: None (whole image) when it fits.
+
+    An image is tiled when the planes the model runs at once (3 for a gray model
+    on RGB) exceed `AUTO_TILE_PIXELS`; the tile is then the largest multiple of the
+    model's size multiple whose square holds that many pixels per batch.
+    """
+    height, width, channels = image_shape
+    planes = 1 if model.channels == 3 else (3 if channels >= 3 else 1)
+    if height * width * planes <= AUTO_TILE_PIXELS:
+        return None
+    multiple = model.size_multiple
+    return int(math.sqrt(AUTO_TILE_PIXELS / planes)) // multiple * multiple
+
+
+def deblur_decoded(model, image, options, precision="float32", height=None, width=None,
+                   tile=None, tile_overlap=None):
+    """Deblurs one decoded image as srn-deblur does.
+
+    Args:
+        model: a loaded model (`load_deblur_model`).
+        image: the array `image_io.read_image_with_metadata` returned.
+        options: the `InferenceOptions` to run (the model's, overridden by flags).
+        precision: "float32", "bfloat16" or "float16".
+        height, width: both for the release's fixed-size mode, or neither.
+        tile: None to tile automatically (`auto_tile`), 0 never to tile, or the
+            largest tile side in pixels.
+        tile_overlap: least tile overlap in pixels (None: `deblur_image`'s default).
+
+    Returns:
+        The deblurred image, the input's shape and dtype.
+    """
+    if height is not None:
+        from srn_tf.inference.fixed_size import deblur_fixed_size
+
+        return deblur_fixed_size(model, image, height, width, precision, options.flips,
+                                 options.flat_level, options.denoise,
+                                 options.kernel_refinement)
+    from srn_tf.inference import deblur
+
+    side = auto_tile(model, image.shape) if tile is None else (tile or None)
+    return deblur.deblur_image(model, image, precision=precision, tile=side,
+                               tile_overlap=tile_overlap, flips=options.flips,
+                               flat_level=options.flat_level, denoise=options.denoise,
+                               kernel_refinement=options.kernel_refinement)
+
+
+def fit_to_format(image, extension):
+    """Converts an image a format cannot store: 16 to 8 bits (rounded), alpha dropped."""
+    extension = extension.lower()
+    if image.dtype == np.uint16 and extension not in image_io.SIXTEEN_BIT_EXTENSIONS:
+        image = ((image.astype(np.uint32) + 128) // 257).astype(np.uint8)
+    if image.shape[2] == 4 and extension not in image_io.ALPHA_EXTENSIONS:
+        image = image[:, :, :3]
+    return image
+
+
+def file_errors():
+    """The errors that fail one file and let the others run: unreadable or corrupt
+    inputs, unwritable outputs, images the model cannot take."""
+    import tensorflow as tf
+
+    return OSError, ValueError, tf.errors.OpError
+
+
+def failure_reason(source, error):
+    """The one-line reason `source` failed, starting with its path."""
+    message = str(error).splitlines()[0] if str(error) else type(error).__name__
+    if not message.startswith(source):
+        message = f"{source}: {message}"
+    return message
