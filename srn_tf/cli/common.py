@@ -83,6 +83,48 @@ def run_option_overrides():
             "kernel_refinement": FLAGS.kernel_refinement}
 
 
+def define_file_run_flags():
+    """srn-deblur's and srn-batch's --height/--width (the fixed-size mode), --tile,
+    --tile_overlap, --format and --overwrite, as `srn_tf.inference.per_file` takes them."""
+    flags.DEFINE_integer("height", None,
+                         "With --width: the release's fixed-size mode. Images are turned to "
+                         "landscape, shrunk (bicubic) to fit height x width if larger, "
+                         "edge-padded to exactly that size, run, cropped, enlarged back and "
+                         "turned back. A multiple of 16. Without it, images run at full "
+                         "resolution.")
+    flags.DEFINE_integer("width", None, "With --height: see --height. A multiple of 16.")
+    flags.DEFINE_integer("tile", None,
+                         "Largest tile side in pixels: big images run in overlapping tiles to "
+                         "bound memory. Default: automatic (tile only images above 2 Mpixel "
+                         "per model batch; docs/tiling.md gives the memory it keeps to); 0 "
+                         "never tiles. The overlap must stay below the tile rounded down to a "
+                         "multiple of 16, minus 16.")
+    flags.DEFINE_integer("tile_overlap", None,
+                         "Least overlap of neighbouring tiles in pixels (default 64); more "
+                         "overlap is closer to the untiled result and slower.")
+    flags.DEFINE_enum("format", None, ["png", "jpg", "jpeg", "bmp", "tif", "tiff"],
+                      "Output format. Default: each input's own format and bit depth. 16-bit "
+                      "images become 8-bit and alpha is dropped where the format cannot hold "
+                      "them.")
+    flags.DEFINE_bool("overwrite", False,
+                      "Replace existing output files; without it they are skipped and reported.")
+
+
+def check_file_run_flags():
+    """Exits unless the flags of `define_file_run_flags` go together (--tile_overlap
+    and the model's size multiple are `check_tile_flags`'s)."""
+    if (FLAGS.height is None) != (FLAGS.width is None):
+        fail("give both --height and --width, or neither")
+    for name in ("height", "width"):
+        value = FLAGS[name].value
+        if value is not None and (value < 16 or value % 16):
+            fail(f"--{name} must be a positive multiple of 16. Received: {value}")
+    if FLAGS.height is not None and FLAGS.tile:
+        fail("--tile does not apply with --height/--width (the fixed-size mode)")
+    if FLAGS.tile is not None and FLAGS.tile < 0:
+        fail(f"--tile must be 0 (never tile) or a side in pixels. Received: {FLAGS.tile}")
+
+
 # TensorFlow's start-up lines on a machine without a GPU, which read like errors but
 # are not: absl's C++ logging writes them to stderr before anything can set a level.
 _STARTUP_CHATTER = (
@@ -201,6 +243,20 @@ def check_input_path(path, kind="file or folder"):
     exists = {"file": os.path.isfile, "folder": os.path.isdir}.get(kind, os.path.exists)
     if not exists(path):
         fail(f"{path}: no such {kind}")
+
+
+def check_image_input(path, flag):
+    """Exits unless `path` (the value of --`flag`) is an image, a folder or a glob that
+    names images `srn_tf.data.image_io` reads; returns (path, relative path) pairs."""
+    from srn_tf.data import image_io
+
+    try:
+        inputs = image_io.list_images(path)
+    except FileNotFoundError:
+        fail(f"--{flag}={path}: no such file, folder or matching glob")
+    if not inputs:
+        fail(image_io.no_images_message(path))
+    return inputs
 
 
 def check_checkpoint(checkpoint):

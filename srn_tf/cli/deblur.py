@@ -11,8 +11,9 @@ Unreadable files are reported and skipped; the exit status is 1 if any failed.
 
 from absl import flags
 
-from srn_tf.cli.common import (MODEL_SOURCES, check_checkpoint, check_output_file,
-                               check_output_folder, check_tile_flags, define_device_flags,
+from srn_tf.cli.common import (MODEL_SOURCES, check_checkpoint, check_file_run_flags,
+                               check_image_input, check_output_file, check_output_folder,
+                               check_tile_flags, define_device_flags, define_file_run_flags,
                                define_model_flags, fail, import_tensorflow,
                                run_console_script, run_option_overrides, select_gpu)
 
@@ -24,42 +25,16 @@ flags.DEFINE_string("input_path", "./testing_set",
                     ".bmp, .tif, .tiff) or a quoted glob pattern ('**' matches subfolders).")
 flags.DEFINE_string("output_path", "./testing_res",
                     "Folder for the results; file names and subfolders mirror the input.")
-flags.DEFINE_integer("height", None,
-                     "With --width: the release's fixed-size mode. Images are turned to "
-                     "landscape, shrunk (bicubic) to fit height x width if larger, edge-padded "
-                     "to exactly that size, run, cropped, enlarged back and turned back. A "
-                     "multiple of 16. Without it, images run at full resolution.")
-flags.DEFINE_integer("width", None, "With --height: see --height. A multiple of 16.")
-flags.DEFINE_integer("tile", None,
-                     "Largest tile side in pixels: big images run in overlapping tiles to "
-                     "bound memory. Default: automatic (tile only images above 2 Mpixel per "
-                     "model batch; docs/tiling.md gives the memory it keeps to); 0 never tiles. "
-                     "The overlap must stay below the tile rounded down to a multiple of 16, "
-                     "minus 16.")
-flags.DEFINE_integer("tile_overlap", None,
-                     "Least overlap of neighbouring tiles in pixels (default 64); more "
-                     "overlap is closer to the untiled result and slower.")
-flags.DEFINE_enum("format", None, ["png", "jpg", "jpeg", "bmp", "tif", "tiff"],
-                  "Output format. Default: each input's own format and bit depth. 16-bit "
-                  "images become 8-bit and alpha is dropped where the format cannot hold them.")
+define_file_run_flags()
 flags.DEFINE_string("side_by_side", None,
                     "PNG file to write a comparison sheet into: each image as blurred | "
                     "deblurred, shrunk to at most 360 pixels high; images skipped because "
                     "their output exists are shown with that output.")
-flags.DEFINE_bool("overwrite", False,
-                  "Replace existing output files; without it they are skipped and reported.")
 
 
 def _check_paths():
     """Exits unless --input_path names images and the outputs can be written."""
-    from srn_tf.data import image_io
-
-    try:
-        inputs = image_io.list_images(FLAGS.input_path)
-    except FileNotFoundError:
-        fail(f"--input_path={FLAGS.input_path}: no such file, folder or matching glob")
-    if not inputs:
-        fail(image_io.no_images_message(FLAGS.input_path))
+    check_image_input(FLAGS.input_path, "input_path")
     check_output_folder(FLAGS.output_path)
     if FLAGS.side_by_side is not None:
         check_output_file(FLAGS.side_by_side, ".png")
@@ -68,16 +43,7 @@ def _check_paths():
 def main(argv):
     if len(argv) > 1:
         fail(f"unexpected arguments: {' '.join(argv[1:])}")
-    if (FLAGS.height is None) != (FLAGS.width is None):
-        fail("give both --height and --width, or neither")
-    for name in ("height", "width"):
-        value = FLAGS[name].value
-        if value is not None and (value < 16 or value % 16):
-            fail(f"--{name} must be a positive multiple of 16. Received: {value}")
-    if FLAGS.height is not None and FLAGS.tile:
-        fail("--tile does not apply with --height/--width (the fixed-size mode)")
-    if FLAGS.tile is not None and FLAGS.tile < 0:
-        fail(f"--tile must be 0 (never tile) or a side in pixels. Received: {FLAGS.tile}")
+    check_file_run_flags()
     _check_paths()
     check_tile_flags(FLAGS.tile, FLAGS.tile_overlap, check_checkpoint(FLAGS.checkpoint),
                      zero_means_untiled=True)
