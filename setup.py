@@ -15,7 +15,7 @@ setup(
     python_requires=">=3.10",
     packages=find_packages(include=["srn_tf", "srn_tf.*"]),
     include_package_data=True,
-    package_data={"srn_tf": ["models/presets/**/*"]},
+    package_data={"srn_tf": ["models/presets/**/*", "serve/static/*"]},
     install_requires=[
         f"tensorflow=={TENSORFLOW_VERSION}",
         "keras>=3.0",
@@ -29,7 +29,16 @@ setup(
         "pillow",
         "tensorboard",
     ],
-    extras_require={"test": ["pytest"], "plot": ["matplotlib"]},
+    extras_require={
+        "test": ["pytest"],
+        "plot": ["matplotlib"],
+        # srn-serve (docs/serve.md); playwright and httpx for its tests only (the
+        # browser is Debian's chromium, never a downloaded one).
+        "serve": ["fastapi", "uvicorn", "python-multipart", "httpx", "playwright"],
+        # srn-batch (docs/batch.md): Beam 2.77 pins protobuf < 7 and numpy < 2.5, which
+        # TensorFlow 2.21 (protobuf >= 6.31.1, < 8) meets with protobuf 6.33.
+        "batch": ["apache-beam==2.77.0"],
+    },
     entry_points={
         "console_scripts": [
             "srn-convert=srn_tf.cli.convert:run",
@@ -38,6 +47,8 @@ setup(
             "srn-eval=srn_tf.cli.evaluate:run",
             "srn-export=srn_tf.cli.export:run",
             "srn-train=srn_tf.cli.train:run",
+            "srn-serve=srn_tf.cli.serve:run",
+            "srn-batch=srn_tf.cli.batch:run",
         ],
     },
 )

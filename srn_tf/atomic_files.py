@@ -23,8 +23,11 @@ import shutil
 import uuid
 
 
-def _temporary_name(path, kind):
-    """A hidden name in `path`'s folder, unique to this process, with `path`'s extension."""
+def temporary_name(path, kind):
+    """A hidden name in `path`'s folder, unique to this process, with `path`'s extension.
+
+    `path` may be a URI ("gs://bucket/a/b.png"): only its last "/" is split on.
+    """
     folder, name = os.path.split(path)
     extension = os.path.splitext(name)[1]
     return os.path.join(folder, f".{name}.{kind}-{os.getpid()}-{uuid.uuid4().hex[:8]}{extension}")
@@ -80,7 +83,7 @@ def atomic_file(path):
             exceptions pass through unchanged.
     """
     path = os.fspath(path)
-    temporary = _temporary_name(path, "tmp")
+    temporary = temporary_name(path, "tmp")
     try:
         with open(temporary, "xb"):
             pass
@@ -119,7 +122,7 @@ def atomic_folder(path, overwrite=False):
     path = os.path.normpath(os.fspath(path))
     if os.path.lexists(path) and not overwrite:
         raise FileExistsError(f"{path}: already exists (pass overwrite to replace it)")
-    staging = _temporary_name(path, "staging")
+    staging = temporary_name(path, "staging")
     try:
         os.mkdir(staging)
     except OSError as error:
@@ -129,7 +132,7 @@ def atomic_folder(path, overwrite=False):
         if os.path.lexists(path):
             if not overwrite:
                 raise FileExistsError(f"{path}: already exists (pass overwrite to replace it)")
-            old = _temporary_name(path, "old")
+            old = temporary_name(path, "old")
             os.rename(path, old)
             try:
                 os.rename(staging, path)

@@ -323,11 +323,21 @@ def fail(message):
     sys.exit(1)
 
 
-def run_console_script(main, module_name):
+def pass_unknown_flags(argv):
+    """An absl `flags_parser` that parses this program's flags and returns every other
+    argument, after the program name, for main to hand on (srn-batch's Beam options)."""
+    try:
+        return FLAGS(argv, known_only=True)
+    except flags.Error as error:
+        fail(str(error))
+
+
+def run_console_script(main, module_name, flags_parser=None):
     """Runs `main` as an absl app whose `--help` lists `module_name`'s flags.
 
     absl's `--help` shows the flags of the script named in sys.argv[0]; a console
     script's flags live in the package module, so they are registered for both.
+    `flags_parser` replaces absl's (e.g. `pass_unknown_flags`).
     """
     from absl import app, flags
 
@@ -341,7 +351,10 @@ def run_console_script(main, module_name):
     help_requested = any(argument in ("--help", "-h", "-?", "--helpshort", "--helpfull")
                          for argument in sys.argv[1:])
     try:
-        app.run(quiet_main)
+        if flags_parser is None:
+            app.run(quiet_main)
+        else:
+            app.run(quiet_main, flags_parser=flags_parser)
     except SystemExit as exit_request:
         # absl exits with status 1 after printing help; asking for help is no error.
         if help_requested and exit_request.code == 1:

@@ -1,0 +1,379 @@
+"""srn-batch's Apache Beam pipeline: srn-deblur's folder run spread over workers.
+
+    list the inputs -> skip those whose output exists -> reshuffle over the workers
+    -> read and decode -> RunInference (the model loaded once per worker process;
+    batches of up to `batch_size` images, same-size ones run one after another
+    through the same traced function) -> write each output (a temporary name
+    beside it, then a rename, through Beam's filesystems) -> failures.csv and
+    summary.json in the output folder
+
+Each file gets what srn-deblur gives it: the same listing for local paths
+(`image_io.list_images`), the same output names, the same deblurring, format
+fitting and encoding (`srn_tf.inference.per_file`, `image_io.write_image`), so
+the outputs are the same bit for bit. A file that fails (unreadable, corrupt,
+unwritable output) is named with its reason in failures.csv and the others
+still run; a rerun skips every output that exists unless `overwrite`.
+
+The images are deblurred one at a time, as srn-deblur does: stacking same-size
+images into one network call gives other float32 sums (docs/batch.md), and the
+outputs would no longer be srn-deblur's.
+"""
+
+import collections
+import csv
+import dataclasses
+import io
+import json
+import os
+import socket
+import tempfile
+import time
+
+import apache_beam as beam
+from apache_beam.io.filesystem import CompressionTypes
+from apache_beam.io.filesystems import FileSystems
+from apache_beam.ml.inference.base import ModelHandler, PredictionResult, RunInference
+
+from srn_tf.atomic_files import temporary_name
+from srn_tf.data import image_io
+from srn_tf.inference import per_file
+
+FAILURES_FILE = "failures.csv"
+SUMMARY_FILE = "summary.json"
+_SKIPPED = "skipped"
+_FAILED = "failed"
+_WILDCARDS = "*?["
+
+
+@dataclasses.dataclass(frozen=True)
+class BatchSettings:
+    """What srn-batch runs; the fields are srn-deblur's flags of the same names.
+
+    Attributes:
+        input_pattern: an image, a folder (recursive) or a glob; a local path (listed
+            as srn-deblur lists it) or any Beam filesystem URI ("gs://b/in/**").
+        output_path: output folder, local or a URI; outputs mirror the input tree.
+        checkpoint, model_type: the model (`load_deblur_model`), a path the
+            workers can read; None for the bundled model.
+        height, width: both for the release's fixed-size mode, or neither.
+        precision, tile, tile_overlap: as for `per_file.deblur_decoded`.
+        output_format: None to keep each input's format, else an extension.
+        overwrite: replace existing outputs (otherwise they are skipped).
+        flips, flat_level, kernel_refinement, denoise: None takes the model's own.
+        batch_size: most images one RunInference call takes.
+    """
+
+    input_pattern: str
+    output_path: str
+    checkpoint: str = None
+    model_type: str = None
+    height: int = None
+    width: int = None
+    precision: str = "float32"
+    tile: int = None
+    tile_overlap: int = None
+    output_format: str = None
+    overwrite: bool = False
+    flips: int = None
+    flat_level: bool = None
+    kernel_refinement: bool = None
+    denoise: bool = None
+    batch_size: int = 8
+
+
+# An input: its path, its path relative to the input root, its output's path.
+Item = collections.namedtuple("Item", "source relative target")
+# A decoded input on its way to the model.
+Work = collections.namedtuple("Work", "item image metadata")
+# What the model made of it: the image, or the one-line reason it failed.
+Outcome = collections.namedtuple("Outcome", "image reason worker seconds")
+
+
+def is_uri(path):
+    """True when `path` names a Beam filesystem other than the local one ("gs://...")."""
+    return FileSystems.get_scheme(path) is not None
+
+
+def _uri_root(pattern):
+    """The part of a URI pattern its matches are taken relative to: up to the last "/"
+    before the first wildcard."""
+    first = min((pattern.index(char) for char in _WILDCARDS if char in pattern),
+                default=len(pattern))
+    return pattern[:pattern.rindex("/", 0, first)]
+
+
+def _match_uri(pattern):
+    """Lists the images a URI names, as `image_io.list_images` does local paths: one
+    file, a folder's non-hidden images (recursive), or a glob's images."""
+    pattern = pattern.rstrip("/")
+    if any(char in pattern for char in _WILDCARDS):
+        root, glob, hidden_too = _uri_root(pattern), pattern, True
+    else:
+        if FileSystems.exists(pattern):
+            return [(pattern, pattern.rsplit("/", 1)[-1])]
+        root, glob, hidden_too = pattern, pattern + "/**", False
+    found = []
+    for match in FileSystems.match([glob])[0].metadata_list:
+        name = match.path.rsplit("/", 1)[-1]
+        if image_io.is_image_file(name) and (hidden_too or not name.startswith(".")):
+            found.append((match.path, match.path[len(root):].lstrip("/")))
+    return sorted(found)
+
+
+def list_inputs(input_pattern):
+    """Sorted (path, relative path) pairs of the images `input_pattern` names: srn-deblur's
+    `image_io.list_images` for local paths, `_match_uri` for URIs."""
+    if is_uri(input_pattern):
+        return _match_uri(input_pattern)
+    return image_io.list_images(input_pattern)
+
+
+def _join(folder, relative):
+    if is_uri(folder):
+        return folder.rstrip("/") + "/" + relative.replace(os.sep, "/")
+    return os.path.join(folder, relative)
+
+
+def write_atomically(path, data):
+    """Writes bytes to `path` through Beam's filesystems: a hidden temporary name in the
+    same folder, then a rename, so no partial file ever has the final name.
+
+    Raises:
+        OSError: "<path>: cannot write (<reason>)".
+    """
+    temporary = temporary_name(path, "tmp")
+    try:
+        with FileSystems.create(temporary,
+                                compression_type=CompressionTypes.UNCOMPRESSED) as handle:
+            handle.write(data)
+        FileSystems.rename([temporary], [path])
+    except Exception as error:  # Beam's filesystems raise their own kinds
+        try:
+            FileSystems.delete([temporary])
+        except Exception:  # nothing was left to delete
+            pass
+        reason = str(error).splitlines()[0] if str(error) else type(error).__name__
+        raise OSError(f"{path}: cannot write ({reason})") from None
+
+
+def _worker():
+    return f"{socket.gethostname()}/{os.getpid()}"
+
+
+class _SkipExisting(beam.DoFn):
+    """Item -> Item unless its output exists (then its path to `_SKIPPED`)."""
+
+    def __init__(self, settings):
+        self._settings = settings
+
+    def process(self, listed):
+        source, relative = listed
+        target = _join(self._settings.output_path,
+                       per_file.output_name(relative, self._settings.output_format))
+        if not self._settings.overwrite and FileSystems.exists(target):
+            yield beam.pvalue.TaggedOutput(_SKIPPED, source)
+            return
+        yield Item(source, relative, target)
+
+
+def _read(source):
+    """`image_io.read_image_with_metadata` on a local path, or on a URI's bytes copied
+    to a local file of the same extension (messages name the URI)."""
+    if not is_uri(source):
+        return image_io.read_image_with_metadata(source)
+    with tempfile.TemporaryDirectory() as folder:
+        local = os.path.join(folder, "input" + os.path.splitext(source)[1])
+        with FileSystems.open(source, compression_type=CompressionTypes.UNCOMPRESSED) as remote, \
+                open(local, "wb") as handle:
+            handle.write(remote.read())
+        try:
+            return image_io.read_image_with_metadata(local)
+        except (OSError, ValueError) as error:
+            raise type(error)(str(error).replace(local, source)) from None
+
+
+class _Decode(beam.DoFn):
+    """Item -> Work; an unreadable or corrupt file to `_FAILED` as (path, reason)."""
+
+    def process(self, item):
+        try:
+            image, metadata = _read(item.source)
+        except Exception as error:  # OSError, ValueError, or a filesystem's own
+            yield beam.pvalue.TaggedOutput(
+                _FAILED, (item.source, per_file.failure_reason(item.source, error)))
+            return
+        yield Work(item, image, metadata)
+
+
+class DeblurModelHandler(ModelHandler):
+    """RunInference's model handler: `load_deblur_model` once per worker process, then
+    `per_file.deblur_decoded` on each `Work` of a batch, same-size images together.
+
+    A batch's PredictionResults carry an `Outcome`: the result, or the reason an
+    image failed (so one bad image fails alone, not its batch).
+    """
+
+    def __init__(self, settings):
+        super().__init__(max_batch_size=settings.batch_size)
+        self._settings = settings
+
+    def load_model(self):
+        from srn_tf.cli.common import import_tensorflow
+
+        import_tensorflow()  # without its start-up lines on each worker's stderr
+        from srn_tf.checkpoints.loading import load_deblur_model
+
+        return load_deblur_model(self._settings.checkpoint, self._settings.model_type)
+
+    def run_inference(self, batch, model, inference_args=None):
+        from srn_tf.inference.options import options_of
+
+        settings = self._settings
+        options = options_of(model).override(
+            flips=settings.flips, flat_level=settings.flat_level, denoise=settings.denoise,
+            kernel_refinement=settings.kernel_refinement)
+        errors = per_file.file_errors()
+        outcomes = [None] * len(batch)
+        same_size_together = sorted(
+            range(len(batch)), key=lambda i: (batch[i].image.shape, str(batch[i].image.dtype)))
+        for index in same_size_together:
+            work = batch[index]
+            began = time.perf_counter()
+            try:
+                image = per_file.deblur_decoded(model, work.image, options, settings.precision,
+                                                settings.height, settings.width, settings.tile,
+                                                settings.tile_overlap)
+                reason = None
+            except errors as error:
+                image, reason = None, per_file.failure_reason(work.item.source, error)
+            outcomes[index] = Outcome(image, reason, _worker(), time.perf_counter() - began)
+        return [PredictionResult(work, outcome) for work, outcome in zip(batch, outcomes)]
+
+    def get_num_bytes(self, batch):
+        return sum(work.image.nbytes for work in batch)
+
+    def get_metrics_namespace(self):
+        return "srn_batch"
+
+
+class _Write(beam.DoFn):
+    """PredictionResult -> (worker, seconds) once its output is written; a failure to
+    `_FAILED` as (path, reason)."""
+
+    def process(self, prediction):
+        work, outcome = prediction.example, prediction.inference
+        source, target = work.item.source, work.item.target
+        if outcome.reason is not None:
+            yield beam.pvalue.TaggedOutput(_FAILED, (source, outcome.reason))
+            return
+        extension = os.path.splitext(target)[1]
+        try:
+            with tempfile.TemporaryDirectory() as folder:
+                local = os.path.join(folder, "output" + extension)
+                try:
+                    image_io.write_image(local, per_file.fit_to_format(outcome.image, extension),
+                                         work.metadata)
+                except (OSError, ValueError) as error:
+                    raise type(error)(str(error).replace(local, target)) from None
+                with open(local, "rb") as handle:
+                    write_atomically(target, handle.read())
+        except (OSError, ValueError) as error:
+            yield beam.pvalue.TaggedOutput(_FAILED,
+                                           (source, per_file.failure_reason(source, error)))
+            return
+        yield outcome.worker, outcome.seconds
+
+
+class _SecondsAndCount(beam.CombineFn):
+    """(seconds, images) totals of a worker."""
+
+    def create_accumulator(self):
+        return 0.0, 0
+
+    def add_input(self, accumulator, seconds):
+        return accumulator[0] + seconds, accumulator[1] + 1
+
+    def merge_accumulators(self, accumulators):
+        totals = list(accumulators)
+        return sum(total[0] for total in totals), sum(total[1] for total in totals)
+
+    def extract_output(self, accumulator):
+        return accumulator
+
+
+def failures_csv(failures):
+    """failures.csv's text: a header, then one (file, reason) row per failure, sorted."""
+    text = io.StringIO()
+    writer = csv.writer(text, lineterminator="\n")
+    writer.writerow(["file", "reason"])
+    writer.writerows(sorted(failures))
+    return text.getvalue()
+
+
+def _write_reports(_, settings, failures, workers, skipped):
+    """Writes failures.csv and summary.json into the output folder; returns the summary."""
+    done = sum(count for _, (_, count) in workers)
+    summary = {
+        "images": done + skipped + len(failures),
+        "done": done,
+        "skipped": skipped,
+        "failed": len(failures),
+        "workers": {worker: {"images": count, "seconds_per_image": seconds / count}
+                    for worker, (seconds, count) in sorted(workers)},
+        "failures": FAILURES_FILE,
+    }
+    write_atomically(_join(settings.output_path, FAILURES_FILE),
+                     failures_csv(failures).encode("utf-8"))
+    write_atomically(_join(settings.output_path, SUMMARY_FILE),
+                     (json.dumps(summary, indent=2, sort_keys=True) + "\n").encode("utf-8"))
+    return summary
+
+
+def build_pipeline(pipeline, settings):
+    """Adds srn-batch's transforms for `settings` (a `BatchSettings`) to `pipeline`."""
+    listed = (pipeline
+              | "Pattern" >> beam.Create([settings.input_pattern])
+              | "List" >> beam.FlatMap(list_inputs))
+    todo = listed | "SkipExisting" >> beam.ParDo(_SkipExisting(settings)).with_outputs(
+        _SKIPPED, main="todo")
+    decoded = (todo.todo
+               | "Spread" >> beam.Reshuffle()
+               | "Decode" >> beam.ParDo(_Decode()).with_outputs(_FAILED, main="work"))
+    written = (decoded.work
+               | "Deblur" >> RunInference(DeblurModelHandler(settings))
+               | "Write" >> beam.ParDo(_Write()).with_outputs(_FAILED, main="written"))
+    failures = ((decoded[_FAILED], written[_FAILED])
+                | "Failures" >> beam.Flatten())
+    workers = written.written | "PerWorker" >> beam.CombinePerKey(_SecondsAndCount())
+    skipped = todo[_SKIPPED] | "CountSkipped" >> beam.combiners.Count.Globally()
+    return (pipeline
+            | "Report" >> beam.Create([None])
+            | "WriteReports" >> beam.Map(_write_reports, settings,
+                                         failures=beam.pvalue.AsList(failures),
+                                         workers=beam.pvalue.AsList(workers),
+                                         skipped=beam.pvalue.AsSingleton(skipped)))
+
+
+def read_summary(output_path):
+    """The summary.json a run wrote into `output_path`, as a dict."""
+    with FileSystems.open(_join(output_path, SUMMARY_FILE),
+                          compression_type=CompressionTypes.UNCOMPRESSED) as handle:
+        return json.loads(handle.read().decode("utf-8"))
+
+
+def run_batch(settings, pipeline_options):
+    """Runs srn-batch's pipeline to the end.
+
+    Args:
+        settings: a `BatchSettings`.
+        pipeline_options: Beam's `PipelineOptions` (runner and the runner's own).
+
+    Returns:
+        The run's summary (summary.json) with "seconds": the run's wall time.
+    """
+    began = time.time()
+    with beam.Pipeline(options=pipeline_options) as pipeline:
+        build_pipeline(pipeline, settings)
+    summary = read_summary(settings.output_path)
+    summary["seconds"] = time.time() - began
+    return summary
