@@ -35,6 +35,9 @@ setup(
         # srn-serve (docs/serve.md); playwright and httpx for its tests only (the
         # browser is Debian's chromium, never a downloaded one).
         "serve": ["fastapi", "uvicorn", "python-multipart", "httpx", "playwright"],
+        # srn-batch (docs/batch.md): Beam 2.77 pins protobuf < 7 and numpy < 2.5, which
+        # TensorFlow 2.21 (protobuf >= 6.31.1, < 8) meets with protobuf 6.33.
+        "batch": ["apache-beam==2.77.0"],
     },
     entry_points={
         "console_scripts": [
@@ -45,6 +48,7 @@ setup(
             "srn-export=srn_tf.cli.export:run",
             "srn-train=srn_tf.cli.train:run",
             "srn-serve=srn_tf.cli.serve:run",
+            "srn-batch=srn_tf.cli.batch:run",
         ],
     },
 )
