@@ -16,6 +16,8 @@ def pytest_configure(config):
     config.addinivalue_line("markers", "slow: takes minutes on a 2-core CPU; run with --runslow")
     config.addinivalue_line("markers", "serve: srn-serve's HTTP and browser tests (needs "
                             "pip install -e '.[serve]'; the browser test Debian's chromium)")
+    config.addinivalue_line("markers", "batch: srn-batch's Apache Beam tests (skipped without "
+                            "pip install -e '.[batch]')")
 
 
 def pytest_collection_modifyitems(config, items):
