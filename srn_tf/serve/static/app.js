@@ -28,6 +28,7 @@ function formatSeconds(seconds) {
 }
 
 function formatBytes(bytes) {
+  if (bytes < 1024) return `${bytes} bytes`;
   if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(0)} KB`;
   return `${(bytes / 1024 / 1024).toFixed(1)} MB`;
 }
