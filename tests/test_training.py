@@ -191,6 +191,7 @@ def test_resumed_run_ends_with_the_same_weights_and_optimizer_slots(straight_and
 
 
 
+@pytest.mark.slow  # about a minute on 2 cores: two XLA-compiled runs and a resume
 def test_xla_compiled_runs_repeat_and_resume_bit_for_bit(tmp_path):
     """--jit_compile keeps what the default step guarantees: same seed, same weights,
     and 3 updates + restart + 3 equal to 6 straight, optimizer slots included."""
@@ -289,6 +290,7 @@ def test_init_checkpoint_accepts_a_float16_folder_like_the_bundled_model(tmp_pat
         np.testing.assert_array_equal(got.numpy(), want.numpy().astype(np.float16))
 
 
+@pytest.mark.slow  # XLA compiles the step twice (float32, bfloat16)
 def test_xla_compiled_bfloat16_step_makes_the_same_first_update_as_float32():
     """--jit_compile with bfloat16 (the fast CPU setting) trains the same model."""
     blur, sharp = _tiny_batch()
