@@ -107,6 +107,7 @@ def test_default_model_sharpens_the_held_out_examples(deblurred_examples):
     assert np.mean(gains) >= 0.6, gains
 
 
+@pytest.mark.slow  # five full default-path runs in this process; the pinned test covers the output
 def test_first_command_averages_four_flipped_copies_and_refines_the_output(deblurred_examples):
     blurred = image_io.read_image(os.path.join(EXAMPLES, "blurred", "rocket_0.png"))
     result = image_io.read_image(deblurred_examples / "rocket_0.png")
@@ -148,6 +149,7 @@ def test_readme_first_commands_are_the_ones_ci_runs_and_tested_here():
         assert test_command in handle.read().splitlines()
 
 
+@pytest.mark.slow  # scores a model twice in a fresh process
 def test_bundling_a_run_writes_the_shipped_inference_preset(tmp_path):
     # tools/bundle_default_model.py is the rebuild chain's last step: what it
     # writes must run as the shipped preset does.
