@@ -35,7 +35,7 @@ from absl import app, flags
 from srn_tf.data.pairs import read_datalist
 from srn_tf.data.image_io import read_image
 from srn_tf.evaluation.metrics import psnr
-from srn_tf.checkpoints.model_folder import write_json_atomically
+from srn_tf.atomic_files import write_json
 
 FLAGS = flags.FLAGS
 flags.DEFINE_list("run_dir", None, "srn-train --checkpoint_dir of the run; several, comma "
@@ -155,7 +155,7 @@ def main(argv):
     temporary = FLAGS.output + ".tmp.png"
     figure.savefig(temporary)
     os.replace(temporary, FLAGS.output)
-    write_json_atomically({"input_psnr": baselines, "steps": steps, "psnr": values,
+    write_json({"input_psnr": baselines, "steps": steps, "psnr": values,
                            "gain": gains, "stage_starts": stage_starts,
                            "end_step": end_step},
                           os.path.splitext(FLAGS.output)[0] + ".json")

@@ -29,14 +29,6 @@ FORMAT_VERSION = 1
 WEIGHTS_DTYPES = ("float32", "float16")
 
 
-def write_json_atomically(data, path):
-    """Writes `data` as JSON to a temporary name, then renames it onto `path`.
-
-    The name older callers import; `srn_tf.atomic_files.write_json` does the work.
-    """
-    write_json(data, path)
-
-
 def write_model_config(model, directory, **extra):
     """Writes `srn_config.json` for `model` into `directory` (extra keys kept).
 
@@ -48,7 +40,7 @@ def write_model_config(model, directory, **extra):
             "model": model.architecture(), **extra}
     if options_of(model) != RELEASE_OPTIONS:
         data["inference"] = options_of(model).to_config()
-    write_json_atomically(data, os.path.join(directory, CONFIG_FILE))
+    write_json(data, os.path.join(directory, CONFIG_FILE))
 
 
 def read_model_config(directory):

@@ -23,7 +23,7 @@ from srn_tf.data.image_io import read_image, write_image
 from srn_tf.inference.deblur import deblur_image
 from srn_tf.inference.options import options_of
 from srn_tf.evaluation.metrics import psnr, ssim
-from srn_tf.checkpoints.model_folder import write_json_atomically
+from srn_tf.atomic_files import write_json
 
 PER_IMAGE_FILE = "per_image.csv"
 SUMMARY_FILE = "summary.json"
@@ -170,7 +170,7 @@ def evaluate(model, pairs, output_dir=None, ssim_definition="matlab", precision=
         summary["psnr_gain"] = summary["psnr"] - summary["input_psnr"]
         summary["ssim_gain"] = summary["ssim"] - summary["input_ssim"]
     if output_dir is not None:
-        write_json_atomically(summary, os.path.join(output_dir, SUMMARY_FILE))
+        write_json(summary, os.path.join(output_dir, SUMMARY_FILE))
     if contact_sheet_path and worst:
         os.makedirs(os.path.dirname(os.path.abspath(contact_sheet_path)), exist_ok=True)
         strips = [(label, images) for _, _, label, images in sorted(worst, reverse=True)]

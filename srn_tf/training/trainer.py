@@ -24,6 +24,7 @@ import numpy as np
 import tensorflow as tf
 from absl import logging
 
+from srn_tf.atomic_files import write_json
 from srn_tf.data.pairs import TRAINING_CHECKS, read_datalist, read_gopro
 from srn_tf.data.input_pipeline import load_pair, training_dataset
 from srn_tf.evaluation import metrics
@@ -33,7 +34,7 @@ from srn_tf.models.model_types import MODEL_TYPES, build_model
 from srn_tf.inference.padding import predict_levels_any_size
 from srn_tf.precision import check_precision, keras_policy, normalize_precision
 from srn_tf.checkpoints.model_folder import (CONFIG_FILE, read_model_config, restore_weights,
-                           write_json_atomically, write_model_config)
+                           write_model_config)
 from srn_tf.checkpoints.tf1_checkpoint import is_tf1_checkpoint, load_tf1_checkpoint
 from srn_tf.training.train_step import (current_learning_rate, learning_rate_schedule,
                                make_optimizer, make_train_step)
@@ -356,7 +357,7 @@ def train(config, stop_at_step=None):
         logging.info("initialised from %s", _init_from(model, config.init_checkpoint))
     if chief:
         write_model_config(model, directory)
-        write_json_atomically(dataclasses.asdict(config), os.path.join(directory, FLAGS_FILE))
+        write_json(dataclasses.asdict(config), os.path.join(directory, FLAGS_FILE))
 
     first_step = int(step.numpy())
     end_step = max_steps + 1 if stop_at_step is None else min(max_steps + 1, stop_at_step)
