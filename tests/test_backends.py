@@ -122,23 +122,24 @@ def tf_training(reference):
 
 
 @pytest.fixture(scope="module")
-def run_worker(request, reference, tmp_path_factory):
+def run_worker(request, tmp_path_factory):
     """`run(name)`: the worker's results on backend `name`, (name, results.json,
     results.npz), run once per backend and module."""
     runs = {}
 
     def run(name):
         if name not in runs:
-            runs[name] = _run_worker(name, request, reference, tmp_path_factory)
+            runs[name] = _run_worker(name, request, tmp_path_factory)
         return runs[name]
 
     return run
 
 
-def _run_worker(name, request, reference, tmp_path_factory):
-    if importlib.util.find_spec(EXTRAS[name]) is None:
+def _run_worker(name, request, tmp_path_factory):
+    if importlib.util.find_spec(EXTRAS[name]) is None:  # before preparing anything
         pytest.fail(f"the {name} backend tests need {EXTRAS[name]}: "
                     f"pip install -e '.[{name}]' (README, 'Run the tests')")
+    reference = request.getfixturevalue("reference")
     work = tmp_path_factory.mktemp(f"backend_{name}")
     inputs = dict(reference["inputs"])
     job = {"folders": reference["folders"], "resize_sizes": RESIZE_SIZES,

@@ -147,6 +147,11 @@ def test_srn_convert_writes_a_folder_load_model_reads(gray_tf1_checkpoint, tmp_p
     srn_tf.load_tf1_checkpoint(reference, gray_tf1_checkpoint)
     for got, want in zip(model.weights, reference.weights):
         np.testing.assert_array_equal(got.numpy(), want.numpy())
+    # And in Keras's format, for the JAX and PyTorch backends (tests/test_backends.py).
+    keras_copy = srn_tf.build_model("gray")
+    keras_copy.load_weights(tmp_path / "converted" / "model-1.weights.h5")
+    for got, want in zip(keras_copy.weights, reference.weights):
+        np.testing.assert_array_equal(got.numpy(), want.numpy())
 
 
 def test_srn_convert_replaces_only_a_checkpoint_folder_and_only_when_asked(gray_tf1_checkpoint,
