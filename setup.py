@@ -38,6 +38,11 @@ setup(
         # srn-batch (docs/batch.md): Beam 2.77 pins protobuf < 7 and numpy < 2.5, which
         # TensorFlow 2.21 (protobuf >= 6.31.1, < 8) meets with protobuf 6.33.
         "batch": ["apache-beam==2.77.0"],
+        # The network on Keras's other backends (docs/backends.md); tested with jax
+        # 0.10.2 and torch 2.13.0. The torch range admits the build already installed:
+        # the README installs the CPU wheel 2.13.0 first, so pip downloads no CUDA build.
+        "jax": ["jax>=0.10"],
+        "torch": ["torch>=2.13"],
     },
     entry_points={
         "console_scripts": [

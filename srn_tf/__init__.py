@@ -18,13 +18,22 @@ Public API:
     psnr(image, reference)               MATLAB's psnr on 8-bit images (the paper's)
     ssim(image, reference, definition)   MATLAB's 3-D ssim ("matlab") or "per_channel"
     export_saved_model(model, export_dir) a SavedModel serving any size with TF alone
+    export_keras_file(model, path)       a .keras file, loaded on every Keras backend
     train(TrainingConfig(...))           the release's training recipe, resumable
 
 Names are imported on first use, so that the console scripts can set up
-TensorFlow's environment (log level, visible GPUs) before TensorFlow loads.
+TensorFlow's environment (log level, visible GPUs) before TensorFlow loads, and
+so that the network, model folders and the JAX training step load on the JAX and
+PyTorch backends without TensorFlow (docs/backends.md).
+
+`SRNDeblurNet` is registered with Keras's serialisation ("srn_tf>SRNDeblurNet")
+as soon as both `srn_tf` and `keras` are imported, in either order, so that
+`keras.saving.load_model("model.keras")` needs nothing but `import srn_tf`.
 """
 
 import importlib
+import importlib.util
+import sys
 
 _EXPORTS = {
     "InferenceOptions": "srn_tf.inference.options",
@@ -33,6 +42,7 @@ _EXPORTS = {
     "TrainingConfig": "srn_tf.training.trainer",
     "build_model": "srn_tf.models.model_types",
     "deblur_image": "srn_tf.inference.deblur",
+    "export_keras_file": "srn_tf.export.keras_file",
     "export_saved_model": "srn_tf.export.saved_model",
     "load_deblur_model": "srn_tf.checkpoints.loading",
     "load_model": "srn_tf.checkpoints.model_folder",
@@ -60,3 +70,37 @@ def __getattr__(name):
 
 def __dir__():
     return sorted(set(globals()) | set(__all__))
+
+
+_NETWORK_MODULE = "srn_tf.models.srn_deblur_net"
+
+
+class _RegisterOnKerasImport:
+    """A one-shot import hook: once `keras` has been imported, imports the network's
+    module, whose decorators register its classes with Keras.
+
+    Importing Keras here instead would load TensorFlow (its default backend) when
+    the console scripts import `srn_tf`, before they check their flags.
+    """
+
+    def find_spec(self, name, path=None, target=None):
+        if name != "keras":
+            return None
+        sys.meta_path.remove(self)
+        spec = importlib.util.find_spec(name)
+        if spec is None or spec.loader is None:
+            return spec
+        execute_keras = spec.loader.exec_module
+
+        def exec_module(module):
+            execute_keras(module)
+            importlib.import_module(_NETWORK_MODULE)
+
+        spec.loader.exec_module = exec_module
+        return spec
+
+
+if "keras" in sys.modules:
+    importlib.import_module(_NETWORK_MODULE)
+else:
+    sys.meta_path.insert(0, _RegisterOnKerasImport())

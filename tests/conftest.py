@@ -1,6 +1,7 @@
 """Shared test settings: quiet TF logs, a `--runslow` option for slow tests."""
 
 import os
+import re
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -18,9 +19,30 @@ def pytest_configure(config):
                             "pip install -e '.[serve]'; the browser test Debian's chromium)")
     config.addinivalue_line("markers", "batch: srn-batch's Apache Beam tests (skipped without "
                             "pip install -e '.[batch]')")
+    for backend in BACKEND_MARKERS:
+        config.addinivalue_line("markers", f"{backend}: the Keras {backend} backend's tests (run "
+                                f"only when -m names {backend}; need pip install -e "
+                                f"'.[{backend}]', and fail without it)")
+
+
+# Tests of the other Keras backends: left out of every run whose -m does not name
+# them (the default run among them), so that they never skip for a missing extra.
+BACKEND_MARKERS = ("jax", "torch")
+
+
+def _deselect_unnamed_backends(config, items):
+    named = set(re.findall(r"\w+", config.getoption("markexpr") or ""))
+    kept, deselected = [], []
+    for item in items:
+        markers = {marker for marker in BACKEND_MARKERS if item.get_closest_marker(marker)}
+        (deselected if markers and not markers & named else kept).append(item)
+    if deselected:
+        config.hook.pytest_deselected(items=deselected)
+        items[:] = kept
 
 
 def pytest_collection_modifyitems(config, items):
+    _deselect_unnamed_backends(config, items)
     if config.getoption("--runslow"):
         return
     skip_slow = pytest.mark.skip(reason="slow: pass --runslow to run")

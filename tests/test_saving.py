@@ -147,6 +147,11 @@ def test_srn_convert_writes_a_folder_load_model_reads(gray_tf1_checkpoint, tmp_p
     srn_tf.load_tf1_checkpoint(reference, gray_tf1_checkpoint)
     for got, want in zip(model.weights, reference.weights):
         np.testing.assert_array_equal(got.numpy(), want.numpy())
+    # And in Keras's format, for the JAX and PyTorch backends (tests/test_backends.py).
+    keras_copy = srn_tf.build_model("gray")
+    keras_copy.load_weights(tmp_path / "converted" / "model-1.weights.h5")
+    for got, want in zip(keras_copy.weights, reference.weights):
+        np.testing.assert_array_equal(got.numpy(), want.numpy())
 
 
 def test_srn_convert_replaces_only_a_checkpoint_folder_and_only_when_asked(gray_tf1_checkpoint,
@@ -224,3 +229,38 @@ def test_the_bundled_model_loads_by_its_preset_name():
     assert by_name.inference_options.flips == 4
     for a, b in zip(by_name.weights, by_path.weights):
         np.testing.assert_array_equal(a.numpy(), b.numpy())
+
+
+@pytest.mark.parametrize("weights_dtype", ["float32", "float16"])
+def test_a_folder_holds_its_weights_also_in_keras_format(tmp_path, weights_dtype):
+    """`<prefix>.weights.h5` holds what the TF checkpoint holds, in the stored dtype."""
+    model = srn_tf.build_model("lstm", base_filters=4, blocks_per_stage=1)
+    prefix = srn_tf.save_model(model, tmp_path / "folder", weights_dtype=weights_dtype)
+    assert os.path.isfile(prefix + ".weights.h5")
+    twin = srn_tf.build_model("lstm", base_filters=4, blocks_per_stage=1, dtype=weights_dtype)
+    twin.load_weights(prefix + ".weights.h5")
+    loaded = srn_tf.load_model(tmp_path / "folder")
+    for stored, restored in zip(twin.weights, loaded.weights):
+        assert stored.dtype == weights_dtype
+        np.testing.assert_array_equal(stored.numpy().astype(np.float32), restored.numpy())
+
+
+def test_keras_weights_of_checkpoints_no_longer_kept_are_removed(tmp_path):
+    from srn_tf.checkpoints.model_folder import remove_stale_keras_weights
+
+    for name in ("ckpt-1.weights.h5", "ckpt-2.weights.h5", "ckpt-3.weights.h5", "other.txt"):
+        (tmp_path / name).write_text("")
+    remove_stale_keras_weights(tmp_path, [str(tmp_path / "ckpt-2"), str(tmp_path / "ckpt-3")])
+    assert sorted(os.listdir(tmp_path)) == ["ckpt-2.weights.h5", "ckpt-3.weights.h5", "other.txt"]
+
+
+def test_the_bundled_folder_keras_weights_equal_its_checkpoint():
+    folder = srn_tf.models.presets.default_model_path()
+    model = srn_tf.load_model(folder)
+    config = read_model_config(folder)
+    copy = srn_tf.build_model(config["model_type"], **{
+        key: value for key, value in config["model"].items()
+        if key not in ("channels", "recurrent_cell")}, dtype=config["weights_dtype"])
+    copy.load_weights(os.path.join(folder, "model-1.weights.h5"))
+    for got, want in zip(copy.weights, model.weights):
+        np.testing.assert_array_equal(got.numpy().astype(np.float32), want.numpy())

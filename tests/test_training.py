@@ -217,6 +217,14 @@ def test_load_model_restores_the_newest_checkpoint_of_a_training_folder(straight
         np.testing.assert_array_equal(got.numpy(), want.numpy())
     assert any(not np.array_equal(a.numpy(), b.numpy())
                for a, b in zip(loaded.weights, older.weights))
+    # Beside every checkpoint kept, its Keras weights file (what JAX and PyTorch load).
+    kept = tf.train.get_checkpoint_state(folder).all_model_checkpoint_paths
+    assert sorted(name for name in os.listdir(folder) if name.endswith(".weights.h5")) == \
+        sorted(os.path.basename(prefix) + ".weights.h5" for prefix in kept)
+    keras_copy = srn_tf.build_model("color", **SMALL_MODEL)
+    keras_copy.load_weights(os.path.join(folder, "ckpt-6.weights.h5"))
+    for got, want in zip(keras_copy.weights, loaded.weights):
+        np.testing.assert_array_equal(got.numpy(), want.numpy())
     with open(os.path.join(folder, "flags.json")) as handle:
         assert json.load(handle)["seed"] == 3
     assert any(name.startswith("events.out.tfevents") for name in os.listdir(

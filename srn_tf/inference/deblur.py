@@ -1,8 +1,10 @@
 """deblur_image: one numpy image in, its deblurred version out, any size and layout.
 
-The model runs as a traced `tf.function` with a fixed input shape: one trace per
-(model, precision, padded shape), kept for the model's lifetime, so a folder of
-same-size images is traced once. Lower precisions run a second instance of the
+Under the TensorFlow backend the model runs as a traced `tf.function` with a
+fixed input shape: one trace per (model, precision, padded shape), kept for the
+model's lifetime, so a folder of same-size images is traced once. Under JAX and
+PyTorch the model is called on the padded numpy batch as it is (everything
+around the network is numpy). Lower precisions run a second instance of the
 model built with a Keras mixed dtype policy (float32 variables, bfloat16 or
 float16 arithmetic); its weights are copied from the model on every call, so it
 always matches the model.
@@ -10,8 +12,8 @@ always matches the model.
 
 import weakref
 
+import keras
 import numpy as np
-import tensorflow as tf
 
 from srn_tf.inference.postprocess.denoising import denoise_output
 from srn_tf.inference.postprocess.flat_level import match_flat_level
@@ -22,6 +24,10 @@ from srn_tf.models.srn_deblur_net import SRNDeblurNet
 from srn_tf.precision import check_precision, keras_policy
 from srn_tf.inference.padding import check_min_size, pad_to_multiple
 from srn_tf.inference.tiling import default_overlap, run_tiled
+
+_TENSORFLOW_BACKEND = keras.backend.backend() == "tensorflow"
+if _TENSORFLOW_BACKEND:
+    import tensorflow as tf
 
 # tf.image.rgb_to_grayscale's weights (ITU-R BT.601), with which the release's
 # gray models were trained.
@@ -106,6 +112,9 @@ def forward_function(model, precision="float32", shape=(1, 720, 1280, 3), jit_co
         A concrete function mapping a float32 tensor of `shape` in [0, 1] to the
         finest level's float32 output of the same shape.
     """
+    if not _TENSORFLOW_BACKEND:
+        raise RuntimeError("forward_function traces a tf.function: it needs "
+                           f"KERAS_BACKEND=tensorflow (Keras runs on {keras.backend.backend()})")
     check_precision(precision)
     return _runner(model).function(precision, shape, jit_compile)
 
@@ -129,7 +138,15 @@ def _padded_run(model, precision):
         return run_callable
 
     runner = _runner(model)
-    runner.variant(precision)  # synchronises the variant's weights once per image
+    variant = runner.variant(precision)  # synchronises the variant's weights once per image
+
+    if not _TENSORFLOW_BACKEND:
+        def run_eagerly(images):
+            height, width = images.shape[1:3]
+            outputs = variant(pad_to_multiple(images, multiple), training=False)[-1]
+            return keras.ops.convert_to_numpy(outputs)[:, :height, :width]
+
+        return run_eagerly
 
     def run(images):
         height, width = images.shape[1:3]

@@ -1,12 +1,17 @@
 """Running a model that needs sizes in multiples of its `size_multiple` on images of any size.
 
 `pad_to_multiple` is the one edge padding of the package: the whole-image run,
-the tiles and the SavedModel's graph all pad with it.
+the tiles and the SavedModel's graph all pad with it. Written in `keras.ops`
+(copies, reshapes and transposes only, so TensorFlow computes exactly what its own
+ops did), it runs on every Keras backend, and inside TensorFlow graphs whose
+height and width are unknown until run time (the SavedModel).
 """
 
-import tensorflow as tf
+import keras
+from keras import ops
 
 from srn_tf.models.legacy_resize import scaled_length, spatial_size
+
 
 def check_min_size(height, width, min_side):
     """Raises ValueError when an image is smaller than `min_side` on a side.
@@ -32,13 +37,14 @@ def pad_to_multiple(images, multiple):
         (batch, ceil(height / multiple) * multiple, ceil(width / multiple) * multiple,
         channels) tensor.
     """
+    images = ops.convert_to_tensor(images)
     height, width = spatial_size(images)
     pad_height = -height % multiple
     pad_width = -width % multiple
-    bottom = tf.repeat(images[:, -1:, :, :], pad_height, axis=1)
-    images = tf.concat([images, bottom], axis=1)
-    right = tf.repeat(images[:, :, -1:, :], pad_width, axis=2)
-    return tf.concat([images, right], axis=2)
+    bottom = ops.repeat(images[:, -1:, :, :], pad_height, axis=1)
+    images = ops.concatenate([images, bottom], axis=1)
+    right = ops.repeat(images[:, :, -1:, :], pad_width, axis=2)
+    return ops.concatenate([images, right], axis=2)
 
 
 def run_per_channel(function, images):
@@ -55,19 +61,16 @@ def run_per_channel(function, images):
     Returns:
         What `function` returns, each tensor restacked to (batch, h_i, w_i, channels).
     """
-    batch = tf.shape(images)[0]
-    channels = tf.shape(images)[3]
-    planes = tf.transpose(images, [0, 3, 1, 2])[..., None]
-    planes = tf.reshape(planes, tf.concat([[-1], tf.shape(planes)[2:]], axis=0))
-    planes = tf.ensure_shape(planes, [None, None, None, 1])
+    images = ops.convert_to_tensor(images)
+    batch, height, width, channels = ops.shape(images)
+    planes = ops.reshape(ops.transpose(images, (0, 3, 1, 2)), (-1, height, width, 1))
 
     def restack(output):
-        shape = tf.shape(output)
-        output = tf.reshape(output, tf.stack([batch, channels, shape[1], shape[2]]))
-        output = tf.transpose(output, [0, 2, 3, 1])
-        return tf.ensure_shape(output, [None, None, None, images.shape[-1]])
+        _, output_height, output_width, _ = ops.shape(output)
+        output = ops.reshape(output, (batch, channels, output_height, output_width))
+        return ops.transpose(output, (0, 2, 3, 1))
 
-    return tf.nest.map_structure(restack, function(planes))
+    return keras.tree.map_structure(restack, function(planes))
 
 
 def predict_levels_any_size(model, images):
@@ -85,7 +88,7 @@ def predict_levels_any_size(model, images):
         List of float32 tensors, coarse to fine, the last
         (batch, height, width, channels).
     """
-    images = tf.convert_to_tensor(images)
+    images = ops.convert_to_tensor(images)
     height, width = spatial_size(images)
     if isinstance(height, int) and isinstance(width, int):
         check_min_size(height, width, model.size_multiple)

@@ -1,7 +1,6 @@
 """The scale-recurrent network: one encoder-decoder reused coarse to fine."""
 
 import keras
-import tensorflow as tf
 from keras import ops
 
 from srn_tf.models.layers import ConvLSTMCell, DBlock, EBlock, OutputBlock
@@ -132,8 +131,8 @@ class SRNDeblurNet(keras.Model):
         self.built = True
 
     def _check_input(self, inputs):
-        shape = inputs.shape
-        if shape.rank != 4:
+        shape = tuple(inputs.shape)
+        if len(shape) != 4:
             raise ValueError(
                 f"SRNDeblurNet expects (batch, height, width, {self.channels}) input. "
                 f"Received shape {tuple(shape)}"
@@ -162,7 +161,7 @@ class SRNDeblurNet(keras.Model):
             scale = self.scale_factor ** (self.num_scales - 1 - level)
             size = (scaled_length(height, scale), scaled_length(width, scale))
             blurred = legacy_bilinear_resize(blurred_full, size)
-            prediction = tf.stop_gradient(legacy_bilinear_resize(prediction, size))
+            prediction = ops.stop_gradient(legacy_bilinear_resize(prediction, size))
             x = ops.concatenate([blurred, prediction], axis=-1)
 
             skip_1 = self.encoder_stages[0](x)
@@ -188,7 +187,16 @@ class SRNDeblurNet(keras.Model):
         return tuple(legacy_bilinear_resize(part, size) for part in state)
 
     def get_config(self):
-        return {"name": self.name, **self.architecture()}
+        """The constructor arguments: name, dtype policy and `architecture()`; with the
+        class registered as "srn_tf>SRNDeblurNet", what a `.keras` file stores."""
+        return {"name": self.name, "dtype": keras.dtype_policies.serialize(self.dtype_policy),
+                **self.architecture()}
+
+    @classmethod
+    def from_config(cls, config):
+        """The model `get_config` describes, unbuilt (`keras.saving.load_model` builds
+        it from the file's build config before loading its weights)."""
+        return cls(**config)
 
     def architecture(self):
         """The constructor arguments that fix the network (its config without the

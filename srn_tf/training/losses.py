@@ -1,15 +1,19 @@
 """The training loss over the model's levels: the release's mean squared error at
-every level, summed (`--loss=mse`)."""
+every level, summed (`--loss=mse`).
 
-import tensorflow as tf
+In `keras.ops`, so that the TensorFlow step (`train_step.py`) and the JAX step
+(`jax_train_step.py`) share it; under TensorFlow these are the same TF ops as before.
+"""
+
+from keras import ops
 
 from srn_tf.models.legacy_resize import legacy_bilinear_resize, spatial_size
 
 
 def _level_targets(sharp, outputs):
     """Pairs each level's output (float32) with the sharp image resized to its size."""
-    sharp = tf.cast(sharp, tf.float32)
-    return [(legacy_bilinear_resize(sharp, spatial_size(output)), tf.cast(output, tf.float32))
+    sharp = ops.cast(sharp, "float32")
+    return [(legacy_bilinear_resize(sharp, spatial_size(output)), ops.cast(output, "float32"))
             for output in outputs]
 
 
@@ -28,9 +32,9 @@ def multiscale_loss(sharp, outputs):
         (total, per_level): float32 scalar and a list of float32 scalars, each a
         mean over every element of its level.
     """
-    per_level = [tf.reduce_mean(tf.square(target - output))
+    per_level = [ops.mean(ops.square(target - output))
                  for target, output in _level_targets(sharp, outputs)]
-    return tf.add_n(per_level), per_level
+    return sum(per_level[1:], per_level[0]), per_level
 
 
 # --loss: the release's mean squared error (the only choice; the flag stays so that

@@ -1,7 +1,11 @@
-"""One training update: the release's optimizer and schedule, and a distributed step."""
+"""One training update: the release's optimizer and schedule, and a distributed step.
+
+The optimizer and schedule are plain Keras, shared with the JAX step
+(`jax_train_step.py`); TensorFlow is imported by `make_train_step` only, so that
+the JAX step runs where TensorFlow is not installed.
+"""
 
 import keras
-import tensorflow as tf
 
 from srn_tf.training.losses import loss_function
 
@@ -79,6 +83,8 @@ def make_train_step(model, optimizer, strategy, global_batch_size, step_counter,
         the global batch, where blur and sharp are distributed (per-replica
         batch, crop, crop, channels) batches.
     """
+    import tensorflow as tf
+
     compute_loss = loss_function(loss)
     variables = model.trainable_variables
     scales_loss = isinstance(optimizer, keras.optimizers.LossScaleOptimizer)

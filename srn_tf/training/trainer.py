@@ -33,8 +33,9 @@ from srn_tf.models.presets import resolve_model_path
 from srn_tf.models.model_types import MODEL_TYPES, build_model
 from srn_tf.inference.padding import predict_levels_any_size
 from srn_tf.precision import check_precision, keras_policy, normalize_precision
-from srn_tf.checkpoints.model_folder import (CONFIG_FILE, read_model_config, restore_weights,
-                           write_model_config)
+from srn_tf.checkpoints.model_folder import (CONFIG_FILE, read_model_config,
+                                             remove_stale_keras_weights, restore_weights,
+                                             save_keras_weights, write_model_config)
 from srn_tf.checkpoints.tf1_checkpoint import is_tf1_checkpoint, load_tf1_checkpoint
 from srn_tf.training.train_step import (current_learning_rate, learning_rate_schedule,
                                make_optimizer, make_train_step)
@@ -413,6 +414,9 @@ def train(config, stop_at_step=None):
             if (done % config.checkpoint_every == 0 or done == max_steps + 1
                     or stop.signal_name or pausing):
                 saved = manager.save(checkpoint_number=done)
+                # The Keras copy of the weights, for load_model on JAX and PyTorch.
+                save_keras_weights(model, saved)
+                remove_stale_keras_weights(directory, manager.checkpoints)
             if stop.signal_name:
                 logging.info("%s: stopped after step %d, saved %s; rerun the same command "
                              "to resume", stop.signal_name, done - 1, saved)
