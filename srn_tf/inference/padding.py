@@ -33,12 +33,16 @@ def pad_to_multiple(images, multiple):
         channels) tensor.
     """
     height, width = spatial_size(images)
-    pad_height = -height % multiple
-    pad_width = -width % multiple
-    bottom = tf.repeat(images[:, -1:, :, :], pad_height, axis=1)
-    images = tf.concat([images, bottom], axis=1)
-    right = tf.repeat(images[:, :, -1:, :], pad_width, axis=2)
-    return tf.concat([images, right], axis=2)
+    images = tf.convert_to_tensor(images)
+    # Gathering clamped indices rather than concatenating repeated rows: one op per
+    # axis, no zero-size tensors when nothing is padded, and ops every converter
+    # (tf2onnx, TFLite builtins) maps one to one. The padded length is computed as
+    # (n + multiple - 1) // multiple * multiple, all operands non-negative, so
+    # runtimes whose integer division truncates agree with TensorFlow's floor.
+    rows = tf.minimum(tf.range((height + multiple - 1) // multiple * multiple), height - 1)
+    images = tf.gather(images, rows, axis=1)
+    columns = tf.minimum(tf.range((width + multiple - 1) // multiple * multiple), width - 1)
+    return tf.gather(images, columns, axis=2)
 
 
 def run_per_channel(function, images):
