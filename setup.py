@@ -38,6 +38,11 @@ setup(
         # srn-batch (docs/batch.md): Beam 2.77 pins protobuf < 7 and numpy < 2.5, which
         # TensorFlow 2.21 (protobuf >= 6.31.1, < 8) meets with protobuf 6.33.
         "batch": ["apache-beam==2.77.0"],
+        # srn-export --format=onnx and srn-deblur on .onnx files (docs/export.md): tf2onnx
+        # has no maintainer, so it and the onnx it builds on are pinned to the tested pair.
+        "onnx": ["tf2onnx==1.17.0", "onnx==1.23.2", "onnxruntime>=1.32,<2"],
+        # srn-deblur on .tflite files (TensorFlow's converter writes them).
+        "litert": ["ai-edge-litert>=2.3,<3"],
     },
     entry_points={
         "console_scripts": [
