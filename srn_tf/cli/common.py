@@ -20,10 +20,10 @@ FLAGS = flags.FLAGS
 # The flags below are defined on behalf of each console script, whose --help lists them.
 flags.disclaim_key_flags()
 
-MODEL_SOURCES = ("an srn_tf checkpoint folder (srn-convert, srn-train), a SavedModel folder "
-                 "from srn-export, an original TF1 checkpoint (prefix or folder; give "
-                 "--model), or a preset's name ('default'). Default: the model bundled with "
-                 "the package, with its inference defaults.")
+MODEL_SOURCES = ("an srn_tf checkpoint folder (srn-convert, srn-train), a SavedModel folder, "
+                 ".onnx or .tflite file from srn-export, an original TF1 checkpoint (prefix "
+                 "or folder; give --model), or a preset's name ('default'). Default: the "
+                 "model bundled with the package, with its inference defaults.")
 
 
 def define_model_flags(checkpoint_help):

@@ -28,6 +28,19 @@ MIN_OPSET = 17
 OUTPUT_NAME = "deblurred"
 
 
+def convert_to_onnx(function, opset=MIN_OPSET):
+    """tf2onnx's ONNX `ModelProto` of a `tf.function` with one input signature.
+
+    The variables the function reads are frozen into the graph's initializers.
+    """
+    import tf2onnx
+
+    logging.getLogger("tf2onnx").setLevel(logging.ERROR)
+    proto, _ = tf2onnx.convert.from_function(function, input_signature=function.input_signature,
+                                             opset=opset)
+    return proto
+
+
 def export_onnx(model, path, layout="nhwc", input_dtype="float32", metadata=None,
                 overwrite=False, opset=MIN_OPSET):
     """Writes `model` as an ONNX file (see this module's docstring).
@@ -49,17 +62,13 @@ def export_onnx(model, path, layout="nhwc", input_dtype="float32", metadata=None
         ValueError: a bad layout, input dtype or opset.
     """
     import onnx
-    import tf2onnx
 
     path = os.fspath(path)
     if os.path.exists(path) and not overwrite:
         raise FileExistsError(f"{path}: already exists (pass overwrite to replace it)")
     if opset < MIN_OPSET:
         raise ValueError(f"opset must be at least {MIN_OPSET}. Received: opset={opset}")
-    function = export_graph_function(model, layout, input_dtype)
-    logging.getLogger("tf2onnx").setLevel(logging.ERROR)
-    proto, _ = tf2onnx.convert.from_function(function, input_signature=function.input_signature,
-                                             opset=opset)
+    proto = convert_to_onnx(export_graph_function(model, layout, input_dtype), opset)
     _name_output(proto, OUTPUT_NAME)
     names = ("batch", "channels", "height", "width") if layout == "nchw" else (
         "batch", "height", "width", "channels")
