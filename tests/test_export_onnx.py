@@ -244,30 +244,3 @@ def test_srn_deblur_refuses_a_broken_onnx_file_in_one_line(onnx_extra, tmp_path)
     assert line.startswith(f"error: {broken}: not an ONNX model"), line
     assert not (tmp_path / "out").exists() or not os.listdir(tmp_path / "out")
 
-
-def test_deblur_image_runs_large_images_through_onnxruntime_on_the_cpu(onnx_extra, monkeypatch):
-    from srn_tf.inference import deblur
-
-    assert deblur.onnxruntime_runs_on_cpu()  # onnx extra installed, no GPU here
-    model = small_model("gray", 7)
-    runner = deblur._runner(model)
-    # 3 planes of 304x320 (padded): 291,840 pixels, above ONNXRUNTIME_MIN_PIXELS.
-    image = np.random.default_rng(8).random((300, 310, 3), dtype=np.float32)
-    through_onnxruntime = srn_tf.deblur_image(model, image)
-    assert runner.onnxruntime_conversions == 1 and deblur.trace_count(model) == 0
-    monkeypatch.setenv(deblur.ONNXRUNTIME_SWITCH, "0")
-    through_tensorflow = srn_tf.deblur_image(model, image)
-    assert deblur.trace_count(model) == 1
-    # Another runtime's kernels: float32 rounding, about 1e-6 here; the contract is 1e-4.
-    np.testing.assert_allclose(through_onnxruntime, through_tensorflow, atol=TOLERANCE, rtol=0)
-    monkeypatch.delenv(deblur.ONNXRUNTIME_SWITCH)
-    small = image[:64, :64]
-    srn_tf.deblur_image(model, small)  # below the threshold: TensorFlow
-    assert runner.onnxruntime_conversions == 1 and deblur.trace_count(model) == 2
-    # New weights are converted again, so the output follows the model.
-    model.weights[0].assign(model.weights[0] * 1.5)
-    changed = srn_tf.deblur_image(model, image)
-    assert runner.onnxruntime_conversions == 2
-    monkeypatch.setenv(deblur.ONNXRUNTIME_SWITCH, "0")
-    np.testing.assert_allclose(changed, srn_tf.deblur_image(model, image), atol=TOLERANCE,
-                               rtol=0)

@@ -6,18 +6,8 @@ same-size images is traced once. Lower precisions run a second instance of the
 model built with a Keras mixed dtype policy (float32 variables, bfloat16 or
 float16 arithmetic); its weights are copied from the model on every call, so it
 always matches the model.
-
-On a machine without a GPU, float32 runs of at least `ONNXRUNTIME_MIN_PIXELS`
-padded pixels go through onnxruntime instead when the onnx extra is installed
-(`benchmarks/cpu_paths.py`: about half the TF graph's time on the release's
-network, outputs within 1e-6; docs/precision-and-speed.md): the network is
-converted by tf2onnx once per model (dynamic sizes, so once for every image) and
-again when its weights change. SRN_TF_ONNXRUNTIME=0 in the environment keeps
-every run in TensorFlow.
 """
 
-import importlib.util
-import os
 import weakref
 
 import numpy as np
@@ -39,23 +29,6 @@ _GRAY_WEIGHTS = np.array([0.2989, 0.5870, 0.1140], np.float32)
 _SCALES = {np.dtype(np.uint8): 255.0, np.dtype(np.uint16): 65535.0, np.dtype(np.float32): 1.0}
 
 _RUNNER_ATTRIBUTE = "_srn_tf_inference_runner"
-# Below this many padded pixels per network run (batch * height * width) TensorFlow's
-# traced graph runs: small runs take well under a second there, and converting the
-# network for onnxruntime (seconds) would not pay off.
-ONNXRUNTIME_MIN_PIXELS = 512 * 512
-ONNXRUNTIME_SWITCH = "SRN_TF_ONNXRUNTIME"
-
-
-def onnxruntime_runs_on_cpu():
-    """True when float32 runs of `deblur_image` go through onnxruntime when large enough:
-    onnxruntime and tf2onnx are installed (the onnx extra), TensorFlow sees no GPU, and
-    SRN_TF_ONNXRUNTIME is not "0"."""
-    if os.environ.get(ONNXRUNTIME_SWITCH, "1") == "0":
-        return False
-    if any(importlib.util.find_spec(module) is None
-           for module in ("onnxruntime", "tf2onnx", "onnx")):
-        return False
-    return not tf.config.list_logical_devices("GPU")
 
 
 class _Runner:
@@ -65,9 +38,7 @@ class _Runner:
         self._model = weakref.ref(model)
         self._variants = {}
         self._functions = {}
-        self._onnxruntime = None  # (session, the weights it was converted with)
         self.trace_count = 0
-        self.onnxruntime_conversions = 0
 
     def variant(self, precision):
         """The model computing in `precision`, weights synchronised with the model."""
@@ -101,36 +72,6 @@ class _Runner:
                 tf.TensorSpec(shape, tf.float32))
         return self._functions[key]
 
-    def onnxruntime_run(self, images):
-        """The finest level of the float32 model on (batch, H, W, C) float32 `images` (H and
-        W multiples of the size multiple), computed by onnxruntime.
-
-        The network is converted by tf2onnx with dynamic batch, height and width on
-        first use, and again whenever the model's weights differ from those it was
-        converted with (compared on every call: milliseconds against the seconds of a
-        run this large).
-        """
-        import onnxruntime
-
-        from srn_tf.export.onnx_file import convert_to_onnx
-
-        model = self._model()
-        weights = [weight.numpy() for weight in model.weights]
-        if self._onnxruntime is None or not all(
-                np.array_equal(current, converted)
-                for current, converted in zip(weights, self._onnxruntime[1])):
-            network = tf.function(
-                lambda batch: model(batch, training=False)[-1], autograph=False,
-                input_signature=[tf.TensorSpec([None, None, None, model.channels], tf.float32)])
-            session = onnxruntime.InferenceSession(
-                convert_to_onnx(network).SerializeToString(),
-                providers=["CPUExecutionProvider"])
-            self._onnxruntime = (session, weights)
-            self.onnxruntime_conversions += 1
-        session = self._onnxruntime[0]
-        (result,) = session.run(None, {session.get_inputs()[0].name: images})
-        return result
-
 
 def _runner(model):
     """The model's `_Runner`, kept on the model itself so that both die together.
@@ -153,6 +94,10 @@ def trace_count(model):
 
 def forward_function(model, precision="float32", shape=(1, 720, 1280, 3), jit_compile=False):
     """The cached traced forward pass `deblur_image` uses, for benchmarks and servers.
+
+    On the CPU the traced graph without XLA is the fastest path that needs no
+    optional extra (`python -m benchmarks.cpu_paths`, docs/precision-and-speed.md:
+    XLA and LiteRT were slower), so `deblur_image` runs it.
 
     Args:
         model: an `SRNDeblurNet`.
@@ -194,13 +139,10 @@ def _padded_run(model, precision):
 
     runner = _runner(model)
     runner.variant(precision)  # synchronises the variant's weights once per image
-    onnxruntime = precision == "float32" and onnxruntime_runs_on_cpu()
 
     def run(images):
         height, width = images.shape[1:3]
         padded = pad_to_multiple(tf.constant(images), multiple)
-        if onnxruntime and np.prod(padded.shape[:3]) >= ONNXRUNTIME_MIN_PIXELS:
-            return runner.onnxruntime_run(padded.numpy())[:, :height, :width]
         function = runner.function(precision, tuple(padded.shape))
         return function(padded).numpy()[:, :height, :width]
 
