@@ -23,14 +23,14 @@ Weights: tests/tf1_reference.py's random release weights, kernels scaled by 0.6 
 that outputs stay in an image's range (as benchmarks/common.py's `image_like`),
 written as a TF1 checkpoint and loaded with `srn_tf.load_tf1_checkpoint`; the
 original graph reads the same values. Input: a motion-blurred skimage.data
-photograph. After one warm-up run each (tracing, compiling, converting: its time
-is `first_run_seconds`), the paths run `--repeats` times interleaved, so load
+photograph. Exporting the ONNX and LiteRT files takes `setup_seconds`; after one
+warm-up run each (tracing, compiling: `first_run_seconds`), the paths run `--repeats` times interleaved, so load
 from other processes spreads over all of them; each path's median is divided by
 the original graph's (`ratio_to_baseline`); `fastest_ratio_to_baseline` divides the
-fastest runs instead, which other processes' load inflates least. `max_abs_difference` is each path's largest difference from
-the float32 TF graph's output (unclipped; clipped to [0, 1] for deblur_image, which
-clips). onnxruntime and LiteRT are skipped,
-saying so, when their extras are not installed.
+fastest runs instead, which other processes' load inflates least.
+`max_abs_difference` is each path's largest difference from the float32 TF graph's
+output (unclipped; clipped to [0, 1] for deblur_image, which clips). onnxruntime and
+LiteRT are skipped, saying so, when their extras are not installed.
 """
 
 import argparse

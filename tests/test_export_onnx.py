@@ -136,7 +136,8 @@ def test_the_file_carries_its_metadata_opset_and_dynamic_axes(exported):
     folder, models = exported[:2]
     path = folder / "gray_nchw_float32.onnx"
     proto = onnx.load(str(path))
-    assert max(entry.version for entry in proto.opset_import if entry.domain in ("", "ai.onnx")) >= 17
+    opsets = [entry.version for entry in proto.opset_import if entry.domain in ("", "ai.onnx")]
+    assert max(opsets) >= 17
     (images,), (deblurred,) = proto.graph.input, proto.graph.output
     dims = [dim.dim_param or dim.dim_value for dim in images.type.tensor_type.shape.dim]
     assert dims == ["batch", 3, "height", "width"]

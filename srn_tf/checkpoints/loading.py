@@ -17,14 +17,16 @@ def load_deblur_model(checkpoint=None, model_type=None):
     Args:
         checkpoint: an srn_tf checkpoint folder (`save_model`, `srn-convert`,
             `srn-train`) or a checkpoint prefix in one, an `srn-export`
-            SavedModel folder, ONNX file (.onnx) or LiteRT file (.tflite), an original TF1 checkpoint (prefix or folder), or
-            a preset's name ("default"); None for the bundled default model.
+            SavedModel folder, ONNX file (.onnx) or LiteRT file (.tflite), an
+            original TF1 checkpoint (prefix or folder), or a preset's name
+            ("default"); None for the bundled default model.
         model_type: "color", "gray" or "lstm"; needed for TF1 checkpoints only
             (default "color"), and checked against the others.
 
     Returns:
-        An `SRNDeblurNet`, or a `SavedModelRunner`, `OnnxRunner` or `LiteRTRunner`, with its folder's inference
-        defaults as `inference_options` (the release's for TF1 checkpoints).
+        An `SRNDeblurNet`, or a `SavedModelRunner`, `OnnxRunner` or
+        `LiteRTRunner`, with its folder's (or file's) inference defaults as
+        `inference_options` (the release's for TF1 checkpoints).
 
     Raises:
         FileNotFoundError: nothing exists at `checkpoint`.
