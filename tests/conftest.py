@@ -7,6 +7,11 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import pytest  # noqa: E402
 
+# Tests of optional extras that fail, not skip, without their extra: left out of every
+# run whose -m does not name them (the default run among them).
+EXTRA_MARKERS = {"onnx": "the ONNX export's tests", "litert": "the LiteRT export's tests",
+                 "jax": "the Keras jax backend's tests", "torch": "the Keras torch backend's tests"}
+
 
 def pytest_addoption(parser):
     parser.addoption("--runslow", action="store_true", default=False,
@@ -19,22 +24,17 @@ def pytest_configure(config):
                             "pip install -e '.[serve]'; the browser test Debian's chromium)")
     config.addinivalue_line("markers", "batch: srn-batch's Apache Beam tests (skipped without "
                             "pip install -e '.[batch]')")
-    for backend in BACKEND_MARKERS:
-        config.addinivalue_line("markers", f"{backend}: the Keras {backend} backend's tests (run "
-                                f"only when -m names {backend}; need pip install -e "
-                                f"'.[{backend}]', and fail without it)")
+    for marker, tests in EXTRA_MARKERS.items():
+        config.addinivalue_line("markers", f"{marker}: {tests} (run only when -m names "
+                                f"{marker}; need pip install -e '.[{marker}]', and fail "
+                                "without it)")
 
 
-# Tests of the other Keras backends: left out of every run whose -m does not name
-# them (the default run among them), so that they never skip for a missing extra.
-BACKEND_MARKERS = ("jax", "torch")
-
-
-def _deselect_unnamed_backends(config, items):
+def _deselect_unnamed_extras(config, items):
     named = set(re.findall(r"\w+", config.getoption("markexpr") or ""))
     kept, deselected = [], []
     for item in items:
-        markers = {marker for marker in BACKEND_MARKERS if item.get_closest_marker(marker)}
+        markers = {marker for marker in EXTRA_MARKERS if item.get_closest_marker(marker)}
         (deselected if markers and not markers & named else kept).append(item)
     if deselected:
         config.hook.pytest_deselected(items=deselected)
@@ -42,7 +42,7 @@ def _deselect_unnamed_backends(config, items):
 
 
 def pytest_collection_modifyitems(config, items):
-    _deselect_unnamed_backends(config, items)
+    _deselect_unnamed_extras(config, items)
     if config.getoption("--runslow"):
         return
     skip_slow = pytest.mark.skip(reason="slow: pass --runslow to run")

@@ -152,8 +152,9 @@ def test_srn_export_script_exports_and_refuses_an_existing_folder(tmp_path):
 def test_srn_export_without_a_checkpoint_exports_the_bundled_model_and_its_preset(tmp_path):
     from srn_tf.models.presets import default_model_path
 
+    # --output (the flag of every format) names the SavedModel's folder as --export_dir does.
     command = [os.path.join(os.path.dirname(sys.executable), "srn-export"),
-               f"--export_dir={tmp_path / 'export'}"]
+               f"--output={tmp_path / 'export'}"]
     result = subprocess.run(command, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-3000:]
     assert "holds the network alone" in result.stdout

@@ -2,6 +2,8 @@
 
 import os
 
+from srn_tf.checkpoints.export_runners import (LITERT_EXTENSION, ONNX_EXTENSION, LiteRTRunner,
+                                               OnnxRunner, export_file_kind)
 from srn_tf.checkpoints.model_folder import CONFIG_FILE, load_model
 from srn_tf.checkpoints.saved_model_runner import SavedModelRunner, is_saved_model
 from srn_tf.checkpoints.tf1_checkpoint import is_tf1_checkpoint, load_tf1_checkpoint
@@ -15,20 +17,27 @@ def load_deblur_model(checkpoint=None, model_type=None):
     Args:
         checkpoint: an srn_tf checkpoint folder (`save_model`, `srn-convert`,
             `srn-train`) or a checkpoint prefix in one, an `srn-export`
-            SavedModel folder, an original TF1 checkpoint (prefix or folder), or
-            a preset's name ("default"); None for the bundled default model.
+            SavedModel folder, ONNX file (.onnx) or LiteRT file (.tflite), an
+            original TF1 checkpoint (prefix or folder), or a preset's name
+            ("default"); None for the bundled default model.
         model_type: "color", "gray" or "lstm"; needed for TF1 checkpoints only
             (default "color"), and checked against the others.
 
     Returns:
-        An `SRNDeblurNet` or a `SavedModelRunner`, with its folder's inference
-        defaults as `inference_options` (the release's for TF1 checkpoints).
+        An `SRNDeblurNet`, or a `SavedModelRunner`, `OnnxRunner` or
+        `LiteRTRunner`, with its folder's (or file's) inference defaults as
+        `inference_options` (the release's for TF1 checkpoints).
 
     Raises:
         FileNotFoundError: nothing exists at `checkpoint`.
-        ValueError: it is not a checkpoint, or holds another model type.
+        ValueError: it is not a checkpoint, holds another model type, or is an
+            export file whose runtime is not installed.
     """
     checkpoint = resolve_model_path(checkpoint)
+    kind = export_file_kind(checkpoint)
+    if kind is not None and os.path.isfile(checkpoint):
+        runner = {ONNX_EXTENSION: OnnxRunner, LITERT_EXTENSION: LiteRTRunner}[kind]
+        return runner(checkpoint)
     if is_saved_model(checkpoint):
         return SavedModelRunner(checkpoint)
     if os.path.isfile(os.path.join(checkpoint, CONFIG_FILE)) or (
@@ -45,5 +54,5 @@ def load_deblur_model(checkpoint=None, model_type=None):
         return model
     if not os.path.exists(checkpoint) and not os.path.exists(checkpoint + ".index"):
         raise FileNotFoundError(f"{checkpoint}: no such checkpoint")
-    raise ValueError(f"{checkpoint}: not an srn_tf checkpoint folder, a SavedModel or an "
-                     "original TF1 checkpoint")
+    raise ValueError(f"{checkpoint}: not an srn_tf checkpoint folder, a SavedModel, an "
+                     ".onnx or .tflite file or an original TF1 checkpoint")

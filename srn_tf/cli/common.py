@@ -20,10 +20,10 @@ FLAGS = flags.FLAGS
 # The flags below are defined on behalf of each console script, whose --help lists them.
 flags.disclaim_key_flags()
 
-MODEL_SOURCES = ("an srn_tf checkpoint folder (srn-convert, srn-train), a SavedModel folder "
-                 "from srn-export, an original TF1 checkpoint (prefix or folder; give "
-                 "--model), or a preset's name ('default'). Default: the model bundled with "
-                 "the package, with its inference defaults.")
+MODEL_SOURCES = ("an srn_tf checkpoint folder (srn-convert, srn-train), a SavedModel folder, "
+                 ".onnx or .tflite file from srn-export, an original TF1 checkpoint (prefix "
+                 "or folder; give --model), or a preset's name ('default'). Default: the "
+                 "model bundled with the package, with its inference defaults.")
 
 
 def define_model_flags(checkpoint_help):
@@ -261,13 +261,23 @@ def check_image_input(path, flag):
 
 def check_checkpoint(checkpoint):
     """Exits unless `checkpoint` names a preset or an existing path (a folder, a file, or
-    a checkpoint prefix whose .index exists); returns the path it names."""
+    a checkpoint prefix whose .index exists); returns the path it names. An .onnx or
+    .tflite file (an `srn-export` file) must be a file, and the runtime that runs it
+    importable (the message names the extra that installs it)."""
+    from srn_tf.checkpoints.export_runners import export_file_kind, missing_runtime_message
     from srn_tf.models.presets import resolve_model_path
 
     try:
         path = resolve_model_path(checkpoint)
     except (OSError, ValueError) as error:
         fail(str(error))
+    if export_file_kind(path) is not None and os.path.lexists(path):
+        if not os.path.isfile(path):
+            fail(f"--checkpoint={path}: not a file (an {export_file_kind(path)} export is one)")
+        message = missing_runtime_message(path)
+        if message:
+            fail(message)
+        return path
     if not os.path.exists(path) and not os.path.exists(path + ".index"):
         fail(f"--checkpoint={path}: no such checkpoint, folder or preset")
     return path

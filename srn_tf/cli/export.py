@@ -1,53 +1,169 @@
-"""srn-export: write a model as a TensorFlow SavedModel that serves images of any size.
+"""srn-export: write a model as a SavedModel, an ONNX, a LiteRT or a .keras file.
 
     srn-export --export_dir=exported/default
-    srn-export --checkpoint=models/color --export_dir=exported/color
-    srn-export --checkpoint=checkpoints/lstm/checkpoints --model=lstm --export_dir=exported/lstm
+    srn-export --checkpoint=models/color --output=exported/color
+    srn-export --format=onnx --output=exported/default.onnx
+    srn-export --format=onnx --layout=nchw --output=exported/darktable.onnx
+    srn-export --format=litert --height=720 --width=1280 --output=exported/default.tflite
+    srn-export --format=keras --output=exported/default.keras
+    srn-export --checkpoint=srn_release/color --model=color --format=onnx --output=color.onnx
 
-The SavedModel runs with TensorFlow alone (no srn_tf): `serving_default` maps
-float32 (batch, height, width, 3) images in [0, 1] to their deblurred version,
-`serving_uint8` does the same on uint8, `levels` returns all levels.
+Formats (docs/export.md): `saved_model` (a folder; TensorFlow alone runs it, any
+size, signatures serving_default, serving_uint8 and levels), `onnx` (one file,
+any size, NHWC or NCHW, float32 or uint8; pip install 'srn-tf[onnx]'), `litert`
+(one .tflite file of one fixed size, TFLite builtin ops only) and `keras` (a
+Keras 3 .keras file).
 
-A SavedModel holds the network alone. The post-processing a model folder asks
-for (the bundled model's flip ensemble, flat level, kernel refinement and
-denoising) is not in its graph: it is recorded in the srn_config.json written
-beside saved_model.pb, which srn-deblur and srn-eval read when given the export,
-and which other runtimes ignore.
+An export holds the network alone. The post-processing a model folder asks for
+(the bundled model's flip ensemble, flat level, kernel refinement and denoising)
+is not in its graph: it is recorded beside it (srn_config.json) or in the file's
+metadata, which srn-deblur and srn-eval read when given the export, and which
+other runtimes ignore.
 """
+
+import importlib.util
+import os
 
 from absl import flags
 
-from srn_tf.cli.common import (check_checkpoint, check_output_folder, define_model_flags, fail,
-                               import_tensorflow, run_console_script)
+from srn_tf.cli.common import (check_checkpoint, check_output_file, check_output_folder,
+                               define_model_flags, fail, import_tensorflow, run_console_script)
 
 FLAGS = flags.FLAGS
+FORMATS = ("saved_model", "onnx", "litert", "keras")
+# The extension each file format's --output must have.
+EXTENSIONS = {"onnx": ".onnx", "litert": ".tflite", "keras": ".keras"}
+# The modules each format's export imports beyond TensorFlow, and the extra installing them.
+REQUIREMENTS = {"onnx": (("tf2onnx", "onnx"), "onnx")}
+
 define_model_flags(
     "Model to export: an srn_tf checkpoint folder (srn-convert, srn-train, save_model), an "
     "original release TF1 checkpoint (prefix or folder; then set --model) or a preset's name "
-    "('default'). Default: the model bundled with the package. The SavedModel holds the "
-    "network alone; the folder's post-processing defaults are recorded beside it, not run "
+    "('default'). Default: the model bundled with the package. The export holds the "
+    "network alone; the folder's post-processing defaults are recorded with it, not run "
     "by it.")
-flags.DEFINE_string("export_dir", None, "Folder to write the SavedModel into (must not exist).")
-flags.DEFINE_bool("overwrite", False, "Replace an existing --export_dir.")
-flags.mark_flags_as_required(["export_dir"])
+flags.DEFINE_enum("format", "saved_model", list(FORMATS),
+                  "What to write: saved_model (a folder), onnx (.onnx), litert (.tflite, one "
+                  "fixed size: give --height and --width) or keras (.keras).")
+flags.DEFINE_string("output", None,
+                    "Where to write: a folder for saved_model, a file with the format's "
+                    "extension (.onnx, .tflite, .keras) for the others. Must not exist "
+                    "unless --overwrite.")
+flags.DEFINE_string("export_dir", None,
+                    "The SavedModel's folder (--format=saved_model only; the same as "
+                    "--output).")
+flags.DEFINE_enum("layout", "nhwc", ["nhwc", "nchw"],
+                  "--format=onnx: the axis order of the input and output, nhwc (batch, "
+                  "height, width, 3) or nchw (batch, 3, height, width; darktable's and "
+                  "chaiNNer's).")
+flags.DEFINE_enum("input_dtype", "float32", ["float32", "uint8"],
+                  "--format=onnx or litert: float32 images in [0, 1] in and out, or uint8 "
+                  "in and out (clip(x, 0, 1) * 255 truncated, as the release writes its "
+                  "results). srn-deblur runs float32 files only.")
+flags.DEFINE_integer("height", None,
+                     "--format=litert: the image height the file takes (at least 16; any "
+                     "value, the graph pads to a multiple of 16).")
+flags.DEFINE_integer("width", None, "--format=litert: the image width the file takes.")
+flags.DEFINE_integer("opset", 17, "--format=onnx: the ONNX opset, at least 17.")
+flags.DEFINE_string("release_name", None,
+                    "--format=onnx or litert: what the weights are, for the file's metadata. "
+                    "Default: said from --checkpoint (the bundled model, a release "
+                    "checkpoint, a folder's name).")
+flags.DEFINE_string("license", None,
+                    "--format=onnx or litert: the weights' license, for the file's metadata. "
+                    "Default: what srn-tf knows of it from --checkpoint.")
+flags.DEFINE_bool("overwrite", False, "Replace an existing --output.")
+
+
+def check_flags():
+    """Exits unless the flags go together and the output can be written; returns the
+    output path. Runs before TensorFlow loads."""
+    if FLAGS.export_dir is not None:
+        if FLAGS.format != "saved_model":
+            fail(f"--export_dir is the SavedModel's folder; --format={FLAGS.format} writes "
+                 "--output")
+        if FLAGS.output is not None and FLAGS.output != FLAGS.export_dir:
+            fail("give --output or --export_dir, not both")
+    output = FLAGS.output if FLAGS.output is not None else FLAGS.export_dir
+    if output is None:
+        fail("give --output (or --export_dir for a SavedModel)")
+    specific = {"layout": FLAGS.layout != "nhwc", "opset": FLAGS["opset"].present,
+                "height": FLAGS.height is not None, "width": FLAGS.width is not None,
+                "input_dtype": FLAGS.input_dtype != "float32",
+                "release_name": FLAGS.release_name is not None,
+                "license": FLAGS.license is not None}
+    allowed = {"saved_model": (), "keras": (),
+               "onnx": ("layout", "opset", "input_dtype", "release_name", "license"),
+               "litert": ("height", "width", "input_dtype", "release_name", "license")}
+    for name, given in specific.items():
+        if given and name not in allowed[FLAGS.format]:
+            fail(f"--{name} does not apply to --format={FLAGS.format}")
+    if FLAGS.format == "litert":
+        if FLAGS.height is None or FLAGS.width is None:
+            fail("--format=litert writes one fixed size: give --height and --width")
+        for name in ("height", "width"):
+            if FLAGS[name].value < 16:
+                fail(f"--{name} must be at least 16. Received: {FLAGS[name].value}")
+    if FLAGS.format == "onnx" and FLAGS.opset < 17:
+        fail(f"--opset must be at least 17. Received: {FLAGS.opset}")
+    if os.path.exists(output) and not FLAGS.overwrite:
+        fail(f"{output}: already exists (pass --overwrite to replace it)")
+    if FLAGS.format == "saved_model":
+        if os.path.lexists(output) and not os.path.isdir(output):
+            fail(f"{output}: cannot write (a file is in the way; --overwrite replaces "
+                 "only a folder)")
+        check_output_folder(output, staged_beside=True)
+    else:
+        check_output_file(output, EXTENSIONS[FLAGS.format])
+    modules, extra = REQUIREMENTS.get(FLAGS.format, ((), None))
+    missing = [module for module in modules if importlib.util.find_spec(module) is None]
+    if missing:
+        fail(f"--format={FLAGS.format} needs {' and '.join(missing)}, not installed: "
+             f"pip install 'srn-tf[{extra}]'")
+    return output
+
+
+def export(model, output):
+    """Writes `model` to `output` in --format; returns a description of what was written."""
+    if FLAGS.format == "saved_model":
+        from srn_tf.export.saved_model import export_saved_model
+
+        export_saved_model(model, output, overwrite=FLAGS.overwrite)
+        return "signatures: serving_default, serving_uint8, levels"
+    if FLAGS.format == "keras":
+        from srn_tf.export.keras_file import export_keras_file
+
+        export_keras_file(model, output, overwrite=FLAGS.overwrite)
+        return "keras.saving.load_model restores it"
+    from srn_tf.export.metadata import describe_source
+
+    preset, release_name, license = describe_source(FLAGS.checkpoint)
+    metadata = {"preset": preset,
+                "release_name": FLAGS.release_name if FLAGS.release_name is not None
+                else release_name,
+                "license": FLAGS.license if FLAGS.license is not None else license}
+    if FLAGS.format == "onnx":
+        from srn_tf.export.onnx_file import export_onnx
+
+        export_onnx(model, output, layout=FLAGS.layout, input_dtype=FLAGS.input_dtype,
+                    metadata=metadata, overwrite=FLAGS.overwrite, opset=FLAGS.opset)
+        return (f"opset {FLAGS.opset}, {FLAGS.input_dtype} {FLAGS.layout.upper()} images of "
+                "any size")
+    from srn_tf.export.litert_file import export_litert
+
+    export_litert(model, output, FLAGS.height, FLAGS.width, input_dtype=FLAGS.input_dtype,
+                  metadata=metadata, overwrite=FLAGS.overwrite)
+    return f"{FLAGS.input_dtype} images of {FLAGS.height}x{FLAGS.width}, TFLite builtins only"
 
 
 def main(argv):
     if len(argv) > 1:
         fail(f"unexpected arguments: {' '.join(argv[1:])}")
-    import os
-
-    if os.path.exists(FLAGS.export_dir) and not FLAGS.overwrite:
-        fail(f"{FLAGS.export_dir}: already exists (pass --overwrite to replace it)")
-    if os.path.lexists(FLAGS.export_dir) and not os.path.isdir(FLAGS.export_dir):
-        fail(f"{FLAGS.export_dir}: cannot write (a file is in the way; --overwrite replaces "
-             "only a folder)")
-    check_output_folder(FLAGS.export_dir, staged_beside=True)
+    output = check_flags()
     check_checkpoint(FLAGS.checkpoint)
     import_tensorflow()
 
     from srn_tf.checkpoints.loading import load_deblur_model
-    from srn_tf.export.saved_model import export_saved_model
     from srn_tf.inference.options import RELEASE_OPTIONS, options_of
     from srn_tf.models.presets import resolve_model_path
     from srn_tf.models.srn_deblur_net import SRNDeblurNet
@@ -55,17 +171,24 @@ def main(argv):
     try:
         model = load_deblur_model(FLAGS.checkpoint, FLAGS.model)
         if not isinstance(model, SRNDeblurNet):
-            fail(f"{FLAGS.checkpoint}: is already a SavedModel")
-        export_saved_model(model, FLAGS.export_dir, overwrite=FLAGS.overwrite)
+            fail(f"{resolve_model_path(FLAGS.checkpoint)}: is already an export "
+                 f"({type(model).__name__}); export the checkpoint it came from")
+        described = export(model, output)
     except (OSError, ValueError) as error:
         fail(str(error))
-    print(f"exported {resolve_model_path(FLAGS.checkpoint)} -> {FLAGS.export_dir} "
-          "(signatures: serving_default, serving_uint8, levels)")
+    print(f"exported {resolve_model_path(FLAGS.checkpoint)} -> {output} ({described})")
     options = options_of(model)
     if options != RELEASE_OPTIONS:
         steps = ", ".join(f"{name}={value}" for name, value in options.to_config().items())
-        print(f"the SavedModel holds the network alone; the model's post-processing ({steps}) "
-              "is recorded in its srn_config.json for srn-deblur and srn-eval, not run by it")
+        recorded = {"saved_model": "recorded in its srn_config.json for srn-deblur and "
+                                   "srn-eval, not run by it",
+                    "onnx": "recorded in the file's metadata for srn-deblur and srn-eval, "
+                            "not run by it",
+                    "litert": "recorded in the file's metadata for srn-deblur and srn-eval, "
+                              "not run by it",
+                    "keras": "not run by it"}[FLAGS.format]
+        print(f"the export holds the network alone; the model's post-processing ({steps}) "
+              f"is {recorded}")
 
 
 def run():

@@ -23,7 +23,7 @@ import tensorflow as tf
 
 from srn_tf.atomic_files import atomic_folder
 
-from srn_tf.inference.padding import predict_levels_any_size
+from srn_tf.export.graph import deblur_graph, deblur_levels_graph, deblur_uint8_graph
 from srn_tf.checkpoints.model_folder import write_model_config
 
 SIGNATURE_NAMES = ("serving_default", "serving_uint8", "levels")
@@ -52,22 +52,15 @@ class DeblurModule(tf.Module):
         super().__init__(name="srn_deblur")
         self.model_variables = [weight.value for weight in model.weights]
 
-        def run_levels(images):
-            shape = tf.shape(images)
-            tf.debugging.assert_greater_equal(
-                tf.minimum(shape[1], shape[2]), model.size_multiple,
-                message=f"SRN needs images of at least {model.size_multiple} pixels on each side")
-            return predict_levels_any_size(model, images)
-
         def deblur(images):
-            return {"deblurred": run_levels(images)[-1]}
+            return {"deblurred": deblur_graph(model, images)}
 
         def deblur_uint8(images):
-            result = run_levels(tf.cast(images, tf.float32) / 255.0)[-1]
-            return {"deblurred": tf.cast(tf.clip_by_value(result, 0.0, 1.0) * 255.0, tf.uint8)}
+            return {"deblurred": deblur_uint8_graph(model, images)}
 
         def levels(images):
-            return {f"level_{i}": level for i, level in enumerate(run_levels(images))}
+            return {f"level_{i}": level
+                    for i, level in enumerate(deblur_levels_graph(model, images))}
 
         self.deblur = tf.function(deblur, input_signature=[_FLOAT_IMAGES])
         self.deblur_uint8 = tf.function(deblur_uint8, input_signature=[_UINT8_IMAGES])

@@ -101,6 +101,10 @@ def trace_count(model):
 def forward_function(model, precision="float32", shape=(1, 720, 1280, 3), jit_compile=False):
     """The cached traced forward pass `deblur_image` uses, for benchmarks and servers.
 
+    On the CPU the traced graph without XLA is the fastest path that needs no
+    optional extra (`python -m benchmarks.cpu_paths`, docs/precision-and-speed.md:
+    XLA and LiteRT were slower), so `deblur_image` runs it.
+
     Args:
         model: an `SRNDeblurNet`.
         precision: "float32", "bfloat16" or "float16".
@@ -123,17 +127,22 @@ def _padded_run(model, precision):
     """A function running (batch, h, w, c) float32 arrays of any size through `model`.
 
     `model` is an `SRNDeblurNet`, or any callable on padded float32 batches with
-    `channels` and `size_multiple` attributes (e.g. `SavedModelRunner`).
+    `channels` and `size_multiple` attributes (e.g. `SavedModelRunner`); one whose
+    `pads_input` attribute is True pads them itself and gets them unpadded (e.g.
+    `LiteRTRunner`, whose file takes one fixed size that it pads to).
     """
     multiple = model.size_multiple
     if not isinstance(model, SRNDeblurNet):
         if precision != "float32":
             raise ValueError(f"precision={precision!r} needs an srn_tf model; "
                              f"{type(model).__name__} runs as it was exported")
+        pads_input = getattr(model, "pads_input", False)
 
         def run_callable(images):
             height, width = images.shape[1:3]
-            return np.asarray(model(pad_to_multiple(images, multiple)))[:, :height, :width]
+            if not pads_input:
+                images = pad_to_multiple(images, multiple)
+            return np.asarray(model(images))[:, :height, :width]
 
         return run_callable
 

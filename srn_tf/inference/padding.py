@@ -39,12 +39,15 @@ def pad_to_multiple(images, multiple):
     """
     images = ops.convert_to_tensor(images)
     height, width = spatial_size(images)
-    pad_height = -height % multiple
-    pad_width = -width % multiple
-    bottom = ops.repeat(images[:, -1:, :, :], pad_height, axis=1)
-    images = ops.concatenate([images, bottom], axis=1)
-    right = ops.repeat(images[:, :, -1:, :], pad_width, axis=2)
-    return ops.concatenate([images, right], axis=2)
+    # Gathering clamped indices rather than concatenating repeated rows: one op per
+    # axis, no zero-size tensors when nothing is padded, and ops every converter
+    # (tf2onnx, TFLite builtins) maps one to one. The padded length is computed as
+    # (n + multiple - 1) // multiple * multiple, all operands non-negative, so
+    # runtimes whose integer division truncates agree with TensorFlow's floor.
+    rows = ops.minimum(ops.arange((height + multiple - 1) // multiple * multiple), height - 1)
+    images = ops.take(images, rows, axis=1)
+    columns = ops.minimum(ops.arange((width + multiple - 1) // multiple * multiple), width - 1)
+    return ops.take(images, columns, axis=2)
 
 
 def run_per_channel(function, images):
