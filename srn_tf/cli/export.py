@@ -115,12 +115,16 @@ def check_flags():
         check_output_folder(output, staged_beside=True)
     else:
         check_output_file(output, EXTENSIONS[FLAGS.format])
+    return output
+
+
+def check_extra():
+    """Stops, naming the extra to install, when --format needs a module that is missing."""
     modules, extra = REQUIREMENTS.get(FLAGS.format, ((), None))
     missing = [module for module in modules if importlib.util.find_spec(module) is None]
     if missing:
         fail(f"--format={FLAGS.format} needs {' and '.join(missing)}, not installed: "
              f"pip install 'srn-tf[{extra}]'")
-    return output
 
 
 def export(model, output):
@@ -161,6 +165,7 @@ def main(argv):
         fail(f"unexpected arguments: {' '.join(argv[1:])}")
     output = check_flags()
     check_checkpoint(FLAGS.checkpoint)
+    check_extra()
     import_tensorflow()
 
     from srn_tf.checkpoints.loading import load_deblur_model
