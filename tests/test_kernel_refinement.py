@@ -7,8 +7,9 @@ import skimage.data
 from skimage.metrics import peak_signal_noise_ratio
 
 from srn_tf.inference.postprocess import kernel_refinement
-from srn_tf.inference.postprocess.kernel_refinement import (GAMMA, KERNEL_SIZE, deconvolve, estimate_kernel, reblur,
-                                      refine_with_kernel)
+from srn_tf.inference.postprocess.blur_kernels import (GAMMA, KERNEL_SIZE, deconvolve,
+                                                       estimate_kernel, reblur)
+from srn_tf.inference.postprocess.kernel_refinement import refine_with_kernel, refine_with_one_kernel
 
 
 @pytest.fixture(scope="module")
@@ -94,11 +95,11 @@ def test_the_kinds_of_blur_are_averaged_weighted_to_the_one_that_made_the_input(
         sharp, shake, monkeypatch):
     blurred = _blur(sharp, shake, "8-bit").astype(np.float32)
     rough = _rough(sharp).astype(np.float32)
-    refined = refine_with_kernel(blurred, rough)
+    refined = refine_with_one_kernel(blurred, rough)
     alone = {}
     for kind, weight in dict(kernel_refinement.OUTPUT_WEIGHTS).items():
         monkeypatch.setattr(kernel_refinement, "OUTPUT_WEIGHTS", {kind: weight})
-        alone[kind] = refine_with_kernel(blurred, rough)
+        alone[kind] = refine_with_one_kernel(blurred, rough)
     # refined = share * 8-bit + (1 - share) * linear light, one share for every pixel.
     difference = (alone["8-bit"] - alone["linear light"]).ravel()
     share = np.dot(refined.ravel() - alone["linear light"].ravel(), difference) / np.dot(
