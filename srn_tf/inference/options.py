@@ -68,6 +68,31 @@ class InferenceOptions:
 
 RELEASE_OPTIONS = InferenceOptions()
 
+# Named sets of options (`srn-deblur --quality`), measured in docs/real-photographs.md:
+# - "network": the network's own output, once (the release's way);
+# - "standard": once, then flat level, kernel refinement where one kernel explains
+#   the image, and denoising: the bundled model's default, at most 1.75 times the
+#   network's time end to end;
+# - "best": the same after 4 flipped copies: 0.1 to 0.4 dB more on most sets, 3 to
+#   4 times the network's time.
+QUALITY_MODES = {
+    "network": RELEASE_OPTIONS,
+    "standard": InferenceOptions(flips=1, flat_level=True, kernel_refinement=True, denoise=True),
+    "best": InferenceOptions(flips=4, flat_level=True, kernel_refinement=True, denoise=True),
+}
+
+
+def quality_options(quality):
+    """The `InferenceOptions` of a quality mode's name (`QUALITY_MODES`).
+
+    Raises:
+        ValueError: an unknown name.
+    """
+    if quality not in QUALITY_MODES:
+        raise ValueError(f"quality must be one of {', '.join(QUALITY_MODES)}. "
+                         f"Received: quality={quality!r}")
+    return QUALITY_MODES[quality]
+
 
 def options_of(model):
     """The `InferenceOptions` a model was loaded with; the release's when it has none."""
