@@ -30,12 +30,14 @@ that each stage is scored on the same network output:
 | `flat_refine` | 1 | yes | where one kernel explains the image | |
 | `flat_denoise` | 1 | yes | | yes |
 | `standard` (quality=standard, the default) | 1 | yes | where one kernel explains the image | yes |
-| `standard_one_kernel` | 1 | yes | always, one kernel | yes |
+| `standard_one_kernel` | 1 | yes | always, one kernel, in full | yes |
 | `flips4` | 4 | | | |
 | `best` (quality=best) | 4 | yes | where one kernel explains the image | yes |
-| `previous_default` | 4 | yes | always, one kernel | yes |
+| `best_one_kernel` | 4 | yes | always, one kernel, in full | yes |
 
-PSNR (peak 255, `srn_tf.psnr`) against the sharp photograph on the 8-bit outputs
+"Where one kernel explains the image" is `refine_with_kernel` (its agreement test and
+share); "always, one kernel, in full" is `refine_with_one_kernel`, the whole-image
+refinement alone. PSNR (peak 255, `srn_tf.psnr`) against the sharp photograph on the 8-bit outputs
 (clipped and truncated as `deblur_image` converts them). Per set: the mean PSNR of
 each stage, its mean gain over the blurred input and over the network alone, and
 the lowest per-image gain over the network. Per mode (network, standard, best) the
@@ -71,7 +73,7 @@ JPEG_QUALITY = 85
 DRAWS_PER_PHOTO = 2
 RESPONSES = (CameraResponse("gamma"), CameraResponse("linear"))
 STAGES = ("network", "flat", "flat_refine", "flat_denoise", "standard", "standard_one_kernel",
-          "flips4", "best", "previous_default")
+          "flips4", "best", "best_one_kernel")
 # The quality modes and the stages (and their steps) each runs, for the timing.
 MODES = {"network": ("network",), "standard": ("network", "flat", "refine", "denoise"),
          "best": ("flips4", "flat", "refine", "denoise")}
@@ -149,7 +151,7 @@ def run_stages(model, blurred):
     out["standard_one_kernel"] = denoise_output(planes, one_kernel)
     flat4 = match_flat_level(planes, out["flips4"])
     out["best"] = denoise_output(planes, refine_with_kernel(planes, flat4))
-    out["previous_default"] = denoise_output(planes, refine_with_one_kernel(planes, flat4))
+    out["best_one_kernel"] = denoise_output(planes, refine_with_one_kernel(planes, flat4))
     return out, seconds, disagreement(planes, out["flat"])
 
 
@@ -213,7 +215,7 @@ def main():
                 print(name, photo, draw, f"disagreement {ratio:.2f}",
                       " ".join(f"{stage} {row['psnr'][stage] - row['psnr']['network']:+.2f}"
                                for stage in ("standard", "standard_one_kernel", "best",
-                                             "previous_default")), flush=True)
+                                             "best_one_kernel")), flush=True)
     # The first image's network runs include tracing; left out of the timing.
     timed = step_seconds[1:] or step_seconds
     mode_seconds = {mode: float(np.mean([sum(s[step] for step in steps) for s in timed]))

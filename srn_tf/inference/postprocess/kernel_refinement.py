@@ -41,8 +41,12 @@ from srn_tf.inference.postprocess.noise import noise_level
 SCALES = (3.0, 1.5, 1.0)
 # Images shrunk below this side (pixels) skip that scale.
 SMALLEST_SIDE = 48
-# Kernel estimates and deconvolutions alternate this many times at each scale.
-ITERATIONS = 3
+# Kernel estimates and deconvolutions alternate this many times at each scale. Once
+# at full size: the kernel barely changes there, and the full-size passes were two
+# thirds of the time (3 there: 2.2 s against 1.4 s for the network at 1280x720;
+# 0.1 dB more on noise-free uniform shake, 0.03 to 0.05 dB less with noise;
+# docs/real-photographs.md).
+ITERATIONS = {3.0: 3, 1.5: 3, 1.0: 1}
 # Weight of the network's output against the deconvolution on noise-free input,
 # per kind of blur (linear light compresses dark values, so it needs more).
 OUTPUT_WEIGHTS = {"8-bit": 0.03, "linear light": 0.1}
@@ -50,10 +54,11 @@ OUTPUT_WEIGHTS = {"8-bit": 0.03, "linear light": 0.1}
 # the next kernel comes from a sharper image.
 COARSE_WEIGHT_FACTOR = 0.3
 # The weight is multiplied by 1 + (noise / NOISE_SCALE)^2: noise of 0.01 (2.5
-# grey levels) makes it 26 times larger, and the refinement all but vanishes; a
-# noise-free 8-bit photograph reads about 0.001, 1.25 times. (0.003 gained up to
-# 0.08 dB more on noise-free unseen shake but 0.15 dB less on examples/.)
-NOISE_SCALE = 0.002
+# grey levels) makes it 12 times larger, so that the deconvolution does not amplify
+# it; a noise-free 8-bit photograph reads about 0.001, 1.1 times. (0.002, with the
+# refinement at full share, gained 0.1 dB less on uniform shake with noise 0.01 and
+# 1/255; 0.004 lost up to 0.3 dB more on single images; docs/real-photographs.md.)
+NOISE_SCALE = 0.003
 # The two kinds' results are averaged with weights 1 / cost^BLEND_POWER (cost as
 # `_refine_in` returns it): a kind twice as costly gets 1/17 of the weight. Picking
 # the cheaper kind outright gained 0.04 to 0.17 dB less on three of the four
@@ -62,6 +67,14 @@ NOISE_SCALE = 0.002
 BLEND_POWER = 4
 # Pixels this far from the border are left out when the kinds of blur are compared.
 RESIDUAL_MARGIN = 40
+# The output keeps this share of the refinement's change (times the agreement's,
+# `kernel_agreement.refinement_share`): the network's output and the deconvolution
+# err differently, so their blend keeps most of the gain where the kernel is right
+# and loses little where it is slightly wrong. (A share of 1 lost up to 0.59 dB
+# against the network's output on single images of uniform shake and slowly
+# varying blur, 0.7 up to 0.27 dB, 0.6 up to 0.18 dB for 0.02 dB less mean gain;
+# docs/real-photographs.md.)
+REFINED_SHARE = 0.6
 
 
 def _scales(shape):
@@ -86,7 +99,7 @@ def _refine_in(domain, blurred, deblurred, weight):
         refined = deblurred_scaled if refined is None else resize(refined, shape[:2])
         size = int((KERNEL_SIZE - 1) / factor) | 1
         scaled_weight = weight * (COARSE_WEIGHT_FACTOR if factor > 1 else 1.0)
-        for _ in range(ITERATIONS):
+        for _ in range(ITERATIONS[factor]):
             kernel = estimate_kernel(blurred_scaled, refined, size)
             refined = deconvolve(blurred_scaled, deblurred_scaled, kernel, scaled_weight)
     margin = min(RESIDUAL_MARGIN, blurred.shape[0] // 4, blurred.shape[1] // 4)
@@ -129,18 +142,17 @@ def refine_with_kernel(blurred, deblurred):
         deblurred: float32 array of the same shape, the model's output.
 
     Returns:
-        float32 array of that shape (not clipped): `deblurred` plus the share of
-        `refine_with_one_kernel`'s change; `deblurred` itself, without the cost of
-        a refinement, where the blur varies across the image.
+        float32 array of that shape (not clipped): `deblurred` plus `REFINED_SHARE`
+        times the agreement's share of `refine_with_one_kernel`'s change;
+        `deblurred` itself, without the cost of a refinement, where the blur
+        varies across the image.
     """
     _check_shapes(blurred, deblurred)
     blurred, deblurred = blurred.astype(np.float32), deblurred.astype(np.float32)
-    share = refinement_share(blurred, deblurred)
+    share = REFINED_SHARE * refinement_share(blurred, deblurred)
     if share == 0.0:
         return deblurred
     refined = refine_with_one_kernel(blurred, deblurred)
-    if share == 1.0:
-        return refined
     return (deblurred + np.float32(share) * (refined - deblurred)).astype(np.float32)
 
 
