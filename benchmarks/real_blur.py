@@ -1,4 +1,4 @@
-"""The bundled model's network and every step of its inference path on blur like a real photograph's.
+"""The bundled model's network and every step of its inference path on blur like a photograph's.
 
     python -m benchmarks.real_blur --output=benchmarks/results/real_blur.json
 

@@ -9,7 +9,8 @@ from skimage.metrics import peak_signal_noise_ratio
 from srn_tf.inference.postprocess import kernel_refinement
 from srn_tf.inference.postprocess.blur_kernels import (GAMMA, KERNEL_SIZE, deconvolve,
                                                        estimate_kernel, reblur)
-from srn_tf.inference.postprocess.kernel_refinement import refine_with_kernel, refine_with_one_kernel
+from srn_tf.inference.postprocess.kernel_refinement import (refine_with_kernel,
+                                                            refine_with_one_kernel)
 
 
 @pytest.fixture(scope="module")

@@ -17,6 +17,7 @@ FLAGS = flags.FLAGS
 
 
 def test_the_modes_and_the_bundled_preset():
+    assert list(QUALITY_MODES) == ["network", "standard", "best"]
     assert quality_options("network") == RELEASE_OPTIONS
     assert quality_options("standard") == InferenceOptions(
         flips=1, flat_level=True, kernel_refinement=True, denoise=True)

@@ -13,6 +13,7 @@ import sys
 
 from absl import flags
 
+from srn_tf.inference.options import QUALITY_MODES
 from srn_tf.precision import PRECISIONS
 
 FLAGS = flags.FLAGS
@@ -46,18 +47,19 @@ def define_device_flags():
                       "AVX512_BF16 and on recent GPUs, slightly less exact) or float16 (GPUs). "
                       "docs/precision-and-speed.md gives measured speeds and errors with their "
                       "commands.")
-    flags.DEFINE_enum("quality", None, ["network", "standard", "best"],
+    flags.DEFINE_enum("quality", None, list(QUALITY_MODES),
                       "What runs around the network. network: its output alone, once (the "
                       "release's way); standard: once, then flat level, kernel refinement where "
-                      "one blur kernel explains the image, and denoising (about 1.5 times the "
-                      "network's time); best: the same on 4 flipped copies (3 to 4 times). "
+                      "one blur kernel explains the image, and denoising (1.6 times the "
+                      "network's time end to end at 1280x720); best: the same on 4 flipped "
+                      "copies (3.1 times). "
                       "--flips, --[no]flat_level, --[no]kernel_refinement and --[no]denoise "
                       "override single steps. Default: the model folder's own (standard for the "
                       "bundled model, network for a model you train or convert). "
                       "docs/real-photographs.md measures each.")
-    preset = (" Default: the quality's, else the model folder's own (srn_config.json's \"inference\" section): "
-              "on for the bundled model, off for a model you train or convert (the release's "
-              "way).")
+    preset = (" Default: the quality's, else the model folder's own (srn_config.json's "
+              "\"inference\" section): on for the bundled model, off for a model you train or "
+              "convert (the release's way).")
     flags.DEFINE_integer("flips", None,
                          "Flip ensemble: run each image on this many flipped copies and average "
                          "the results flipped back. 1: once, as the release; 2: also left to "
@@ -74,7 +76,8 @@ def define_device_flags():
                          "Kernel refinement: after the flat level, estimate the blur kernel from "
                          "each output's strongest edges and its blurred input (coarse to fine), "
                          "then deconvolve the input with it, staying close to the output where "
-                         "the kernel says little; assumes one blur for the whole image." + preset)
+                         "the kernel says little; skipped where one kernel cannot explain the "
+                         "whole image (blur varying across it)." + preset)
     flags.DEFINE_boolean("denoise", None,
                          "Output denoising: after the above, remove from each output noise of the "
                          "level estimated in its blurred input (wavelet shrinkage)." + preset)

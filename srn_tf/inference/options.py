@@ -25,7 +25,8 @@ class InferenceOptions:
         flat_level: match the output's level to the input's over the input's
             flat areas (`postprocess.flat_level`).
         kernel_refinement: estimate the blur kernel from the output and the input
-            and deconvolve the input with it (`postprocess.kernel_refinement`).
+            and deconvolve the input with it, as far as one kernel explains the
+            image (`postprocess.kernel_refinement`, `postprocess.kernel_agreement`).
         denoise: remove noise of the level estimated in the input
             (`postprocess.denoising`).
     """

@@ -16,8 +16,8 @@ two predictions are as good as each other in every tile, and where the blur
 varies the whole image's kernel misses the input in some tile by far more than
 that tile's own kernel does. The worst tile's ratio of the two residuals (the
 whole image's over the better of the two, both plus a floor so that a flat tile's
-tiny residuals do not decide) is the image's disagreement: 1.0 to 1.35 on uniform
-shake, up to 2.4 on a heavy camera roll, 1.9 to 4 on two halves blurred
+tiny residuals do not decide) is the image's disagreement: 1.0 to 1.3 on most
+uniform shake, up to 2.4 on a heavy camera roll, about 1.9 on two halves blurred
 differently. Both
 kinds of blur of `blur_kernels` are measured and the lower disagreement counts,
 so that linear-light blur is not taken for varying blur by the 8-bit model.
@@ -47,10 +47,10 @@ SMALLEST_TILE = 48
 # input, give ratios near 1.
 FLOOR_FRACTION = 0.05
 # Disagreements at or below this refine in full; at or above `NO_AGREEMENT` not at
-# all. Uniform shake measures 1.0 to 1.35 (one image of 42 at 3.5), blur varying
-# across the image 1.0 to 2.4; limits of 1.3 and 1.6 lost up to 0.44 dB against the
-# network's output on single images of camera roll and depth, 1.15 and 1.4 gained
-# 0.02 dB less on average (docs/real-photographs.md).
+# all. Uniform shake measures 1.0 to 1.57 (one image of 42 at 3.5), blur varying
+# across the image 1.0 to 2.4; with `kernel_refinement.REFINED_SHARE`, limits of 1.3
+# and 1.6 lost up to 0.39 dB against the network's output on single images of camera
+# roll and depth, 1.15 and 1.4 gained 0.02 dB less on average (docs/real-photographs.md).
 FULL_AGREEMENT = 1.2
 NO_AGREEMENT = 1.45
 

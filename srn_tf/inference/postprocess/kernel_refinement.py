@@ -16,11 +16,15 @@ convolved with the 8-bit values, and frames averaged in linear light (gamma 2.2)
 the results are averaged, weighted towards the one whose deconvolution ends at the
 lower cost. The kernel is estimated coarse to fine (a third, two thirds, full
 size). The weight grows with the noise level measured in the input, so that noise
-is not amplified. With the bundled model it gains 0.3 to 1.1 dB on noise-free
-camera shake it never saw, little with noise, and -0.3 to +0.5 dB on synthetic
-blur that varies a little across the image (docs/deblurring.md, "Kernel
-refinement").
-NumPy, SciPy and OpenCV only.
+is not amplified.
+
+One kernel for the whole image is wrong where the blur varies across it (a camera
+rolling, an object moving, depth): there the deconvolution cost up to 4 dB
+against the network's own output. `refine_with_kernel` therefore first asks
+`kernel_agreement` whether one kernel explains the image, refines only as far as
+it does, and keeps `REFINED_SHARE` of the change; `refine_with_one_kernel` is the
+refinement alone. Measured in docs/real-photographs.md. The kernel pieces are
+`blur_kernels`'.
 """
 
 import numpy as np
@@ -43,8 +47,8 @@ SCALES = (3.0, 1.5, 1.0)
 SMALLEST_SIDE = 48
 # Kernel estimates and deconvolutions alternate this many times at each scale. Once
 # at full size: the kernel barely changes there, and the full-size passes were two
-# thirds of the time (3 there: 2.2 s against 1.4 s for the network at 1280x720;
-# 0.1 dB more on noise-free uniform shake, 0.03 to 0.05 dB less with noise;
+# thirds of the time (3 there: 2.2 s against 1.4 s for the network at 1280x720, and
+# 0.05 to 0.15 dB more on noise-free uniform shake, -0.07 to +0.03 dB with noise;
 # docs/real-photographs.md).
 ITERATIONS = {3.0: 3, 1.5: 3, 1.0: 1}
 # Weight of the network's output against the deconvolution on noise-free input,
@@ -55,9 +59,9 @@ OUTPUT_WEIGHTS = {"8-bit": 0.03, "linear light": 0.1}
 COARSE_WEIGHT_FACTOR = 0.3
 # The weight is multiplied by 1 + (noise / NOISE_SCALE)^2: noise of 0.01 (2.5
 # grey levels) makes it 12 times larger, so that the deconvolution does not amplify
-# it; a noise-free 8-bit photograph reads about 0.001, 1.1 times. (0.002, with the
-# refinement at full share, gained 0.1 dB less on uniform shake with noise 0.01 and
-# 1/255; 0.004 lost up to 0.3 dB more on single images; docs/real-photographs.md.)
+# it; a noise-free 8-bit photograph reads about 0.001, 1.1 times. (0.002 gained 0.06 to
+# 0.3 dB less on uniform shake with noise 0.01 and 1/255; 0.004 up to 0.2 dB more
+# there but lost up to 0.1 dB more on single images; docs/real-photographs.md.)
 NOISE_SCALE = 0.003
 # The two kinds' results are averaged with weights 1 / cost^BLEND_POWER (cost as
 # `_refine_in` returns it): a kind twice as costly gets 1/17 of the weight. Picking
@@ -72,7 +76,7 @@ RESIDUAL_MARGIN = 40
 # err differently, so their blend keeps most of the gain where the kernel is right
 # and loses little where it is slightly wrong. (A share of 1 lost up to 0.59 dB
 # against the network's output on single images of uniform shake and slowly
-# varying blur, 0.7 up to 0.27 dB, 0.6 up to 0.18 dB for 0.02 dB less mean gain;
+# varying blur, 0.7 up to 0.27 dB, 0.6 up to 0.18 dB for 0.04 dB less mean gain;
 # docs/real-photographs.md.)
 REFINED_SHARE = 0.6
 
