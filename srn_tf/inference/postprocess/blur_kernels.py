@@ -43,7 +43,7 @@ def estimate_kernel(blurred, latent, size=KERNEL_SIZE):
         image maps to a single 1 at the centre), oriented for convolution.
     """
     grey_blurred, grey_latent = blurred.mean(axis=2), latent.mean(axis=2)
-    shape = (grey_blurred.shape[0] + size, grey_blurred.shape[1] + size)
+    shape = _fast_shape(grey_blurred.shape[0] + size, grey_blurred.shape[1] + size)
     numerator = denominator = 0.0
     for axis in (0, 1):
         blurred_gradient = np.diff(grey_blurred, axis=axis)
@@ -71,11 +71,49 @@ def _identity_kernel(size, dtype):
     return kernel
 
 
-def deconvolve(blurred, latent, kernel, weight):
-    """argmin_x |kernel * x - blurred|^2 + weight |x - latent|^2, per channel.
+def _fast_shape(height, width):
+    """The smallest (height, width) at least as large whose real FFTs are fast (sides
+    of small prime factors: a side like 1410 = 2 x 3 x 5 x 47 is several times slower)."""
+    return fft.next_fast_len(height, real=True), fft.next_fast_len(width, real=True)
 
-    Both images are mirrored by the kernel's size at each border first, so that
-    the Fourier domain's wrap-around does not reach the image.
+
+class Deconvolution:
+    """`deconvolve` for one pair of images and many kernels of one size: the images'
+    spectra are computed once.
+
+    Both images are mirrored by the kernel's size at each border (and a little more,
+    to a fast FFT size), so that the Fourier domain's wrap-around does not reach the
+    image.
+    """
+
+    def __init__(self, blurred, latent, size):
+        """blurred, latent: (height, width, channels) float arrays; size: odd kernel side."""
+        self._height, self._width = blurred.shape[:2]
+        self._size = size
+        self._shape = _fast_shape(self._height + 2 * size, self._width + 2 * size)
+        pad = ((size, self._shape[0] - self._height - size),
+               (size, self._shape[1] - self._width - size), (0, 0))
+        self._dtype = blurred.dtype
+        self._blurred = fft.rfft2(np.pad(blurred, pad, mode="reflect"), axes=(0, 1), workers=-1)
+        self._latent = fft.rfft2(np.pad(latent, pad, mode="reflect"), axes=(0, 1), workers=-1)
+
+    def __call__(self, kernel, weight):
+        """argmin_x |kernel * x - blurred|^2 + weight |x - latent|^2: (height, width,
+        channels) of the images' dtype, not clipped."""
+        size = self._size
+        centred = np.zeros(self._shape, self._dtype)
+        centred[:size, :size] = kernel
+        centred = np.roll(centred, (-(size // 2), -(size // 2)), axis=(0, 1))
+        kernel_spectrum = fft.rfft2(centred, workers=-1)[..., None]
+        solution = ((np.conj(kernel_spectrum) * self._blurred + weight * self._latent)
+                    / (np.abs(kernel_spectrum) ** 2 + weight))
+        restored = fft.irfft2(solution, self._shape, axes=(0, 1), workers=-1)
+        return restored[size:size + self._height, size:size + self._width]
+
+
+def deconvolve(blurred, latent, kernel, weight):
+    """argmin_x |kernel * x - blurred|^2 + weight |x - latent|^2, per channel
+    (`Deconvolution`).
 
     Args:
         blurred: (height, width, channels) float array.
@@ -86,18 +124,7 @@ def deconvolve(blurred, latent, kernel, weight):
     Returns:
         (height, width, channels) array of `blurred`'s dtype, not clipped.
     """
-    size = kernel.shape[0]
-    pad = ((size, size), (size, size), (0, 0))
-    blurred, latent = np.pad(blurred, pad, mode="reflect"), np.pad(latent, pad, mode="reflect")
-    shape = blurred.shape[:2]
-    centred = np.zeros(shape, blurred.dtype)
-    centred[:size, :size] = kernel
-    centred = np.roll(centred, (-(size // 2), -(size // 2)), axis=(0, 1))
-    kernel_spectrum = fft.rfft2(centred, workers=-1)[..., None]
-    solution = ((np.conj(kernel_spectrum) * fft.rfft2(blurred, axes=(0, 1), workers=-1)
-                 + weight * fft.rfft2(latent, axes=(0, 1), workers=-1))
-                / (np.abs(kernel_spectrum) ** 2 + weight))
-    return fft.irfft2(solution, shape, axes=(0, 1), workers=-1)[size:-size, size:-size]
+    return Deconvolution(blurred, latent, kernel.shape[0])(kernel, weight)
 
 
 def reblur(image, kernel):

@@ -30,7 +30,7 @@ refinement alone. Measured in docs/real-photographs.md. The kernel pieces are
 import numpy as np
 
 from srn_tf.inference.postprocess.blur_kernels import (FROM_DOMAIN, KERNEL_SIZE, TO_DOMAIN,
-                                                       deconvolve, estimate_kernel, reblur,
+                                                       Deconvolution, estimate_kernel, reblur,
                                                        resize, shrink)
 from srn_tf.inference.postprocess.kernel_agreement import refinement_share
 from srn_tf.inference.postprocess.noise import noise_level
@@ -103,9 +103,10 @@ def _refine_in(domain, blurred, deblurred, weight):
         refined = deblurred_scaled if refined is None else resize(refined, shape[:2])
         size = int((KERNEL_SIZE - 1) / factor) | 1
         scaled_weight = weight * (COARSE_WEIGHT_FACTOR if factor > 1 else 1.0)
+        deconvolution = Deconvolution(blurred_scaled, deblurred_scaled, size)
         for _ in range(ITERATIONS[factor]):
             kernel = estimate_kernel(blurred_scaled, refined, size)
-            refined = deconvolve(blurred_scaled, deblurred_scaled, kernel, scaled_weight)
+            refined = deconvolution(kernel, scaled_weight)
     margin = min(RESIDUAL_MARGIN, blurred.shape[0] // 4, blurred.shape[1] // 4)
     window = (slice(margin, blurred.shape[0] - margin), slice(margin, blurred.shape[1] - margin))
     cost = (np.mean((reblur(refined, kernel) - blurred_in)[window] ** 2)
