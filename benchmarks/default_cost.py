@@ -30,7 +30,8 @@ from benchmarks.common import blurred_photo
 from srn_tf.atomic_files import write_json
 from srn_tf.data import image_io
 
-PHOTOS = ("coffee", "astronaut", "chelsea", "rocket", "hubble_deep_field", "retina")
+PHOTOS = ("coffee", "astronaut", "chelsea", "rocket", "hubble_deep_field", "retina", "cat",
+          "immunohistochemistry")
 MODES = {"network": ["--flips=1", "--noflat_level", "--nokernel_refinement", "--nodenoise"],
          "default": [], "best": ["--quality=best"]}
 

@@ -21,7 +21,7 @@ CROPS = {
     "07-plate": ("07.png", 0, 320, 352, 160),       # the number plate, strong vertical edges
     "4c6-wall": ("4c6.png", 704, 0, 320, 224),      # the flat wall and a hair edge
     "01-plate": ("01.png", 304, 200, 320, 160),     # the white car's rear and plate
-    "08-windows": ("08.png", 512, 0, 288, 160),     # the building's windows behind trees
+    "08-windows": ("08.png", 512, 0, 272, 160),     # the building's windows behind trees
 }
 LABEL_HEIGHT = 18
 GAP = 4
