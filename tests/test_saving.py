@@ -226,7 +226,7 @@ def test_the_bundled_model_loads_by_its_preset_name():
     by_name = srn_tf.load_model("default")
     by_path = srn_tf.load_model(default_model_path())
     assert by_name.inference_options == by_path.inference_options
-    assert by_name.inference_options.flips == 4
+    assert by_name.inference_options.flips == 1 and by_name.inference_options.kernel_refinement
     for a, b in zip(by_name.weights, by_path.weights):
         np.testing.assert_array_equal(a.numpy(), b.numpy())
 

@@ -590,6 +590,26 @@ def test_srn_synth_console_script_writes_a_dataset(tmp_path):
     assert len((tmp_path / "out" / "train_list.txt").read_text().splitlines()) == 4
 
 
+def test_srn_synth_writes_spatially_varying_blur_with_highlights_and_jpeg(tmp_path):
+    result = run_srn_synth(f"--sharp_dir={write_sources(tmp_path / 'sharp')}",
+                           f"--output_dir={tmp_path / 'out'}", "--test_images=gamma",
+                           "--frames_per_burst=5", "--blur_kind=camera_roll",
+                           "--highlight_gain=2", "--jpeg_quality=80")
+    assert result.returncode == 0, result.stderr
+    assert "wrote 2 training and 1 test pairs" in result.stdout
+    config = json.loads((tmp_path / "out" / dataset.CONFIG_FILE).read_text())
+    assert (config["blur_kind"], config["highlight_gain"], config["jpeg_quality"]) == (
+        "camera_roll", 2.0, 80)
+    blurred = cv2.imread(str(tmp_path / "out" / "test/gamma/blur/000000.png"))
+    sharp = cv2.imread(str(tmp_path / "out" / "test/gamma/sharp/000000.png"))
+    assert blurred.shape == sharp.shape == (40, 56, 3)
+    assert np.abs(blurred.astype(int) - sharp).mean() > 1.0
+    result = run_srn_synth("--source=skimage", f"--output_dir={tmp_path / 'bad'}",
+                           "--jpeg_quality=101")
+    assert result.returncode == 1
+    assert "jpeg_quality" in result.stderr and not (tmp_path / "bad").exists()
+
+
 def test_srn_synth_draws_dead_leaves_without_a_folder(tmp_path):
     result = run_srn_synth("--source=dead_leaves", "--dead_leaves_images=2",
                            "--dead_leaves_size=48", "--dead_leaves_texture=0.25",

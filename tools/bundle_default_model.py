@@ -22,13 +22,12 @@ import srn_tf
 from srn_tf.evaluation.evaluate import evaluate
 from srn_tf.data.pairs import read_datalist
 from srn_tf.checkpoints.model_folder import save_model_folder
-from srn_tf.inference.options import InferenceOptions, attach_options
+from srn_tf.inference.options import attach_options, quality_options
 from srn_tf.models.presets import DEFAULT_PRESET, PRESETS
 
-# What the bundled model's folder asks deblur_image to run around it
-# (docs/default-model.md, "The inference preset").
-BUNDLED_INFERENCE = InferenceOptions(flips=4, flat_level=True, kernel_refinement=True,
-                                     denoise=True)
+# What the bundled model's folder asks deblur_image to run around it: the "standard"
+# quality mode (docs/default-model.md, "The inference preset"; docs/real-photographs.md).
+BUNDLED_INFERENCE = quality_options("standard")
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string("run_dir", None, "srn-train --checkpoint_dir of the run (or a checkpoint "

@@ -13,6 +13,7 @@ import sys
 
 from absl import flags
 
+from srn_tf.inference.options import QUALITY_MODES
 from srn_tf.precision import PRECISIONS
 
 FLAGS = flags.FLAGS
@@ -37,8 +38,8 @@ def define_model_flags(checkpoint_help):
 
 
 def define_device_flags():
-    """The release's --gpu, and `srn_tf.deblur_image`'s --precision, --flips, --flat_level,
-    --kernel_refinement and --denoise."""
+    """The release's --gpu, and `srn_tf.deblur_image`'s --precision; --quality and its
+    overrides --flips, --flat_level, --kernel_refinement and --denoise."""
     flags.DEFINE_integer("gpu", 0,
                          "GPU index to run on; -1 runs on the CPU (the release's --gpu).")
     flags.DEFINE_enum("precision", "float32", list(PRECISIONS),
@@ -46,16 +47,26 @@ def define_device_flags():
                       "AVX512_BF16 and on recent GPUs, slightly less exact) or float16 (GPUs). "
                       "docs/precision-and-speed.md gives measured speeds and errors with their "
                       "commands.")
-    preset = (" Default: the model folder's own (srn_config.json's \"inference\" section): "
-              "on for the bundled model, off for a model you train or convert (the release's "
-              "way).")
+    flags.DEFINE_enum("quality", None, list(QUALITY_MODES),
+                      "What runs around the network. network: its output alone, once (the "
+                      "release's way); standard: once, then flat level, kernel refinement where "
+                      "one blur kernel explains the image, and denoising (1.5 times the "
+                      "network's time end to end at 1280x720); best: the same on 4 flipped "
+                      "copies (3 times). "
+                      "--flips, --[no]flat_level, --[no]kernel_refinement and --[no]denoise "
+                      "override single steps. Default: the model folder's own (standard for the "
+                      "bundled model, network for a model you train or convert). "
+                      "docs/real-photographs.md measures each.")
+    preset = (" Default: the quality's, else the model folder's own (srn_config.json's "
+              "\"inference\" section): on for the bundled model, off for a model you train or "
+              "convert (the release's way).")
     flags.DEFINE_integer("flips", None,
                          "Flip ensemble: run each image on this many flipped copies and average "
                          "the results flipped back. 1: once, as the release; 2: also left to "
                          "right; 4: also upside down and both; 8: also those 4 of the image "
                          "transposed. Each copy is one more run of the network. Default: the "
-                         "model folder's own: 4 for the bundled model, 1 for a model you train "
-                         "or convert.")
+                         "quality's (4 for best), else the model folder's own: 1 for the bundled "
+                         "model and for a model you train or convert.")
     flags.DEFINE_boolean("flat_level", None,
                          "Flat-level matching: subtract from each output, per channel, its mean "
                          "offset from the blurred input over the input's flat areas, where blur "
@@ -65,22 +76,28 @@ def define_device_flags():
                          "Kernel refinement: after the flat level, estimate the blur kernel from "
                          "each output's strongest edges and its blurred input (coarse to fine), "
                          "then deconvolve the input with it, staying close to the output where "
-                         "the kernel says little; assumes one blur for the whole image." + preset)
+                         "the kernel says little; skipped where one kernel cannot explain the "
+                         "whole image (blur varying across it)." + preset)
     flags.DEFINE_boolean("denoise", None,
                          "Output denoising: after the above, remove from each output noise of the "
                          "level estimated in its blurred input (wavelet shrinkage)." + preset)
 
 
 def run_option_overrides():
-    """--flips, --flat_level, --denoise and --kernel_refinement as `deblur_image`
-    keywords, None where unset (the model's own default then applies); exits on a
-    bad --flips."""
+    """--quality, --flips, --flat_level, --denoise and --kernel_refinement as
+    `deblur_image` keywords: the quality mode's options (all four) with each step
+    flag given replaced; without --quality, None where unset (the model's own
+    default then applies). Exits on a bad --flips."""
     from srn_tf.inference.flip_ensemble import FLIPS
+    from srn_tf.inference.options import quality_options
 
     if FLAGS.flips is not None and FLAGS.flips not in FLIPS:
         fail(f"--flips must be one of {', '.join(map(str, FLIPS))}. Received: {FLAGS.flips}")
-    return {"flips": FLAGS.flips, "flat_level": FLAGS.flat_level, "denoise": FLAGS.denoise,
-            "kernel_refinement": FLAGS.kernel_refinement}
+    overrides = {"flips": FLAGS.flips, "flat_level": FLAGS.flat_level,
+                 "denoise": FLAGS.denoise, "kernel_refinement": FLAGS.kernel_refinement}
+    if FLAGS.quality is None:
+        return overrides
+    return quality_options(FLAGS.quality).override(**overrides).to_config()
 
 
 def define_file_run_flags():

@@ -6,7 +6,8 @@
 
 Each blurred image averages a burst of frames along a random smooth camera path
 (shift, curve and a little rotation) in linear light, as GOPRO averaged 240 fps
-video frames; its sharp partner is the burst's middle frame. Writes
+video frames; its sharp partner is the burst's middle frame. --blur_kind=object_motion,
+camera_roll or depth_varying make blur that varies across the image. Writes
 <split>/<scene>/{blur,sharp}/NNNNNN.png, train_list.txt and test_list.txt
 (`sharp_path blur_path` per line, relative to --output_dir) and synth_config.json.
 """
@@ -48,11 +49,18 @@ flags.DEFINE_float("test_fraction", 0.2, "Fraction of the source images held out
                    "split (at least one when there are two or more images).")
 flags.DEFINE_list("test_images", [], "Scene names (file stems) to hold out as the test split; "
                   "overrides --test_fraction.")
-flags.DEFINE_enum("blur_kind", "trajectory", ["trajectory", "shake", "linear", "mixed"],
+flags.DEFINE_enum("blur_kind", "trajectory",
+                  ["trajectory", "shake", "linear", "object_motion", "camera_roll",
+                   "depth_varying", "mixed", "mixed_spatial"],
                   "'trajectory': a burst of frames along a smooth curved path with rotation; "
                   "'shake': a burst along a jittery hand-shake path of uneven speed; "
                   "'linear': a plain straight motion kernel; 'mixed': one of the three, "
-                  "drawn for each pair.")
+                  "drawn for each pair. Blur varying across the image (the longest pixel "
+                  "path drawn from --min_length..--max_length): 'object_motion': a blob of "
+                  "the photograph moving on its own over a shaken background; "
+                  "'camera_roll': rotation about an off-centre point, blur growing with the "
+                  "distance from it; 'depth_varying': camera translation times a smooth "
+                  "random inverse depth; 'mixed_spatial': one of these three per pair.")
 flags.DEFINE_integer("frames_per_burst", 15, "Frames averaged per blurred image (odd; the middle "
                      "one is the sharp image). GOPRO averaged 7 to 13.", lower_bound=1)
 flags.DEFINE_float("min_length", 5.0, "Shortest camera path, pixels.", lower_bound=0.0)
@@ -69,6 +77,13 @@ flags.DEFINE_enum("response", "gamma", ["gamma", "srgb", "linear", "mixed"],
                   "the sRGB curve, or none (frames averaged on the 8-bit values, as a "
                   "blur kernel convolved with a photograph does); 'mixed': gamma or none, "
                   "drawn for each pair.")
+flags.DEFINE_float("highlight_gain", 0.0, "Near-white pixels (linear light above 0.8) are "
+                   "brightened up to 1 + this times before the frames are averaged and the "
+                   "average clipped at white, so highlights blur into saturated streaks as on a "
+                   "sensor; 0: none.", lower_bound=0.0)
+flags.DEFINE_integer("jpeg_quality", 0, "JPEG quality (1 to 100) the blurred image is "
+                     "compressed with before it is written as PNG; 0: no JPEG.",
+                     lower_bound=0, upper_bound=100)
 flags.DEFINE_float("gamma", 2.2, "Gamma of --response=gamma (GOPRO used 2.2).")
 flags.DEFINE_integer("crop_size", 0, "Side of a random square crop of each pair; 0 keeps the "
                      "whole (rescaled) image.", lower_bound=0)
@@ -102,7 +117,8 @@ def main(argv):
             dead_leaves_images=FLAGS.dead_leaves_images,
             dead_leaves_size=FLAGS.dead_leaves_size,
             dead_leaves_texture=FLAGS.dead_leaves_texture,
-            dead_leaves_photo=FLAGS.dead_leaves_photo)
+            dead_leaves_photo=FLAGS.dead_leaves_photo, highlight_gain=FLAGS.highlight_gain,
+            jpeg_quality=FLAGS.jpeg_quality)
     except (ValueError, OSError) as error:
         fail(str(error))
     print(f"wrote {len(pairs['train'])} training and {len(pairs['test'])} test pairs "

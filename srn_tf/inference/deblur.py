@@ -240,15 +240,16 @@ def deblur_image(model, image, precision="float32", tile=None, tile_overlap=None
         flat_level: subtract from the result, per channel, its mean offset from
             the input over the input's flat areas (`postprocess.flat_level`).
         kernel_refinement: then estimate the blur kernel from the result and
-            the input and deconvolve the input with it, close to the result
-            (`postprocess.kernel_refinement`; assumes one blur for the whole
-            image).
+            the input and deconvolve the input with it, close to the result,
+            as far as one kernel explains the whole image
+            (`postprocess.kernel_refinement`, `postprocess.kernel_agreement`).
         denoise: then remove noise of the level estimated in the input
             (`postprocess.denoising`; wavelet shrinkage).
 
         Each of `flips`, `flat_level`, `kernel_refinement` and `denoise` left at
         None takes the model's own default (`model.inference_options`, from its
-        folder's `srn_config.json`: the bundled model's preset runs all four; a
+        folder's `srn_config.json`: the bundled model's preset, the "standard"
+        quality of `options.QUALITY_MODES`, runs once with the three steps; a
         model without one runs once and returns the network's output, as the
         release).
 

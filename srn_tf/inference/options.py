@@ -25,7 +25,8 @@ class InferenceOptions:
         flat_level: match the output's level to the input's over the input's
             flat areas (`postprocess.flat_level`).
         kernel_refinement: estimate the blur kernel from the output and the input
-            and deconvolve the input with it (`postprocess.kernel_refinement`).
+            and deconvolve the input with it, as far as one kernel explains the
+            image (`postprocess.kernel_refinement`, `postprocess.kernel_agreement`).
         denoise: remove noise of the level estimated in the input
             (`postprocess.denoising`).
     """
@@ -67,6 +68,31 @@ class InferenceOptions:
 
 
 RELEASE_OPTIONS = InferenceOptions()
+
+# Named sets of options (`srn-deblur --quality`), measured in docs/real-photographs.md:
+# - "network": the network's own output, once (the release's way);
+# - "standard": once, then flat level, kernel refinement where one kernel explains
+#   the image, and denoising: the bundled model's default, 1.5 times the network's
+#   time end to end at 1280x720;
+# - "best": the same after 4 flipped copies: 0.09 to 0.33 dB more on every set, 3
+#   times the network's time.
+QUALITY_MODES = {
+    "network": RELEASE_OPTIONS,
+    "standard": InferenceOptions(flips=1, flat_level=True, kernel_refinement=True, denoise=True),
+    "best": InferenceOptions(flips=4, flat_level=True, kernel_refinement=True, denoise=True),
+}
+
+
+def quality_options(quality):
+    """The `InferenceOptions` of a quality mode's name (`QUALITY_MODES`).
+
+    Raises:
+        ValueError: an unknown name.
+    """
+    if quality not in QUALITY_MODES:
+        raise ValueError(f"quality must be one of {', '.join(QUALITY_MODES)}. "
+                         f"Received: quality={quality!r}")
+    return QUALITY_MODES[quality]
 
 
 def options_of(model):

@@ -24,11 +24,13 @@ import cv2
 import numpy as np
 
 from srn_tf.atomic_files import atomic_file, write_json, write_text
-from srn_tf.data.synth import render, sources, trajectory
+from srn_tf.data.synth import render, sources, spatially_varying, trajectory
 
-# The kinds a pair can be blurred with; "mixed" draws one of them for each pair.
+# The kinds a pair can be blurred with: blur alike everywhere, or varying across
+# the image (`spatially_varying`). "mixed" draws one of DRAWN_BLUR_KINDS for each
+# pair, "mixed_spatial" one of the spatially varying kinds.
 DRAWN_BLUR_KINDS = ("trajectory", "shake", "linear")
-BLUR_KINDS = DRAWN_BLUR_KINDS + ("mixed",)
+BLUR_KINDS = DRAWN_BLUR_KINDS + spatially_varying.SPATIAL_KINDS + ("mixed", "mixed_spatial")
 # The camera responses a pair can be averaged through; "mixed" draws one of
 # DRAWN_RESPONSES for each pair: averaging in linear light as GOPRO did, or
 # on the encoded values, as a blur kernel convolved with an 8-bit photograph does.
@@ -90,7 +92,7 @@ def base_scale(height, width, max_side):
 
 
 def make_pair(image, rng, path_parameters, response, noise_sigma, blur_kind, crop_size,
-              max_side, min_scale):
+              max_side, min_scale, highlight_gain=0.0, jpeg_quality=0):
     """One (sharp, blurred, blur length) from a sharp image: rescale, crop, blur.
 
     Args:
@@ -102,15 +104,24 @@ def make_pair(image, rng, path_parameters, response, noise_sigma, blur_kind, cro
         noise_sigma: sensor noise, [0, 1] units.
         blur_kind: "trajectory" (burst along a smooth curved path, with
             rotation), "shake" (burst along a jittery hand-shake path),
-            "linear" (a straight kernel), or "mixed" (one of the three, drawn
-            uniformly for each pair).
+            "linear" (a straight kernel), one of `spatially_varying.SPATIAL_KINDS`
+            (the longest pixel path drawn like a path length; rendered on the
+            crop with a margin of that length around it, so the crop's edges
+            blur real surroundings), "mixed" (one of the first three, drawn
+            uniformly for each pair) or "mixed_spatial" (one of the spatially
+            varying kinds, drawn likewise).
         crop_size: side of a random square crop, 0 for the whole image.
         max_side: shrink so the longer side is at most this, 0 for no limit.
         min_scale: further random shrink, uniform in [min_scale, 1].
+        highlight_gain: brightening of near-white pixels before averaging,
+            clipped after (`render.boost_highlights`); the sharp image is the
+            middle frame brightened and clipped alike. 0 for none.
+        jpeg_quality: JPEG quality (1 to 100) of the blurred image, 0 for none.
 
     Returns:
         sharp uint8 (h, w, 3), blurred uint8 (h, w, 3) aligned with it, and the
-        path length in pixels.
+        path length (for the spatially varying kinds the longest pixel path) in
+        pixels.
     """
     height, width = image.shape[:2]
     scale = base_scale(height, width, max_side) * rng.uniform(min_scale, 1.0)
@@ -124,19 +135,39 @@ def make_pair(image, rng, path_parameters, response, noise_sigma, blur_kind, cro
     sharp = image[offset[1]:offset[1] + out_height, offset[0]:offset[0] + out_width]
     if blur_kind == "mixed":
         blur_kind = DRAWN_BLUR_KINDS[int(rng.integers(0, len(DRAWN_BLUR_KINDS)))]
+    elif blur_kind == "mixed_spatial":
+        blur_kind = spatially_varying.SPATIAL_KINDS[
+            int(rng.integers(0, len(spatially_varying.SPATIAL_KINDS)))]
     if isinstance(response, tuple):
         response = response[int(rng.integers(0, len(response)))]
+    if blur_kind in spatially_varying.SPATIAL_KINDS:
+        length = rng.uniform(path_parameters.min_length, path_parameters.max_length)
+        margin = int(np.ceil(length)) + 2
+        left, top = max(0, offset[0] - margin), max(0, offset[1] - margin)
+        window = image[top:offset[1] + out_height + margin, left:offset[0] + out_width + margin]
+        blurred, window_sharp = spatially_varying.render_spatially_varying(
+            np.ascontiguousarray(window), blur_kind, rng, length, response, noise_sigma,
+            path_parameters.frames_per_burst, highlight_gain, jpeg_quality or None)
+        x, y = offset[0] - left, offset[1] - top
+        return (np.ascontiguousarray(window_sharp[y:y + out_height, x:x + out_width]),
+                np.ascontiguousarray(blurred[y:y + out_height, x:x + out_width]), length)
     if blur_kind == "linear":
         length = rng.uniform(path_parameters.min_length, path_parameters.max_length)
         heading = rng.uniform(0.0, np.pi)
         blurred = render.blur_linear(image, length, heading, response, rng, noise_sigma,
-                                     (out_height, out_width), offset)
+                                     (out_height, out_width), offset, highlight_gain)
     else:
         draw_path = (trajectory.random_shaky_path if blur_kind == "shake"
                      else trajectory.random_camera_path)
         poses, length = draw_path(rng, path_parameters)
         blurred = render.blur_along_path(image, poses, response, rng, noise_sigma,
-                                         (out_height, out_width), offset)
+                                         (out_height, out_width), offset, highlight_gain)
+    if highlight_gain:
+        linear = response.to_linear(sharp.astype(np.float32) / 255.0)
+        sharp = render.encode(response.from_linear(
+            render.boost_highlights(linear, highlight_gain)), rng, 0.0)
+    if jpeg_quality:
+        blurred = render.compress_jpeg(blurred, jpeg_quality)
     return np.ascontiguousarray(sharp), blurred, length
 
 
@@ -222,7 +253,7 @@ def synthesize_dataset(output_dir, sharp_dir=None, source=(), pairs_per_image=1,
                        max_turn_degrees=90.0, max_rotation_degrees=1.0, noise_sigma=0.01,
                        response="gamma", gamma=2.2, crop_size=0, max_side=0, min_scale=1.0,
                        dead_leaves_images=48, dead_leaves_size=384, dead_leaves_texture=0.0,
-                       dead_leaves_photo=0.0, report=print):
+                       dead_leaves_photo=0.0, highlight_gain=0.0, jpeg_quality=0, report=print):
     """Makes blurred/sharp pairs from sharp images and writes them GOPRO-style.
 
     Args:
@@ -247,6 +278,9 @@ def synthesize_dataset(output_dir, sharp_dir=None, source=(), pairs_per_image=1,
             draws, their side in pixels, the share of their leaves that are cut
             from the training split's photographs, and the share of the rest that
             are textured.
+        highlight_gain, jpeg_quality: near-white pixels brightened before
+            averaging (0: none) and the blurred image's JPEG quality (0: none);
+            see `make_pair`.
         report: called with one progress line per source image.
 
     Returns:
@@ -272,6 +306,9 @@ def synthesize_dataset(output_dir, sharp_dir=None, source=(), pairs_per_image=1,
     if noise_sigma < 0 or not 0 <= test_fraction < 1:
         raise ValueError("need noise_sigma >= 0 and 0 <= test_fraction < 1. Received: "
                          f"noise_sigma={noise_sigma}, test_fraction={test_fraction}")
+    if highlight_gain < 0 or not 0 <= jpeg_quality <= 100:
+        raise ValueError("need highlight_gain >= 0 and 0 <= jpeg_quality <= 100 (0: no JPEG). "
+                         f"Received: highlight_gain={highlight_gain}, jpeg_quality={jpeg_quality}")
     path_parameters = trajectory.PathParameters(frames_per_burst, min_length, max_length,
                                                 max_turn_degrees, max_rotation_degrees)
     if response == "mixed":
@@ -299,7 +336,7 @@ def synthesize_dataset(output_dir, sharp_dir=None, source=(), pairs_per_image=1,
         for number in range(pairs_per_image):
             sharp, blurred, length = make_pair(
                 image, rng, path_parameters, camera_response, noise_sigma, blur_kind,
-                crop_size, max_side, min_scale)
+                crop_size, max_side, min_scale, highlight_gain, jpeg_quality)
             sharp_path = os.path.join(scene, "sharp", f"{number:06d}.png")
             blur_path = os.path.join(scene, "blur", f"{number:06d}.png")
             write_png(sharp, os.path.join(output_dir, sharp_path))
@@ -325,7 +362,8 @@ def synthesize_dataset(output_dir, sharp_dir=None, source=(), pairs_per_image=1,
         "max_length": max_length, "max_turn_degrees": max_turn_degrees,
         "max_rotation_degrees": max_rotation_degrees, "noise_sigma": noise_sigma,
         "response": response, "gamma": gamma, "crop_size": crop_size, "max_side": max_side,
-        "min_scale": min_scale, "train_scenes": train, "test_scenes": test,
+        "min_scale": min_scale, "highlight_gain": highlight_gain, "jpeg_quality": jpeg_quality,
+        "train_scenes": train, "test_scenes": test,
     }
     write_json(config, os.path.join(output_dir, CONFIG_FILE))
     return pairs

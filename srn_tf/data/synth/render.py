@@ -14,6 +14,10 @@ import cv2
 import numpy as np
 
 RESPONSES = ("gamma", "srgb", "linear")
+# Linear light above which `boost_highlights` brightens a pixel (0.9 of 255 encoded
+# with gamma 2.2): what an 8-bit photograph shows near white is often a light source
+# or a specular reflection clipped by the camera, many times brighter in the scene.
+HIGHLIGHT_THRESHOLD = 0.8
 
 
 @dataclasses.dataclass(frozen=True)
@@ -70,8 +74,33 @@ def pose_matrix(pose, center, offset=(0.0, 0.0)):
     return np.concatenate([rotation, translation[:, None]], axis=1)
 
 
+def warp_frame(linear_image, pose, output_size=None, offset=(0, 0), center=None,
+               border_mode=cv2.BORDER_REFLECT):
+    """Warps a linear-light image to one pose (bilinear, `cv2.warpAffine`).
+
+    Args:
+        linear_image: float32 (height, width, channels) in linear light.
+        pose: (dx, dy, angle in radians) as in `pose_matrix`.
+        output_size: (height, width) of the frame; the whole image by default.
+        offset: (x, y) of the frame's top-left corner in `linear_image`.
+        center: (x, y) the frame rotates about, in frame pixels; the frame's
+            centre by default.
+        border_mode: how pixels outside `linear_image` are filled (an OpenCV
+            border type; reflected by default, 0 outside with `cv2.BORDER_CONSTANT`).
+
+    Returns:
+        float32 (out_height, out_width, channels).
+    """
+    height, width = output_size or linear_image.shape[:2]
+    if center is None:
+        center = ((width - 1) / 2.0, (height - 1) / 2.0)
+    frame = cv2.warpAffine(linear_image, pose_matrix(pose, center, offset), (width, height),
+                           flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP, borderMode=border_mode)
+    return frame.reshape(height, width, -1)
+
+
 def render_frames(linear_image, poses, output_size=None, offset=(0, 0)):
-    """Warps a linear-light image to every pose of a burst.
+    """Warps a linear-light image to every pose of a burst (`warp_frame`).
 
     Args:
         linear_image: float32 (height, width, channels) in linear light.
@@ -82,15 +111,7 @@ def render_frames(linear_image, poses, output_size=None, offset=(0, 0)):
     Returns:
         float32 (num_frames, out_height, out_width, channels).
     """
-    height, width = output_size or linear_image.shape[:2]
-    center = ((width - 1) / 2.0, (height - 1) / 2.0)
-    frames = []
-    for pose in poses:
-        frame = cv2.warpAffine(linear_image, pose_matrix(pose, center, offset), (width, height),
-                               flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
-                               borderMode=cv2.BORDER_REFLECT)
-        frames.append(frame.reshape(height, width, -1))
-    return np.stack(frames)
+    return np.stack([warp_frame(linear_image, pose, output_size, offset) for pose in poses])
 
 
 def linear_motion_kernel(length, heading):
@@ -117,6 +138,41 @@ def linear_motion_kernel(length, heading):
     return (kernel / kernel.sum()).astype(np.float32)
 
 
+def boost_highlights(linear_image, gain):
+    """Brightens near-white pixels, so that their blur saturates as a sensor's does.
+
+    A pixel of linear value v is multiplied by 1 + gain * ramp(v), the ramp rising
+    from 0 at `HIGHLIGHT_THRESHOLD` to 1 at v = 1: darker pixels keep their value,
+    white ones become 1 + gain times brighter than white. Averaging a burst of such
+    frames and clipping the average at 1 (as `CameraResponse.from_linear` does)
+    turns a small bright light into a saturated streak instead of a dim smear.
+
+    Args:
+        linear_image: float32 array in linear light, [0, 1].
+        gain: >= 0; 0 returns `linear_image` itself.
+
+    Returns:
+        float32 array of the same shape, values in [0, 1 + gain].
+    """
+    if gain < 0:
+        raise ValueError(f"highlight gain must be >= 0. Received: gain={gain}")
+    if gain == 0:
+        return linear_image
+    ramp = np.clip((linear_image - HIGHLIGHT_THRESHOLD) / (1.0 - HIGHLIGHT_THRESHOLD), 0.0, 1.0)
+    return (linear_image * (1.0 + np.float32(gain) * ramp)).astype(np.float32)
+
+
+def compress_jpeg(image, quality):
+    """A uint8 RGB image round-tripped through JPEG at `quality` (1 to 100), in memory."""
+    if not 1 <= quality <= 100:
+        raise ValueError(f"JPEG quality must be in [1, 100]. Received: quality={quality}")
+    ok, encoded = cv2.imencode(".jpg", cv2.cvtColor(image, cv2.COLOR_RGB2BGR),
+                               [cv2.IMWRITE_JPEG_QUALITY, int(quality)])
+    if not ok:
+        raise ValueError("JPEG encoding failed")
+    return cv2.cvtColor(cv2.imdecode(encoded, cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
+
+
 def encode(values, rng, noise_sigma):
     """Encoded float values in [0, 1] plus Gaussian noise -> rounded uint8."""
     if noise_sigma > 0:
@@ -124,7 +180,8 @@ def encode(values, rng, noise_sigma):
     return np.rint(np.clip(values, 0.0, 1.0) * 255.0).astype(np.uint8)
 
 
-def blur_along_path(image, poses, response, rng, noise_sigma, output_size=None, offset=(0, 0)):
+def blur_along_path(image, poses, response, rng, noise_sigma, output_size=None, offset=(0, 0),
+                    highlight_gain=0.0):
     """The GOPRO recipe: warp along the path, average in linear light, re-encode, add noise.
 
     Args:
@@ -135,18 +192,21 @@ def blur_along_path(image, poses, response, rng, noise_sigma, output_size=None, 
         noise_sigma: standard deviation of the noise, in [0, 1] units of the
             encoded image (0.01 is 2.55 levels of 255).
         output_size, offset: the crop of `image` to render, as in `render_frames`.
+        highlight_gain: brightening of near-white pixels before averaging
+            (`boost_highlights`); 0 for none.
 
     Returns:
         uint8 (out_height, out_width, channels) blurred image, aligned with the
         crop of `image` (the middle frame).
     """
-    linear = response.to_linear(image.astype(np.float32) / 255.0)
+    linear = boost_highlights(response.to_linear(image.astype(np.float32) / 255.0),
+                              highlight_gain)
     frames = render_frames(linear, poses, output_size, offset)
     return encode(response.from_linear(frames.mean(axis=0)), rng, noise_sigma)
 
 
 def blur_linear(image, length, heading, response, rng, noise_sigma, output_size=None,
-                offset=(0, 0)):
+                offset=(0, 0), highlight_gain=0.0):
     """Plain linear motion blur: one straight kernel, in linear light, plus noise.
 
     Arguments as `blur_along_path`, with a `length` in pixels and a `heading` in
@@ -158,7 +218,8 @@ def blur_linear(image, length, heading, response, rng, noise_sigma, output_size=
     x, y = offset
     padded = cv2.copyMakeBorder(image, radius, radius, radius, radius, cv2.BORDER_REFLECT)
     window = padded[y:y + height + 2 * radius, x:x + width + 2 * radius]
-    linear = response.to_linear(window.astype(np.float32) / 255.0)
+    linear = boost_highlights(response.to_linear(window.astype(np.float32) / 255.0),
+                              highlight_gain)
     blurred = cv2.filter2D(linear, -1, kernel, borderType=cv2.BORDER_REFLECT)
     blurred = blurred.reshape(linear.shape)[radius:radius + height, radius:radius + width]
     return encode(response.from_linear(blurred), rng, noise_sigma)

@@ -1,0 +1,117 @@
+"""Kernel agreement: does one blur kernel explain the whole image?
+
+Kernel refinement deconvolves the whole image with one kernel. That is right for
+camera shake without rotation and wrong wherever the blur varies across the
+frame: a camera rolling about a point (blur growing with the distance from it and
+turning with the direction), an object moving on its own, depth. There the one
+kernel is a compromise that fits no region, and deconvolving with it costs up to
+3.5 dB against the network's own output (docs/real-photographs.md).
+
+The test: with both images shrunk by `AGREEMENT_FACTOR`, one kernel is estimated
+from the whole image and one from each of `GRID` x `GRID` overlapping tiles
+(`blur_kernels.estimate_kernel`, from the network's output against the input).
+Each tile's input is then predicted by blurring the tile's output with the whole
+image's kernel and with the tile's own; where one kernel explains the image the
+two predictions are as good as each other in every tile, and where the blur
+varies the whole image's kernel misses the input in some tile by far more than
+that tile's own kernel does. The worst tile's ratio of the two residuals (the
+whole image's over the better of the two, both plus a floor so that a flat tile's
+tiny residuals do not decide) is the image's disagreement: 1.0 to 1.3 on most
+uniform shake, up to 2.4 on a heavy camera roll, about 1.9 on two halves blurred
+differently. Both
+kinds of blur of `blur_kernels` are measured and the lower disagreement counts,
+so that linear-light blur is not taken for varying blur by the 8-bit model.
+
+Refinement then runs in full at a disagreement up to `FULL_AGREEMENT`, not at all
+from `NO_AGREEMENT`, and in proportion between, so that the output does not jump
+between the two for images near the limit; where it does not run at all, its cost
+is saved too. NumPy and OpenCV only.
+"""
+
+import numpy as np
+
+from srn_tf.inference.postprocess.blur_kernels import (KERNEL_SIZE, TO_DOMAIN, estimate_kernel,
+                                                       reblur, shrink)
+
+# The images are shrunk by this factor first: the network's leftover blur there is
+# about a pixel, so the estimates catch the blur itself, and the test costs little.
+AGREEMENT_FACTOR = 2.0
+# Tiles per side, and the fraction of a tile each neighbour overlaps.
+GRID = 3
+TILE_OVERLAP = 0.5
+# Tiles with a side below this (pixels, at the shrunk size) are too small to pin a
+# kernel down; an image that small is assumed to have one blur, as before the test.
+SMALLEST_TILE = 48
+# Each residual gets this fraction of the tiles' mean unblurred residual
+# (|output - input|^2) added, so that flat tiles, where every kernel predicts the
+# input, give ratios near 1.
+FLOOR_FRACTION = 0.05
+# Disagreements at or below this refine in full; at or above `NO_AGREEMENT` not at
+# all. Uniform shake measures 1.0 to 1.57 (one image of 42 at 3.5), blur varying
+# across the image 1.0 to 2.4; with `kernel_refinement.REFINED_SHARE`, limits of 1.3
+# and 1.6 lost up to 0.39 dB against the network's output on single images of camera
+# roll and depth, 1.15 and 1.4 gained 0.02 dB less on average (docs/real-photographs.md).
+FULL_AGREEMENT = 1.2
+NO_AGREEMENT = 1.45
+
+
+def tile_windows(shape, grid=GRID, overlap=TILE_OVERLAP):
+    """`grid` x `grid` overlapping windows covering an image of `shape` (height, width, ...).
+
+    Returns:
+        list of (row slice, column slice), row by row; neighbouring tiles share
+        `overlap` of a tile's side.
+    """
+    height, width = shape[:2]
+    tile_height = int(height / (grid - (grid - 1) * overlap))
+    tile_width = int(width / (grid - (grid - 1) * overlap))
+    tops = np.linspace(0, height - tile_height, grid).round().astype(int)
+    lefts = np.linspace(0, width - tile_width, grid).round().astype(int)
+    return [(slice(top, top + tile_height), slice(left, left + tile_width))
+            for top in tops for left in lefts]
+
+
+def _worst_tile_ratio(blurred, deblurred, domain):
+    """The largest over tiles of (whole-image kernel's residual + floor) / (the better
+    kernel's residual + floor), both images already shrunk, in `domain`'s values."""
+    blurred, deblurred = TO_DOMAIN[domain](blurred), TO_DOMAIN[domain](deblurred)
+    size = int((KERNEL_SIZE - 1) / AGREEMENT_FACTOR) | 1
+    whole = estimate_kernel(blurred, deblurred, size)
+    inner = (slice(size // 2, -(size // 2)), slice(size // 2, -(size // 2)))
+    residuals = []
+    for window in tile_windows(blurred.shape):
+        tile_blurred, tile_deblurred = blurred[window], deblurred[window]
+        own = estimate_kernel(tile_blurred, tile_deblurred, size)
+        residuals.append([np.mean((prediction - tile_blurred)[inner] ** 2) for prediction in
+                          (tile_deblurred, reblur(tile_deblurred, own),
+                           reblur(tile_deblurred, whole))])
+    unblurred, own, whole = np.array(residuals, np.float64).T
+    floor = FLOOR_FRACTION * unblurred.mean() + 1e-12
+    return float(np.max((whole + floor) / (np.minimum(own, whole) + floor)))
+
+
+def disagreement(blurred, deblurred):
+    """How badly the whole image's kernel explains its worst region (1: as well as
+    that region's own kernel).
+
+    Args:
+        blurred: (height, width, channels) float32 in [0, 1], the model's input.
+        deblurred: float32 array of the same shape, the model's output.
+
+    Returns:
+        float >= 1: the lower over the two kinds of blur of the worst tile's
+        residual ratio (module docstring); 1.0 for images too small to test.
+    """
+    blurred, deblurred = shrink(blurred, AGREEMENT_FACTOR), shrink(deblurred, AGREEMENT_FACTOR)
+    windows = tile_windows(blurred.shape)
+    first = windows[0]
+    if min(first[0].stop - first[0].start, first[1].stop - first[1].start) < SMALLEST_TILE:
+        return 1.0
+    return min(_worst_tile_ratio(blurred, deblurred, domain) for domain in TO_DOMAIN)
+
+
+def refinement_share(blurred, deblurred):
+    """How much of kernel refinement's change to keep: 1 where one kernel explains the
+    image (`disagreement` <= `FULL_AGREEMENT`), 0 from `NO_AGREEMENT`, linear between."""
+    ratio = disagreement(blurred, deblurred)
+    return float(np.clip((NO_AGREEMENT - ratio) / (NO_AGREEMENT - FULL_AGREEMENT), 0.0, 1.0))
