@@ -1,6 +1,5 @@
 """The bundled default model, the examples, and the README's first two commands."""
 
-import hashlib
 import json
 import os
 import re
@@ -32,8 +31,25 @@ def run_srn_deblur(*arguments):
     return result
 
 
-def pixel_digest(path):
-    return hashlib.sha256(image_io.read_image(path).tobytes()).hexdigest()
+def example_pairs():
+    """(sharp path, blurred path) of each example, from examples/pairs.txt."""
+    with open(os.path.join(EXAMPLES, "pairs.txt")) as handle:
+        lines = [line.split() for line in handle.read().splitlines() if line.strip()]
+    return [(os.path.join(EXAMPLES, sharp), os.path.join(EXAMPLES, blurred))
+            for sharp, blurred in lines]
+
+
+def example_scores(folder):
+    """name -> (shape, dtype, PSNR to the sharp image, PSNR to the blurred input) of the
+    outputs in `folder`, as tests/data/default_model_examples.json records them."""
+    scores = {}
+    for sharp, blurred in example_pairs():
+        name = os.path.basename(blurred)
+        output = image_io.read_image(os.path.join(folder, name))
+        scores[name] = (list(output.shape), str(output.dtype),
+                        psnr(output, image_io.read_image(sharp)),
+                        psnr(output, image_io.read_image(blurred)))
+    return scores
 
 
 def readme_commands():
@@ -61,27 +77,38 @@ def deblurred_examples(tmp_path_factory):
     return output
 
 
-def test_default_path_output_on_the_examples_is_pinned_bit_for_bit(deblurred_examples):
-    # Exact: the same arithmetic in the same order gives the same bits; any change
-    # to the network, the preset or the post-processing shows here.
+# Float32 rounding differs between CPUs (oneDNN's AVX2 and AVX-512 kernels sum in other
+# orders), so another machine may write a few values one level apart: that moves these
+# PSNRs by under 0.001 dB. Any change of the network, the preset or the post-processing
+# moves them by far more (measured: leaving out the flat level, the smallest, moves the
+# PSNR to the blurred input by 0.035 to 0.19 dB).
+PINNED_TOLERANCE_DB = 0.005
+
+
+def test_default_path_output_on_the_examples_is_pinned(deblurred_examples):
     with open(PINNED) as handle:
         pinned = json.load(handle)["outputs"]
-    assert sorted(pinned) == sorted(os.listdir(os.path.join(EXAMPLES, "blurred")))
+    scores = example_scores(deblurred_examples)
+    assert sorted(pinned) == sorted(scores)
     for name, expected in pinned.items():
-        assert pixel_digest(deblurred_examples / name) == expected["sha256"], name
+        shape, dtype, to_sharp, to_blurred = scores[name]
+        assert (shape, dtype) == (expected["shape"], expected["dtype"]), name
+        assert abs(to_sharp - expected["psnr_to_sharp"]) < PINNED_TOLERANCE_DB, name
+        assert abs(to_blurred - expected["psnr_to_blurred"]) < PINNED_TOLERANCE_DB, name
 
 
 @pytest.mark.parametrize("checkpoint", ["default", default_model_path()],
                          ids=["by_name", "by_path"])
-def test_bundled_model_by_name_or_by_path_gives_the_default_output(checkpoint, tmp_path):
+def test_bundled_model_by_name_or_by_path_gives_the_default_output(checkpoint, tmp_path,
+                                                                   deblurred_examples):
     # The preset's inference defaults live in its folder, so naming the folder
-    # runs exactly what running with no --checkpoint runs.
-    with open(PINNED) as handle:
-        pinned = json.load(handle)["outputs"]
+    # runs exactly what running with no --checkpoint runs: the same bits, on the
+    # same machine.
     image = os.path.join(EXAMPLES, "blurred", "rocket_0.png")
     run_srn_deblur(f"--checkpoint={checkpoint}", f"--input_path={image}",
                    f"--output_path={tmp_path}")
-    assert pixel_digest(tmp_path / "rocket_0.png") == pinned["rocket_0.png"]["sha256"]
+    np.testing.assert_array_equal(image_io.read_image(tmp_path / "rocket_0.png"),
+                                  image_io.read_image(deblurred_examples / "rocket_0.png"))
 
 
 def test_default_model_sharpens_the_held_out_examples(deblurred_examples):
@@ -94,16 +121,12 @@ def test_default_model_sharpens_the_held_out_examples(deblurred_examples):
     # recipe +0.57 with 4 copies) with room for float rounding across CPUs (under
     # 0.001 dB).
     gains = []
-    with open(os.path.join(EXAMPLES, "pairs.txt")) as handle:
-        for line in handle.read().split("\n"):
-            if not line:
-                continue
-            sharp_name, blur_name = line.split()
-            sharp = image_io.read_image(os.path.join(EXAMPLES, sharp_name))
-            blurred = image_io.read_image(os.path.join(EXAMPLES, blur_name))
-            result = image_io.read_image(deblurred_examples / os.path.basename(blur_name))
-            assert result.shape == blurred.shape and result.dtype == np.uint8
-            gains.append(psnr(result, sharp) - psnr(blurred, sharp))
+    for sharp_path, blurred_path in example_pairs():
+        sharp = image_io.read_image(sharp_path)
+        blurred = image_io.read_image(blurred_path)
+        result = image_io.read_image(deblurred_examples / os.path.basename(blurred_path))
+        assert result.shape == blurred.shape and result.dtype == np.uint8
+        gains.append(psnr(result, sharp) - psnr(blurred, sharp))
     assert len(gains) == 4
     assert np.mean(gains) >= 0.6, gains
 
