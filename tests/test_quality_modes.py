@@ -6,14 +6,10 @@ import subprocess
 import sys
 
 import pytest
-from absl import flags
-from absl.testing import flagsaver
 
 from srn_tf.inference.options import (QUALITY_MODES, RELEASE_OPTIONS, InferenceOptions,
                                       quality_options)
 from srn_tf.models.presets import default_model_path
-
-FLAGS = flags.FLAGS
 
 
 def test_the_modes_and_the_bundled_preset():
@@ -31,31 +27,40 @@ def test_the_modes_and_the_bundled_preset():
         quality_options("fast")
 
 
-@pytest.fixture()
-def deblur_flags():
-    import srn_tf.cli.deblur  # noqa: F401  defines the flags
+# In a process of its own: srn-deblur's flags are absl globals, and other tests define
+# flags of the same names (srn-train's) in this one. Importing srn_tf.cli.deblur loads
+# no TensorFlow, so this costs a second.
+OVERRIDES = (
+    "import json, sys\n"
+    "from absl import flags\n"
+    "import srn_tf.cli.deblur\n"
+    "from srn_tf.cli.common import run_option_overrides\n"
+    "results = []\n"
+    "for arguments in json.loads(sys.argv[1]):\n"
+    "    flags.FLAGS.unparse_flags()\n"
+    "    flags.FLAGS(['srn-deblur', *arguments])\n"
+    "    results.append(run_option_overrides())\n"
+    "print(json.dumps(results))\n")
 
-    if not FLAGS.is_parsed():
-        FLAGS.mark_as_parsed()
-    with flagsaver.flagsaver():
-        yield
+
+def run_option_overrides_for(*argument_lists):
+    result = subprocess.run([sys.executable, "-c", OVERRIDES, json.dumps(argument_lists)],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
 
 
-def test_quality_sets_every_step_and_step_flags_override_it(deblur_flags):
-    from srn_tf.cli.common import run_option_overrides
-
+def test_quality_sets_every_step_and_step_flags_override_it():
+    unset, best, best_overridden, network_refined = run_option_overrides_for(
+        [], ["--quality=best"], ["--quality=best", "--flips=2", "--nodenoise"],
+        ["--quality=network", "--kernel_refinement"])
     # Without --quality, unset steps stay None: the model folder's own then apply.
-    assert run_option_overrides() == dict(flips=None, flat_level=None, denoise=None,
-                                          kernel_refinement=None)
-    FLAGS.quality = "best"
-    assert run_option_overrides() == quality_options("best").to_config()
-    FLAGS.flips, FLAGS.denoise = 2, False
-    assert run_option_overrides() == dict(flips=2, flat_level=True, kernel_refinement=True,
-                                          denoise=False)
-    FLAGS.quality, FLAGS.flips, FLAGS.denoise = "network", None, None
-    FLAGS.kernel_refinement = True
-    assert run_option_overrides() == dict(flips=1, flat_level=False, kernel_refinement=True,
-                                          denoise=False)
+    assert unset == dict(flips=None, flat_level=None, denoise=None, kernel_refinement=None)
+    assert best == quality_options("best").to_config()
+    assert best_overridden == dict(flips=2, flat_level=True, kernel_refinement=True,
+                                   denoise=False)
+    assert network_refined == dict(flips=1, flat_level=False, kernel_refinement=True,
+                                   denoise=False)
 
 
 @pytest.mark.parametrize("script", ["srn-deblur", "srn-eval"])
