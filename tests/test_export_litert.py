@@ -11,22 +11,20 @@ import subprocess
 import sys
 import textwrap
 
-import keras
 import numpy as np
 import pytest
 
 import srn_tf
+from tests.export_support import (ENVIRONMENT, MODEL_TYPES, SIZES, run_without_srn_tf,
+                                  small_model)
 from tests.tf1_reference import random_release_weights, release_forward, write_tf1_checkpoint
 
 pytestmark = pytest.mark.litert
 
 BIN = os.path.dirname(sys.executable)
-SIZES = ((35, 51), (48, 64))  # an odd size the graph pads, and a multiple of 16
-MODEL_TYPES = ("color", "gray")
 # Another runtime with other kernels (XNNPACK's convolutions, other summation orders):
 # outputs agree to float32 rounding accumulated over the network, about 1e-6 here.
 TOLERANCE = 1e-4
-ENVIRONMENT = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
 # The TFLite builtins the export's graph uses; a Flex op ("Flex...") or a custom op
 # would show up here under another name.
 BUILTINS = {"ADD", "CAST", "CONCATENATION", "CONV_2D", "DELEGATE", "GATHER", "MAXIMUM",
@@ -69,24 +67,6 @@ def litert_extra():
                     "pip install -e '.[litert]'")
 
 
-def run_without_srn_tf(folder, files, inputs):
-    """LiteRT's outputs and op names for each file, from a process without srn_tf."""
-    np.savez(folder / "inputs.npz", **inputs)
-    script = folder / "run_litert.py"
-    script.write_text(LITERT_SCRIPT)
-    result = subprocess.run(
-        [sys.executable, str(script), ",".join(map(str, files)), str(folder / "inputs.npz"),
-         str(folder / "outputs.npz")],
-        cwd=folder, capture_output=True, text=True, timeout=300, env=ENVIRONMENT)
-    assert result.returncode == 0, result.stderr[-3000:]
-    return dict(np.load(folder / "outputs.npz"))
-
-
-def small_model(model_type, seed):
-    keras.utils.set_random_seed(seed)
-    return srn_tf.build_model(model_type, base_filters=4, blocks_per_stage=1)
-
-
 @pytest.fixture(scope="module")
 def exported(litert_extra, tmp_path_factory):
     """Color and gray models, one float32 file per size (and a uint8 one), LiteRT's outputs."""
@@ -104,7 +84,7 @@ def exported(litert_extra, tmp_path_factory):
                                        height, width))
     files.append(export_litert(models["color"], folder / "color_uint8.tflite", 35, 51,
                                input_dtype="uint8"))
-    return folder, models, inputs, run_without_srn_tf(folder, files, inputs)
+    return folder, models, inputs, run_without_srn_tf(folder, LITERT_SCRIPT, files, inputs)
 
 
 @pytest.mark.parametrize("model_type", MODEL_TYPES)
@@ -171,7 +151,7 @@ def test_an_exported_release_checkpoint_gives_the_original_graphs_output(litert_
         files.append(output)
     rng = np.random.default_rng(1)
     inputs = {f"{h}x{w}": rng.random((1, h, w, 3), dtype=np.float32) for h, w in SIZES}
-    outputs = run_without_srn_tf(tmp_path, files, inputs)
+    outputs = run_without_srn_tf(tmp_path, LITERT_SCRIPT, files, inputs)
     for path, (name, images) in zip(files, inputs.items()):
         height, width = images.shape[1:3]
         padded = np.pad(images, [(0, 0), (0, -height % 16), (0, -width % 16), (0, 0)],

@@ -9,23 +9,21 @@ import subprocess
 import sys
 import textwrap
 
-import keras
 import numpy as np
 import pytest
 
 import srn_tf
+from tests.export_support import (ENVIRONMENT, MODEL_TYPES, SIZES, run_without_srn_tf,
+                                  small_model)
 from tests.tf1_reference import random_release_weights, release_forward, write_tf1_checkpoint
 
 pytestmark = pytest.mark.onnx
 
 BIN = os.path.dirname(sys.executable)
-SIZES = ((35, 51), (48, 64))  # an odd size the graph pads, and a multiple of 16
-MODEL_TYPES = ("color", "gray")
 # Another runtime with other kernels (onnxruntime's MLAS convolutions, other summation
 # orders): outputs agree to float32 rounding accumulated over the network's ~50 layers,
 # about 1e-6 here; 1e-4 is the contract (the issue's, and darktable's needs).
 TOLERANCE = 1e-4
-ENVIRONMENT = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
 
 # Runs in a fresh interpreter that must never import srn_tf (nor TensorFlow): each
 # .onnx file given runs on every input array of inputs.npz; outputs go to an .npz.
@@ -63,24 +61,6 @@ def onnx_extra():
         pytest.fail(f"the onnx tests need the onnx extra ({error}): pip install -e '.[onnx]'")
 
 
-def run_without_srn_tf(folder, files, inputs):
-    """onnxruntime's outputs for each file and input, from a process without srn_tf."""
-    np.savez(folder / "inputs.npz", **inputs)
-    script = folder / "run_onnx.py"
-    script.write_text(ONNXRUNTIME_SCRIPT)
-    result = subprocess.run(
-        [sys.executable, str(script), ",".join(map(str, files)), str(folder / "inputs.npz"),
-         str(folder / "outputs.npz")],
-        cwd=folder, capture_output=True, text=True, timeout=300, env=ENVIRONMENT)
-    assert result.returncode == 0, result.stderr[-3000:]
-    return dict(np.load(folder / "outputs.npz"))
-
-
-def small_model(model_type, seed):
-    keras.utils.set_random_seed(seed)
-    return srn_tf.build_model(model_type, base_filters=4, blocks_per_stage=1)
-
-
 @pytest.fixture(scope="module")
 def exported(onnx_extra, tmp_path_factory):
     """Color and gray models, their exports (NHWC, NCHW, uint8) and onnxruntime's outputs."""
@@ -99,7 +79,7 @@ def exported(onnx_extra, tmp_path_factory):
                                      input_dtype=input_dtype,
                                      metadata={"preset": "", "release_name": "test weights",
                                                "license": "MIT"}))
-    return folder, models, inputs, run_without_srn_tf(folder, files, inputs)
+    return folder, models, inputs, run_without_srn_tf(folder, ONNXRUNTIME_SCRIPT, files, inputs)
 
 
 @pytest.mark.parametrize("layout", ["nhwc", "nchw"])
@@ -186,7 +166,7 @@ def test_an_exported_release_checkpoint_gives_the_original_graphs_output(release
     assert result.returncode == 0, result.stderr[-3000:]
     rng = np.random.default_rng(1)
     inputs = {f"{h}x{w}": rng.random((1, h, w, 3), dtype=np.float32) for h, w in SIZES}
-    outputs = run_without_srn_tf(folder, [output], inputs)
+    outputs = run_without_srn_tf(folder, ONNXRUNTIME_SCRIPT, [output], inputs)
     assert "SRN-DeblurNet release checkpoint" in str(outputs[f"{output}|metadata"])
     for name, images in inputs.items():
         height, width = images.shape[1:3]
