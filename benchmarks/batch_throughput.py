@@ -26,6 +26,8 @@ import time
 
 import numpy as np
 
+from benchmarks.machine import cpu_model_name
+
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO)
 
@@ -67,14 +69,7 @@ def _run(input_folder, output_folder, workers, extra):
 
 
 def _machine():
-    model = "unknown"
-    try:
-        lines = subprocess.run(["lscpu"], capture_output=True, text=True).stdout.splitlines()
-        model = next(line.split(":", 1)[1].strip() for line in lines
-                     if line.startswith("Model name"))
-    except (OSError, StopIteration):
-        pass
-    return {"cpu": model, "cpus": os.cpu_count()}
+    return {"cpu": cpu_model_name(), "cpus": os.cpu_count()}
 
 
 def main():

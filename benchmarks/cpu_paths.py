@@ -38,25 +38,19 @@ import importlib.util
 import json
 import os
 import statistics
-import subprocess
 import tempfile
 import time
 
 import numpy as np
+
+from benchmarks.machine import cpu_model_name
 
 PATHS = ("original_graph", "tf_graph", "xla", "onnxruntime", "litert", "deblur_image")
 KERNEL_SCALE = 0.6
 
 
 def _machine():
-    model = "unknown"
-    try:
-        lines = subprocess.run(["lscpu"], capture_output=True, text=True).stdout.splitlines()
-        model = next(line.split(":", 1)[1].strip() for line in lines
-                     if line.startswith("Model name"))
-    except (OSError, StopIteration):
-        pass
-    return {"cpu": model, "cpus": len(os.sched_getaffinity(0)),
+    return {"cpu": cpu_model_name(), "cpus": len(os.sched_getaffinity(0)),
             "load_average_at_start": [round(value, 2) for value in os.getloadavg()]}
 
 

@@ -1,0 +1,13 @@
+"""The CPU a benchmark ran on, for its JSON: docs/ name each figure's machine."""
+
+import subprocess
+
+
+def cpu_model_name():
+    """lscpu's "Model name" (e.g. "Intel(R) Xeon(R) Processor"), or "unknown"."""
+    try:
+        lines = subprocess.run(["lscpu"], capture_output=True, text=True).stdout.splitlines()
+        return next(line.split(":", 1)[1].strip() for line in lines
+                    if line.startswith("Model name"))
+    except (OSError, StopIteration):
+        return "unknown"
