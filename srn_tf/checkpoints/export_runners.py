@@ -48,16 +48,26 @@ def missing_runtime_message(path):
     return None
 
 
-def _apply_metadata(runner, metadata, path):
-    """Sets `size_multiple` and `inference_options` from an export's metadata."""
+def apply_exported_config(runner, config):
+    """Sets `runner.size_multiple` and its `inference_options` from the `srn_config`
+    (a dict, {} when absent) an export carries: the SavedModel's srn_config.json, an
+    ONNX or LiteRT file's metadata.
+
+    Raises:
+        ValueError: the "inference" section names an unknown option or a bad value.
+    """
     from srn_tf.models.srn_deblur_net import size_multiple
 
+    architecture = config.get("model", {})
+    runner.size_multiple = size_multiple(architecture.get("num_scales", 3),
+                                         architecture.get("scale_factor", 0.5))
+    setattr(runner, ATTRIBUTE, InferenceOptions.from_config(config.get("inference")))
+
+
+def _apply_metadata(runner, metadata, path):
+    """Sets `size_multiple` and `inference_options` from an export file's metadata."""
     try:
-        config = json.loads(metadata.get("srn_config", "{}"))
-        architecture = config.get("model", {})
-        runner.size_multiple = size_multiple(architecture.get("num_scales", 3),
-                                             architecture.get("scale_factor", 0.5))
-        setattr(runner, ATTRIBUTE, InferenceOptions.from_config(config.get("inference")))
+        apply_exported_config(runner, json.loads(metadata.get("srn_config", "{}")))
     except (ValueError, TypeError, AttributeError) as error:
         raise ValueError(f"{path}: bad srn_config metadata ({error})") from None
 

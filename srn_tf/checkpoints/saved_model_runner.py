@@ -10,8 +10,7 @@ import os
 
 import tensorflow as tf
 
-from srn_tf.inference.options import ATTRIBUTE, InferenceOptions
-from srn_tf.models.srn_deblur_net import size_multiple
+from srn_tf.checkpoints.export_runners import apply_exported_config
 
 SAVED_MODEL_FILE = "saved_model.pb"
 # Written beside it by `export_saved_model`: the config of the model exported.
@@ -60,12 +59,8 @@ class SavedModelRunner:
                              f"returns {sorted(outputs)}")
         self._output_key = next(iter(outputs))
         (self._input_key,) = self._function.structured_input_signature[1]
-        config = _exported_config(self.path)
-        architecture = config.get("model", {})
-        self.size_multiple = size_multiple(architecture.get("num_scales", 3),
-                                           architecture.get("scale_factor", 0.5))
         try:
-            setattr(self, ATTRIBUTE, InferenceOptions.from_config(config.get("inference")))
+            apply_exported_config(self, _exported_config(self.path))
         except ValueError as error:
             raise ValueError(f"{os.path.join(self.path, CONFIG_FILE)}: {error}") from None
 
