@@ -26,7 +26,7 @@ import time
 
 import numpy as np
 
-from benchmarks.machine import cpu_model_name
+from benchmarks.machine import machine
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO)
@@ -68,10 +68,6 @@ def _run(input_folder, output_folder, workers, extra):
     }
 
 
-def _machine():
-    return {"cpu": cpu_model_name(), "cpus": os.cpu_count()}
-
-
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--images", type=int, default=24)
@@ -99,7 +95,7 @@ def main():
         "ratio": round(two["images_per_second"] / one["images_per_second"], 3),
         "ratio_deblurring": round(two["deblurring_images_per_second"]
                                   / one["deblurring_images_per_second"], 3),
-        "machine": _machine(),
+        "machine": machine(),
     }
     text = json.dumps(report, indent=2)
     print(text)

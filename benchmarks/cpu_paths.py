@@ -43,15 +43,14 @@ import time
 
 import numpy as np
 
-from benchmarks.machine import cpu_model_name
+from benchmarks.machine import machine
 
 PATHS = ("original_graph", "tf_graph", "xla", "onnxruntime", "litert", "deblur_image")
 KERNEL_SCALE = 0.6
 
 
 def _machine():
-    return {"cpu": cpu_model_name(), "cpus": len(os.sched_getaffinity(0)),
-            "load_average_at_start": [round(value, 2) for value in os.getloadavg()]}
+    return {**machine(), "load_average_at_start": [round(value, 2) for value in os.getloadavg()]}
 
 
 def release_size_model(folder):

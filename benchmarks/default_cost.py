@@ -18,7 +18,6 @@ median wall time of a mode over the network's median. Writes one JSON file.
 
 import argparse
 import os
-import platform
 import subprocess
 import sys
 import tempfile
@@ -27,6 +26,7 @@ import time
 import numpy as np
 
 from benchmarks.common import blurred_photo
+from benchmarks.machine import machine
 from srn_tf.atomic_files import write_json
 from srn_tf.data import image_io
 
@@ -64,7 +64,7 @@ def main():
     medians = {mode: float(np.median(values)) for mode, values in seconds.items()}
     result = {"command": f"python -m benchmarks.default_cost --output={args.output} "
                          f"--images={args.images} --repeats={args.repeats}",
-              "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs",
+              "machine": machine(),
               "images": list(PHOTOS[:args.images]), "size": "1280x720",
               "flags": {mode: " ".join(flags) for mode, flags in MODES.items()},
               "seconds": seconds, "median_seconds": medians,

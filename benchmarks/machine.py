@@ -1,5 +1,6 @@
 """The CPU a benchmark ran on, for its JSON: docs/ name each figure's machine."""
 
+import os
 import subprocess
 
 
@@ -11,3 +12,8 @@ def cpu_model_name():
                     if line.startswith("Model name"))
     except (OSError, StopIteration):
         return "unknown"
+
+
+def machine():
+    """{"cpu": lscpu's model name, "cpus": the CPUs this process may run on}."""
+    return {"cpu": cpu_model_name(), "cpus": len(os.sched_getaffinity(0))}

@@ -47,7 +47,6 @@ and the ratio to the network alone. Writes one JSON file (`--output`), nothing e
 
 import argparse
 import os
-import platform
 import time
 
 import cv2
@@ -55,6 +54,7 @@ import matplotlib
 import numpy as np
 import sklearn.datasets
 
+from benchmarks.machine import machine
 from benchmarks.unseen_shake import shake_poses
 from srn_tf import deblur_image, load_model, psnr
 from srn_tf.atomic_files import write_json
@@ -228,7 +228,7 @@ def main():
                                           for step in timed[0]}}
     result = {"command": "python -m benchmarks.real_blur " + " ".join(
                   f"--{key}={value}" for key, value in vars(args).items() if value is not None),
-              "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs",
+              "machine": machine(),
               "photographs": list(photos), "crop": list(CROP), "seed": args.seed,
               "stages": list(STAGES), "timing": timing, "sets": summarise(rows), "rows": rows}
     write_json(result, args.output)

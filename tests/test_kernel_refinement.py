@@ -9,8 +9,10 @@ from skimage.metrics import peak_signal_noise_ratio
 from srn_tf.inference.postprocess import kernel_refinement
 from srn_tf.inference.postprocess.blur_kernels import (GAMMA, KERNEL_SIZE, deconvolve,
                                                        estimate_kernel, reblur)
-from srn_tf.inference.postprocess.kernel_refinement import (refine_with_kernel,
-                                                            refine_with_one_kernel)
+from srn_tf.inference.postprocess.kernel_refinement import (CLEAN_SHARE, NOISY_LEVEL,
+                                                            NOISY_SHARE, refine_with_kernel,
+                                                            refine_with_one_kernel, refined_share,
+                                                            within_local_range)
 
 
 @pytest.fixture(scope="module")
@@ -130,3 +132,43 @@ def test_gray_images_are_refined_and_shapes_must_agree(sharp, shake):
     assert small.shape == (40, 40, 1) and np.isfinite(small).all()
     with pytest.raises(ValueError, match=r"blurred \(320, 320, 1\) and deblurred \(320, 320, 3\)"):
         refine_with_kernel(gray, np.zeros((320, 320, 3), np.float32))
+
+
+def test_the_share_of_the_change_kept_grows_with_the_noise_up_to_its_limit():
+    levels = [0.0, 0.25 * NOISY_LEVEL, 0.5 * NOISY_LEVEL, NOISY_LEVEL, 2 * NOISY_LEVEL]
+    shares = [refined_share(level) for level in levels]
+    assert shares[0] == CLEAN_SHARE and shares[-2] == shares[-1] == pytest.approx(NOISY_SHARE)
+    assert shares[2] == pytest.approx((CLEAN_SHARE + NOISY_SHARE) / 2)
+    assert all(low < high for low, high in zip(shares[:4], shares[1:4]))
+
+
+def test_ringing_beyond_the_outputs_local_range_is_cut_and_edges_within_it_kept():
+    # A vertical step from 0.2 to 0.8; the refined image steepens it (within the
+    # range) and rings 0.1 beyond it two pixels away (outside the range).
+    deblurred = np.full((9, 40, 1), 0.2, np.float32)
+    deblurred[:, 20:] = 0.8
+    deblurred[:, 18:22] = np.array([0.3, 0.45, 0.55, 0.7], np.float32)[:, None]
+    refined = deblurred.copy()
+    refined[:, 18:22] = np.array([0.25, 0.3, 0.7, 0.75], np.float32)[:, None]
+    refined[:, 10] = 0.1
+    refined[:, 30] = 0.9
+    kept = within_local_range(refined, deblurred)
+    np.testing.assert_array_equal(kept[:, 18:22], refined[:, 18:22])
+    np.testing.assert_allclose(kept[:, 10], 0.2)
+    np.testing.assert_allclose(kept[:, 30], 0.8)
+
+
+def test_the_refined_output_stays_within_the_outputs_local_range(sharp, shake):
+    blurred = _blur(sharp, shake, "8-bit").astype(np.float32)
+    rough = _rough(sharp).astype(np.float32)
+    refined = refine_with_kernel(blurred, rough)
+    square = np.ones((kernel_refinement.RANGE_WINDOW,) * 2, np.uint8)
+    # Beyond the range by at most the share's excess over 1 (float32 rounding).
+    excess = max(NOISY_SHARE - 1.0, 0.0)
+    for channel in range(3):
+        low, high = cv2.erode(rough[..., channel], square), cv2.dilate(rough[..., channel], square)
+        span = high - low
+        assert (refined[..., channel] >= low - excess * span - 1e-6).all()
+        assert (refined[..., channel] <= high + excess * span + 1e-6).all()
+    # And it still gains over the rough estimate.
+    assert _psnr(sharp, refined) > _psnr(sharp, rough) + 1.0

@@ -3,9 +3,9 @@
 A blurred photograph carries the sensor's noise, and the bundled default model
 passes most of it through to its output (trained on pairs with noise of 0.01 and
 noise-free targets, it still leaves about that much). Wavelet shrinkage
-(scikit-image's `denoise_wavelet`, BayesShrink, on YCbCr) with the noise level
-estimated from the blurred input (`estimate_sigma`, the median absolute deviation
-of its finest wavelet coefficients) takes it out; on a noise-free input the
+(scikit-image's `denoise_wavelet`, BayesShrink, on YCbCr, with `WAVELET`) with
+the noise level estimated from the blurred input (`estimate_sigma`, the median
+absolute deviation of its finest wavelet coefficients) takes it out; on a noise-free input the
 estimate is about the 8-bit rounding and the image comes back all but unchanged
 (docs/deblurring.md, "Output denoising").
 """
@@ -14,6 +14,12 @@ import numpy as np
 from skimage.restoration import denoise_wavelet
 
 from srn_tf.inference.postprocess.noise import noise_level
+
+# Daubechies' least-asymmetric wavelet with 4 vanishing moments. (The Haar wavelet,
+# scikit-image's default, gained 0.05 to 0.1 dB less on uniform shake with noise
+# 0.01 and 0.01 to 0.02 dB less where the blur varies; db4, coif1 and sym8 came
+# within 0.03 dB; docs/real-photographs.md.)
+WAVELET = "sym4"
 
 
 def denoise_output(blurred, deblurred):
@@ -29,6 +35,6 @@ def denoise_output(blurred, deblurred):
     if blurred.shape != deblurred.shape:
         raise ValueError(f"blurred {blurred.shape} and deblurred {deblurred.shape} differ in shape")
     denoised = denoise_wavelet(np.clip(deblurred, 0.0, 1.0), sigma=noise_level(blurred),
-                               method="BayesShrink", mode="soft", channel_axis=-1,
+                               wavelet=WAVELET, method="BayesShrink", mode="soft", channel_axis=-1,
                                convert2ycbcr=deblurred.shape[-1] == 3, rescale_sigma=True)
     return np.clip(denoised, 0.0, 1.0).astype(np.float32)

@@ -8,8 +8,9 @@ kernel is a compromise that fits no region, and deconvolving with it costs up to
 3.5 dB against the network's own output (docs/real-photographs.md).
 
 The test: with both images shrunk by `AGREEMENT_FACTOR`, one kernel is estimated
-from the whole image and one from each of `GRID` x `GRID` overlapping tiles
-(`blur_kernels.estimate_kernel`, from the network's output against the input).
+from the whole image and one from each of `grid` x `grid` overlapping tiles, for
+each grid of `GRIDS` (`blur_kernels.estimate_kernel`, from the network's output
+against the input).
 Each tile's input is then predicted by blurring the tile's output with the whole
 image's kernel and with the tile's own; where one kernel explains the image the
 two predictions are as good as each other in every tile, and where the blur
@@ -17,10 +18,12 @@ varies the whole image's kernel misses the input in some tile by far more than
 that tile's own kernel does. The worst tile's ratio of the two residuals (the
 whole image's over the better of the two, both plus a floor so that a flat tile's
 tiny residuals do not decide) is the image's disagreement: 1.0 to 1.3 on most
-uniform shake, up to 2.4 on a heavy camera roll, about 1.9 on two halves blurred
-differently. Both
-kinds of blur of `blur_kernels` are measured and the lower disagreement counts,
-so that linear-light blur is not taken for varying blur by the 8-bit model.
+uniform shake, up to 3.4 on a heavy camera roll or a moving object, about 1.9 on
+two halves blurred differently. Both kinds of blur of `blur_kernels` are measured
+and the lower disagreement counts, so that linear-light blur is not taken for
+varying blur by the 8-bit model; the two grids' tiles are centred differently, so
+the higher of their disagreements counts, so that a region blurred differently is
+not missed because it straddles the tiles of one grid.
 
 Refinement then runs in full at a disagreement up to `FULL_AGREEMENT`, not at all
 from `NO_AGREEMENT`, and in proportion between, so that the output does not jump
@@ -36,8 +39,11 @@ from srn_tf.inference.postprocess.blur_kernels import (KERNEL_SIZE, TO_DOMAIN, e
 # The images are shrunk by this factor first: the network's leftover blur there is
 # about a pixel, so the estimates catch the blur itself, and the test costs little.
 AGREEMENT_FACTOR = 2.0
-# Tiles per side, and the fraction of a tile each neighbour overlaps.
-GRID = 3
+# Tiles per side of each grid, and the fraction of a tile each neighbour overlaps.
+# (The 3x3 grid alone let through moving objects and camera rolls that the
+# refinement made up to 0.78 dB worse on images of another seed;
+# docs/real-photographs.md.)
+GRIDS = (3, 4)
 TILE_OVERLAP = 0.5
 # Tiles with a side below this (pixels, at the shrunk size) are too small to pin a
 # kernel down; an image that small is assumed to have one blur, as before the test.
@@ -47,15 +53,15 @@ SMALLEST_TILE = 48
 # input, give ratios near 1.
 FLOOR_FRACTION = 0.05
 # Disagreements at or below this refine in full; at or above `NO_AGREEMENT` not at
-# all. Uniform shake measures 1.0 to 1.57 (one image of 42 at 3.5), blur varying
-# across the image 1.0 to 2.4; with `kernel_refinement.REFINED_SHARE`, limits of 1.3
-# and 1.6 lost up to 0.39 dB against the network's output on single images of camera
-# roll and depth, 1.15 and 1.4 gained 0.02 dB less on average (docs/real-photographs.md).
-FULL_AGREEMENT = 1.2
-NO_AGREEMENT = 1.45
+# all. Uniform shake measures 1.0 to 1.6 (a few images up to 3), blur varying across
+# the image 1.0 to 3.4. (With both grids, limits of 1.2 and 1.45 kept 0.03 to 0.08 dB
+# less of the gain on uniform shake and of the mean gain where the blur varies;
+# docs/real-photographs.md.)
+FULL_AGREEMENT = 1.3
+NO_AGREEMENT = 1.6
 
 
-def tile_windows(shape, grid=GRID, overlap=TILE_OVERLAP):
+def tile_windows(shape, grid, overlap=TILE_OVERLAP):
     """`grid` x `grid` overlapping windows covering an image of `shape` (height, width, ...).
 
     Returns:
@@ -71,23 +77,28 @@ def tile_windows(shape, grid=GRID, overlap=TILE_OVERLAP):
             for top in tops for left in lefts]
 
 
-def _worst_tile_ratio(blurred, deblurred, domain):
-    """The largest over tiles of (whole-image kernel's residual + floor) / (the better
-    kernel's residual + floor), both images already shrunk, in `domain`'s values."""
+def _worst_tile_ratios(blurred, deblurred, domain, grids):
+    """Per grid of `grids`, the largest over its tiles of (whole-image kernel's
+    residual + floor) / (the better kernel's residual + floor), both images already
+    shrunk, in `domain`'s values; each grid's floor from its own tiles."""
     blurred, deblurred = TO_DOMAIN[domain](blurred), TO_DOMAIN[domain](deblurred)
     size = int((KERNEL_SIZE - 1) / AGREEMENT_FACTOR) | 1
     whole = estimate_kernel(blurred, deblurred, size)
     inner = (slice(size // 2, -(size // 2)), slice(size // 2, -(size // 2)))
-    residuals = []
-    for window in tile_windows(blurred.shape):
-        tile_blurred, tile_deblurred = blurred[window], deblurred[window]
-        own = estimate_kernel(tile_blurred, tile_deblurred, size)
-        residuals.append([np.mean((prediction - tile_blurred)[inner] ** 2) for prediction in
-                          (tile_deblurred, reblur(tile_deblurred, own),
-                           reblur(tile_deblurred, whole))])
-    unblurred, own, whole = np.array(residuals, np.float64).T
-    floor = FLOOR_FRACTION * unblurred.mean() + 1e-12
-    return float(np.max((whole + floor) / (np.minimum(own, whole) + floor)))
+    worst = []
+    for grid in grids:
+        residuals = []
+        for window in tile_windows(blurred.shape, grid):
+            tile_blurred, tile_deblurred = blurred[window], deblurred[window]
+            own = estimate_kernel(tile_blurred, tile_deblurred, size)
+            residuals.append([np.mean((prediction - tile_blurred)[inner] ** 2) for prediction in
+                              (tile_deblurred, reblur(tile_deblurred, own),
+                               reblur(tile_deblurred, whole))])
+        unblurred, own_residual, whole_residual = np.array(residuals, np.float64).T
+        floor = FLOOR_FRACTION * unblurred.mean() + 1e-12
+        worst.append(float(np.max((whole_residual + floor)
+                                  / (np.minimum(own_residual, whole_residual) + floor))))
+    return worst
 
 
 def disagreement(blurred, deblurred):
@@ -99,15 +110,22 @@ def disagreement(blurred, deblurred):
         deblurred: float32 array of the same shape, the model's output.
 
     Returns:
-        float >= 1: the lower over the two kinds of blur of the worst tile's
-        residual ratio (module docstring); 1.0 for images too small to test.
+        float >= 1: the higher over the grids of the lower over the two kinds of
+        blur of the worst tile's residual ratio (module docstring); 1.0 for images
+        too small to tile.
     """
     blurred, deblurred = shrink(blurred, AGREEMENT_FACTOR), shrink(deblurred, AGREEMENT_FACTOR)
-    windows = tile_windows(blurred.shape)
-    first = windows[0]
-    if min(first[0].stop - first[0].start, first[1].stop - first[1].start) < SMALLEST_TILE:
+    grids = [grid for grid in GRIDS if _smallest_side(tile_windows(blurred.shape, grid))
+             >= SMALLEST_TILE]
+    if not grids:
         return 1.0
-    return min(_worst_tile_ratio(blurred, deblurred, domain) for domain in TO_DOMAIN)
+    per_domain = [_worst_tile_ratios(blurred, deblurred, domain, grids) for domain in TO_DOMAIN]
+    return max(min(ratios) for ratios in zip(*per_domain))
+
+
+def _smallest_side(windows):
+    rows, columns = windows[0]
+    return min(rows.stop - rows.start, columns.stop - columns.start)
 
 
 def refinement_share(blurred, deblurred):

@@ -21,12 +21,15 @@ is not amplified.
 One kernel for the whole image is wrong where the blur varies across it (a camera
 rolling, an object moving, depth): there the deconvolution cost up to 4 dB
 against the network's own output. `refine_with_kernel` therefore first asks
-`kernel_agreement` whether one kernel explains the image, refines only as far as
-it does, and keeps `REFINED_SHARE` of the change; `refine_with_one_kernel` is the
-refinement alone. Measured in docs/real-photographs.md. The kernel pieces are
-`blur_kernels`'.
+`kernel_agreement` whether one kernel explains the image and refines only as far
+as it does; it keeps the refinement within the range of the network's output
+around each pixel (ringing, where the kernel is wrong for a region, overshoots
+it), and keeps a share of the change that grows with the input's noise
+(`refined_share`); `refine_with_one_kernel` is the refinement alone. Measured in
+docs/real-photographs.md. The kernel pieces are `blur_kernels`'.
 """
 
+import cv2
 import numpy as np
 
 from srn_tf.inference.postprocess.blur_kernels import (FROM_DOMAIN, KERNEL_SIZE, TO_DOMAIN,
@@ -71,14 +74,26 @@ NOISE_SCALE = 0.003
 BLEND_POWER = 4
 # Pixels this far from the border are left out when the kinds of blur are compared.
 RESIDUAL_MARGIN = 40
-# The output keeps this share of the refinement's change (times the agreement's,
-# `kernel_agreement.refinement_share`): the network's output and the deconvolution
-# err differently, so their blend keeps most of the gain where the kernel is right
-# and loses little where it is slightly wrong. (A share of 1 lost up to 0.59 dB
-# against the network's output on single images of uniform shake and slowly
-# varying blur, 0.7 up to 0.27 dB, 0.6 up to 0.18 dB for 0.04 dB less mean gain;
-# docs/real-photographs.md.)
-REFINED_SHARE = 0.6
+# The output keeps a share of the refinement's change (times the agreement's,
+# `kernel_agreement.refinement_share`) that grows linearly with the input's noise
+# level, from `CLEAN_SHARE` on a noise-free input to `NOISY_SHARE` at `NOISY_LEVEL`
+# and above. On a clean input the deconvolution is weighted little against the
+# network's output and follows any error of the kernel; on a noisy one its larger
+# weight (`NOISE_SCALE`) already holds it close to the output, and more of its
+# change is worth keeping. (A share of 0.6 at every noise level gained 0.12 to
+# 0.18 dB less on uniform shake with noise 0.01 and lost up to 0.66 dB against the
+# network's output on single clean images of moving objects; 0.3 on clean input,
+# up to 0.37 dB; docs/real-photographs.md.)
+CLEAN_SHARE = 0.2
+NOISY_SHARE = 1.2
+NOISY_LEVEL = 0.01
+# The refined image is kept within the smallest and largest value of the network's
+# output in the `RANGE_WINDOW` x `RANGE_WINDOW` square around each pixel, per
+# channel: a right kernel steepens edges within that range, a kernel wrong for a
+# region rings beyond it. (Without it single images of moving objects and camera
+# rolls lost up to 0.37 dB more; it costs 0.03 dB of the mean gain on uniform
+# shake; docs/real-photographs.md.)
+RANGE_WINDOW = 5
 
 
 def _scales(shape):
@@ -129,13 +144,43 @@ def refine_with_one_kernel(blurred, deblurred):
     """
     _check_shapes(blurred, deblurred)
     blurred, deblurred = blurred.astype(np.float32), deblurred.astype(np.float32)
-    noise_factor = 1.0 + (noise_level(blurred) / NOISE_SCALE) ** 2
+    return _refine(blurred, deblurred, noise_level(blurred))
+
+
+def _refine(blurred, deblurred, noise):
+    """`refine_with_one_kernel` for float32 images and the input's noise level."""
+    noise_factor = 1.0 + (noise / NOISE_SCALE) ** 2
     candidates = [_refine_in(domain, blurred, deblurred, weight * noise_factor)
                   for domain, weight in OUTPUT_WEIGHTS.items()]
     least_cost = max(min(cost for _, cost in candidates), 1e-12)
     shares = [(least_cost / max(cost, 1e-12)) ** BLEND_POWER for _, cost in candidates]
     return (sum(share * refined for share, (refined, _) in zip(shares, candidates))
             / sum(shares)).astype(np.float32)
+
+
+def refined_share(noise):
+    """The share of the refinement's change kept at an input noise level (`CLEAN_SHARE`
+    to `NOISY_SHARE`, linear in the noise up to `NOISY_LEVEL`)."""
+    return CLEAN_SHARE + (NOISY_SHARE - CLEAN_SHARE) * min(noise / NOISY_LEVEL, 1.0)
+
+
+def within_local_range(refined, deblurred, window=RANGE_WINDOW):
+    """`refined` clipped, per pixel and channel, to the range of `deblurred` over the
+    `window` x `window` square around it.
+
+    Args:
+        refined, deblurred: (height, width, channels) float32 arrays.
+        window: odd side of the square in pixels.
+
+    Returns:
+        float32 array of that shape.
+    """
+    square = np.ones((window, window), np.uint8)
+    low = np.stack([cv2.erode(deblurred[..., channel], square, borderType=cv2.BORDER_REFLECT)
+                    for channel in range(deblurred.shape[2])], axis=-1)
+    high = np.stack([cv2.dilate(deblurred[..., channel], square, borderType=cv2.BORDER_REFLECT)
+                     for channel in range(deblurred.shape[2])], axis=-1)
+    return np.clip(refined, low, high)
 
 
 def refine_with_kernel(blurred, deblurred):
@@ -147,18 +192,21 @@ def refine_with_kernel(blurred, deblurred):
         deblurred: float32 array of the same shape, the model's output.
 
     Returns:
-        float32 array of that shape (not clipped): `deblurred` plus `REFINED_SHARE`
-        times the agreement's share of `refine_with_one_kernel`'s change;
+        float32 array of that shape (not clipped): `deblurred` plus the agreement's
+        share times `refined_share` of the input's noise times the change of
+        `refine_with_one_kernel`, kept `within_local_range` of `deblurred`;
         `deblurred` itself, without the cost of a refinement, where the blur
         varies across the image.
     """
     _check_shapes(blurred, deblurred)
     blurred, deblurred = blurred.astype(np.float32), deblurred.astype(np.float32)
-    share = REFINED_SHARE * refinement_share(blurred, deblurred)
-    if share == 0.0:
+    agreement = refinement_share(blurred, deblurred)
+    if agreement == 0.0:
         return deblurred
-    refined = refine_with_one_kernel(blurred, deblurred)
-    return (deblurred + np.float32(share) * (refined - deblurred)).astype(np.float32)
+    noise = noise_level(blurred)
+    refined = within_local_range(_refine(blurred, deblurred, noise), deblurred)
+    share = np.float32(agreement * refined_share(noise))
+    return (deblurred + share * (refined - deblurred)).astype(np.float32)
 
 
 def _check_shapes(blurred, deblurred):
