@@ -76,7 +76,7 @@ def test_two_halves_blurred_differently_get_no_refinement(sharp):
     blurred = reblur(sharp, _line_kernel(21, 0))
     blurred[:, 256:] = reblur(sharp, _line_kernel(21, 90))[:, 256:]
     rough = _rough(blurred, sharp)
-    # Measured 1.85: the whole image's kernel, a compromise of the two, misses the
+    # Measured 1.98: the whole image's kernel, a compromise of the two, misses the
     # input in the tiles of either half; uniform blur measures 1.0 to 1.02.
     assert disagreement(blurred, rough) > NO_AGREEMENT + 0.2
     assert refinement_share(blurred, rough) == 0.0
@@ -100,10 +100,10 @@ def test_a_camera_roll_is_refined_far_less_than_uniform_shake(sharp):
         output = srn_tf.deblur_image(model, planes, flips=1, flat_level=False,
                                      kernel_refinement=False, denoise=False)
         ratios[name] = disagreement(planes, output)
-    # Measured 1.70 (roll) and 1.44 (shake; its 4x4 grid's worst tile, 1.07 on the
+    # Measured 1.73 (roll) and 1.51 (shake; its 4x4 grid's worst tile, 1.09 on the
     # 3x3 grid): the roll gets no refinement, the shake about half of it.
     assert ratios["roll"] > NO_AGREEMENT + 0.05
-    assert ratios["shake"] < ratios["roll"] - 0.2
+    assert ratios["shake"] < ratios["roll"] - 0.15
 
 
 def test_between_the_limits_the_refinement_is_blended(sharp, monkeypatch):

@@ -12,7 +12,8 @@ from the whole image and one from each of `grid` x `grid` overlapping tiles, for
 each grid of `GRIDS` (`blur_kernels.estimate_kernel`, from the network's output
 against the input).
 Each tile's input is then predicted by blurring the tile's output with the whole
-image's kernel and with the tile's own; where one kernel explains the image the
+image's kernel and with the tile's own (on the mean of the channels, as the
+kernels are estimated); where one kernel explains the image the
 two predictions are as good as each other in every tile, and where the blur
 varies the whole image's kernel misses the input in some tile by far more than
 that tile's own kernel does. The worst tile's ratio of the two residuals (the
@@ -33,8 +34,8 @@ is saved too. NumPy and OpenCV only.
 
 import numpy as np
 
-from srn_tf.inference.postprocess.blur_kernels import (KERNEL_SIZE, TO_DOMAIN, estimate_kernel,
-                                                       reblur, shrink)
+from srn_tf.inference.postprocess.blur_kernels import (KERNEL_SIZE, TO_DOMAIN, channel_mean,
+                                                       estimate_kernel, reblur, shrink)
 
 # The images are shrunk by this factor first: the network's leftover blur there is
 # about a pixel, so the estimates catch the blur itself, and the test costs little.
@@ -54,11 +55,11 @@ SMALLEST_TILE = 48
 FLOOR_FRACTION = 0.05
 # Disagreements at or below this refine in full; at or above `NO_AGREEMENT` not at
 # all. Uniform shake measures 1.0 to 1.6 (a few images up to 3), blur varying across
-# the image 1.0 to 3.4. (With both grids, limits of 1.2 and 1.45 kept 0.03 to 0.08 dB
-# less of the gain on uniform shake and of the mean gain where the blur varies;
-# docs/real-photographs.md.)
-FULL_AGREEMENT = 1.3
-NO_AGREEMENT = 1.6
+# the image 1.0 to 3.4. (With both grids, limits of 1.3 and 1.6 kept 0.01 to 0.02 dB
+# less of the gain on uniform shake, 1.4 and 1.7 lost up to 0.26 dB against the
+# network's output on single images; docs/real-photographs.md.)
+FULL_AGREEMENT = 1.35
+NO_AGREEMENT = 1.65
 
 
 def tile_windows(shape, grid, overlap=TILE_OVERLAP):
@@ -81,7 +82,10 @@ def _worst_tile_ratios(blurred, deblurred, domain, grids):
     """Per grid of `grids`, the largest over its tiles of (whole-image kernel's
     residual + floor) / (the better kernel's residual + floor), both images already
     shrunk, in `domain`'s values; each grid's floor from its own tiles."""
-    blurred, deblurred = TO_DOMAIN[domain](blurred), TO_DOMAIN[domain](deblurred)
+    # Kernels are estimated from the channels' mean (`estimate_kernel`), so the
+    # residuals are measured on it too: a third of the convolutions.
+    blurred, deblurred = (channel_mean(TO_DOMAIN[domain](image))[..., None]
+                          for image in (blurred, deblurred))
     size = int((KERNEL_SIZE - 1) / AGREEMENT_FACTOR) | 1
     whole = estimate_kernel(blurred, deblurred, size)
     inner = (slice(size // 2, -(size // 2)), slice(size // 2, -(size // 2)))
