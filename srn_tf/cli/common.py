@@ -50,9 +50,9 @@ def define_device_flags():
     flags.DEFINE_enum("quality", None, list(QUALITY_MODES),
                       "What runs around the network. network: its output alone, once (the "
                       "release's way); standard: once, then flat level, kernel refinement where "
-                      "one blur kernel explains the image, and denoising (1.5 times the "
+                      "one blur kernel explains the image, and denoising (1.6 times the "
                       "network's time end to end at 1280x720); best: the same on 4 flipped "
-                      "copies (3 times). "
+                      "copies (2.7 times). "
                       "--flips, --[no]flat_level, --[no]kernel_refinement and --[no]denoise "
                       "override single steps. Default: the model folder's own (standard for the "
                       "bundled model, network for a model you train or convert). "

@@ -72,10 +72,10 @@ RELEASE_OPTIONS = InferenceOptions()
 # Named sets of options (`srn-deblur --quality`), measured in docs/real-photographs.md:
 # - "network": the network's own output, once (the release's way);
 # - "standard": once, then flat level, kernel refinement where one kernel explains
-#   the image, and denoising: the bundled model's default, 1.5 times the network's
+#   the image, and denoising: the bundled model's default, 1.6 times the network's
 #   time end to end at 1280x720;
-# - "best": the same after 4 flipped copies: 0.09 to 0.33 dB more on every set, 3
-#   times the network's time.
+# - "best": the same after 4 flipped copies: more on every set, 2.7 times the
+#   network's time.
 QUALITY_MODES = {
     "network": RELEASE_OPTIONS,
     "standard": InferenceOptions(flips=1, flat_level=True, kernel_refinement=True, denoise=True),
