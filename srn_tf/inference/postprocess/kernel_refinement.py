@@ -80,19 +80,19 @@ RESIDUAL_MARGIN = 40
 # and above. On a clean input the deconvolution is weighted little against the
 # network's output and follows any error of the kernel; on a noisy one its larger
 # weight (`NOISE_SCALE`) already holds it close to the output, and more of its
-# change is worth keeping. (A share of 0.6 at every noise level gained 0.12 to
-# 0.18 dB less on uniform shake with noise 0.01 and lost up to 0.66 dB against the
-# network's output on single clean images of moving objects; 0.3 on clean input,
-# up to 0.37 dB; docs/real-photographs.md.)
+# change is worth keeping. (A share of 0.6 at every noise level gained +1.50 dB
+# instead of +1.66 on 8-bit unseen shake with noise 0.01 and, with the 3x3 agreement
+# alone, lost up to 0.66 dB against the network's output on a clean image of a
+# moving object; a clean share of 0.3 up to 0.28 dB; docs/real-photographs.md.)
 CLEAN_SHARE = 0.2
 NOISY_SHARE = 1.2
 NOISY_LEVEL = 0.01
 # The refined image is kept within the smallest and largest value of the network's
 # output in the `RANGE_WINDOW` x `RANGE_WINDOW` square around each pixel, per
 # channel: a right kernel steepens edges within that range, a kernel wrong for a
-# region rings beyond it. (Without it single images of moving objects and camera
-# rolls lost up to 0.37 dB more; it costs 0.03 dB of the mean gain on uniform
-# shake; docs/real-photographs.md.)
+# region rings beyond it. (Without it the worst image of a draw of the held-out
+# sets was -0.37 dB against the network's output instead of -0.17; it costs 0.04 dB
+# of the uniform sets' mean gain; docs/real-photographs.md.)
 RANGE_WINDOW = 5
 
 
