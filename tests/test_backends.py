@@ -39,10 +39,15 @@ LEVEL_TOLERANCE = 1e-5
 # The resize's gathers and lerps are the same float32 operations in the same order
 # as TF1's kernel; 1e-6 leaves room for a fused multiply-add.
 RESIZE_TOLERANCE = 1e-6
+# The bundled network's output through deblur_image's numpy path, on [0, 1] images:
+# float32 summation order only (~1e-6).
+NETWORK_TOLERANCE = 1e-5
 # deblur_image's flat-level, kernel-refinement and denoising steps are numpy on the
-# network's output; they pass its ~1e-6 differences on, amplified by the
-# deconvolution, hence 1e-4 on [0, 1] images.
-DEBLUR_TOLERANCE = 1e-4
+# network's output and pass its differences on, amplified: the kernel is estimated
+# from the output's strongest gradients (a threshold that a pixel at its edge crosses
+# with a 1e-6 change) and, on this random-noise image, its noise keeps 1.2 times the
+# refinement's change (`kernel_refinement.NOISY_SHARE`). Measured 3.1e-4 under JAX.
+DEBLUR_TOLERANCE = 1e-3
 # One Adam step moves each weight by about the learning rate whatever its gradient
 # (m / sqrt(v)), so the update is compared as a whole: |update_jax - update_tf| /
 # |update_tf| (Euclidean norms over every weight) below 1e-4, the issue's bound.
@@ -91,6 +96,10 @@ def reference(tmp_path_factory):
             "keras_file": keras_file, "keras_file_levels": _levels(small,
                                                                   inputs["images_keras_file"]),
             "resized": resized,
+            "default_network": srn_tf.deblur_image(srn_tf.load_model("default"),
+                                                   inputs["default_image"], flips=1,
+                                                   flat_level=False, kernel_refinement=False,
+                                                   denoise=False),
             "default_deblurred": srn_tf.deblur_image(srn_tf.load_model("default"),
                                                      inputs["default_image"])}
 
@@ -218,6 +227,10 @@ def test_a_keras_file_written_under_tensorflow_loads_and_runs_the_same(backend, 
 def test_the_bundled_model_deblurs_as_under_tensorflow(backend, reference):
     """The default folder's float16 .weights.h5 and deblur_image's numpy path."""
     _, _, arrays = backend
+    network = arrays["default_network"]
+    assert network.shape == reference["default_network"].shape and network.dtype == np.float32
+    np.testing.assert_allclose(network, reference["default_network"], atol=NETWORK_TOLERANCE,
+                               rtol=0)
     got = arrays["default_deblurred"]
     assert got.shape == reference["default_deblurred"].shape and got.dtype == np.float32
     np.testing.assert_allclose(got, reference["default_deblurred"], atol=DEBLUR_TOLERANCE,
