@@ -6,7 +6,7 @@ import pytest
 import skimage.data
 from skimage.metrics import peak_signal_noise_ratio
 
-from srn_tf.inference.postprocess import kernel_refinement
+from srn_tf.inference.postprocess import blur_kernels, kernel_refinement
 from srn_tf.inference.postprocess.blur_kernels import (GAMMA, KERNEL_SIZE, deconvolve,
                                                        estimate_kernel, reblur)
 from srn_tf.inference.postprocess.kernel_refinement import (CLEAN_SHARE, NOISY_LEVEL,
@@ -172,3 +172,13 @@ def test_the_refined_output_stays_within_the_outputs_local_range(sharp, shake):
         assert (refined[..., channel] <= high + excess * span + 1e-6).all()
     # And it still gains over the rough estimate.
     assert _psnr(sharp, refined) > _psnr(sharp, rough) + 1.0
+
+
+@pytest.mark.parametrize("size", [7, 1000, 230399])
+def test_the_edge_threshold_passes_the_same_pixels_as_numpys_quantile(size):
+    rng = np.random.default_rng(size)
+    for values in (np.abs(rng.normal(size=size)), np.round(np.abs(rng.normal(size=size)), 1)):
+        for fraction in (0.0, 0.5, 1 - blur_kernels.EDGE_FRACTION, 1.0):
+            np.testing.assert_array_equal(
+                values >= blur_kernels._upper_quantile(values, fraction),
+                values >= np.quantile(values, fraction), err_msg=f"{size} {fraction}")

@@ -5,9 +5,9 @@ passes most of it through to its output (trained on pairs with noise of 0.01 and
 noise-free targets, it still leaves about that much). Wavelet shrinkage
 (scikit-image's `denoise_wavelet`, BayesShrink, on YCbCr, with `WAVELET`) with
 the noise level estimated from the blurred input (`estimate_sigma`, the median
-absolute deviation of its finest wavelet coefficients) takes it out; on a noise-free input the
-estimate is about the 8-bit rounding and the image comes back all but unchanged
-(docs/deblurring.md, "Output denoising").
+absolute deviation of its finest wavelet coefficients) takes it out; on a
+noise-free input the estimate is about the 8-bit rounding and the image comes back
+all but unchanged (docs/deblurring.md, "Output denoising").
 """
 
 import numpy as np
