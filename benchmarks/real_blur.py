@@ -50,9 +50,15 @@ import os
 import time
 
 import cv2
-import matplotlib
 import numpy as np
-import sklearn.datasets
+
+try:  # the held-out photographs ship with these two, which srn-tf does not need
+    import matplotlib
+    import sklearn.datasets
+except ImportError as error:
+    raise SystemExit(f"benchmarks.real_blur: {error.name} is missing; its photographs "
+                     "come with scikit-learn and matplotlib: pip install scikit-learn "
+                     "matplotlib") from None
 
 from benchmarks.machine import machine
 from benchmarks.unseen_shake import shake_poses
@@ -182,12 +188,15 @@ def main():
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--output", required=True, help="JSON file to write")
     parser.add_argument("--seed", type=int, default=2606, help="seeds every path and noise")
+    parser.add_argument("--checkpoint", default="default",
+                        help="model folder to score (default: the bundled model), e.g. a "
+                             "fine-tuned run's folder; the stages are the same for any model")
     parser.add_argument("--sets", default=None,
                         help="comma-separated substrings: run only the sets whose name "
                              "contains one (default: all)")
     args = parser.parse_args()
 
-    model = load_model("default")
+    model = load_model(args.checkpoint)
     photos = photographs()
     sets = held_out_sets()
     if args.sets:
