@@ -50,3 +50,13 @@ def test_output_is_clipped_and_shapes_must_agree():
     assert result.dtype == np.float32 and 0 <= result.min() and result.max() <= 1
     with pytest.raises(ValueError, match=r"blurred \(128, 128, 3\) and deblurred \(128, 128, 1\)"):
         denoise_output(noisy.astype(np.float32), np.zeros((128, 128, 1), np.float32))
+
+
+def test_a_noise_level_given_is_the_one_used():
+    clean = _blurred_photo(3)
+    noisy = clean + np.random.default_rng(3).normal(0, 0.02, clean.shape).astype(np.float32)
+    # The level deblur_image estimated once for refinement and denoising: the same
+    # result as estimating it here, and a different one when the level differs.
+    np.testing.assert_array_equal(denoise_output(noisy, noisy, noise_level(noisy)),
+                                  denoise_output(noisy, noisy))
+    assert not np.array_equal(denoise_output(noisy, noisy, 0.002), denoise_output(noisy, noisy))

@@ -13,6 +13,7 @@ from srn_tf.inference.postprocess.kernel_refinement import (CLEAN_SHARE, NOISY_L
                                                             NOISY_SHARE, refine_with_kernel,
                                                             refine_with_one_kernel, refined_share,
                                                             within_local_range)
+from srn_tf.inference.postprocess.noise import noise_level
 
 
 @pytest.fixture(scope="module")
@@ -182,3 +183,14 @@ def test_the_edge_threshold_passes_the_same_pixels_as_numpys_quantile(size):
             np.testing.assert_array_equal(
                 values >= blur_kernels._upper_quantile(values, fraction),
                 values >= np.quantile(values, fraction), err_msg=f"{size} {fraction}")
+
+
+def test_a_noise_level_given_is_the_one_used(sharp, shake):
+    blurred = _blur(sharp, shake, "8-bit").astype(np.float32)
+    rough = _rough(sharp).astype(np.float32)
+    # deblur_image estimates the level once for refinement and denoising: the same
+    # result as estimating it here; a noisier level keeps a larger share.
+    estimated = refine_with_kernel(blurred, rough)
+    np.testing.assert_array_equal(refine_with_kernel(blurred, rough, noise_level(blurred)),
+                                  estimated)
+    assert not np.array_equal(refine_with_kernel(blurred, rough, NOISY_LEVEL), estimated)

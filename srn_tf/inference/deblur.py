@@ -20,6 +20,7 @@ from srn_tf.inference.postprocess.flat_level import match_flat_level
 from srn_tf.inference.flip_ensemble import flip_ensemble
 from srn_tf.inference.options import options_of
 from srn_tf.inference.postprocess.kernel_refinement import refine_with_kernel
+from srn_tf.inference.postprocess.noise import noise_level
 from srn_tf.models.srn_deblur_net import SRNDeblurNet
 from srn_tf.precision import check_precision, keras_policy
 from srn_tf.inference.padding import check_min_size, pad_to_multiple
@@ -273,10 +274,12 @@ def deblur_image(model, image, precision="float32", tile=None, tile_overlap=None
     result = _from_model_batch(model, outputs, channels)
     if options.flat_level:
         result = match_flat_level(planes, result)
+    # Refinement and denoising both need the input's noise level: estimated once.
+    noise = noise_level(planes) if options.kernel_refinement or options.denoise else None
     if options.kernel_refinement:
-        result = refine_with_kernel(planes, result)
+        result = refine_with_kernel(planes, result, noise)
     if options.denoise:
-        result = denoise_output(planes, result)
+        result = denoise_output(planes, result, noise)
     result = _from_float(result, dtype)
     if image.shape[2] == 4:
         result = np.concatenate([result, image[:, :, 3:]], axis=-1)

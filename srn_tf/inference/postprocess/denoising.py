@@ -22,19 +22,23 @@ from srn_tf.inference.postprocess.noise import noise_level
 WAVELET = "sym4"
 
 
-def denoise_output(blurred, deblurred):
+def denoise_output(blurred, deblurred, noise=None):
     """`deblurred` with noise of the level estimated in `blurred` removed.
 
     Args:
         blurred: (height, width, channels) float32 in [0, 1], the model's input.
         deblurred: float32 array of the same shape, the model's output.
+        noise: `noise_level(blurred)` where the caller has it already; estimated
+            here when None.
 
     Returns:
         float32 array of that shape, clipped to [0, 1].
     """
     if blurred.shape != deblurred.shape:
         raise ValueError(f"blurred {blurred.shape} and deblurred {deblurred.shape} differ in shape")
-    denoised = denoise_wavelet(np.clip(deblurred, 0.0, 1.0), sigma=noise_level(blurred),
+    if noise is None:
+        noise = noise_level(blurred)
+    denoised = denoise_wavelet(np.clip(deblurred, 0.0, 1.0), sigma=noise,
                                wavelet=WAVELET, method="BayesShrink", mode="soft", channel_axis=-1,
                                convert2ycbcr=deblurred.shape[-1] == 3, rescale_sigma=True)
     return np.clip(denoised, 0.0, 1.0).astype(np.float32)

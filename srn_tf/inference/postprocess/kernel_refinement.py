@@ -183,13 +183,15 @@ def within_local_range(refined, deblurred, window=RANGE_WINDOW):
     return np.clip(refined, low, high)
 
 
-def refine_with_kernel(blurred, deblurred):
+def refine_with_kernel(blurred, deblurred, noise=None):
     """`deblurred` refined by the blur kernel estimated from it and `blurred`, as far
     as one kernel explains the image (`kernel_agreement.refinement_share`).
 
     Args:
         blurred: (height, width, channels) float32 in [0, 1], the model's input.
         deblurred: float32 array of the same shape, the model's output.
+        noise: `noise_level(blurred)` where the caller has it already (denoising
+            needs it too); estimated here when None.
 
     Returns:
         float32 array of that shape (not clipped): `deblurred` plus the agreement's
@@ -203,7 +205,8 @@ def refine_with_kernel(blurred, deblurred):
     agreement = refinement_share(blurred, deblurred)
     if agreement == 0.0:
         return deblurred
-    noise = noise_level(blurred)
+    if noise is None:
+        noise = noise_level(blurred)
     refined = within_local_range(_refine(blurred, deblurred, noise), deblurred)
     share = np.float32(agreement * refined_share(noise))
     return (deblurred + share * (refined - deblurred)).astype(np.float32)
