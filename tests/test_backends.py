@@ -36,6 +36,13 @@ RESIZE_SIZES = [(18, 26), (9, 13), (71, 103), (36, 50), (1, 1), (35, 51)]
 # level's largest magnitude (at least 1e-5): the random release-shaped weights
 # give outputs up to ~5, off by up to ~1.6e-5 on JAX (~3e-6 of their magnitude).
 LEVEL_TOLERANCE = 1e-5
+
+
+def _level_tolerance(expected):
+    """LEVEL_TOLERANCE of `expected`'s largest magnitude, at least LEVEL_TOLERANCE."""
+    return LEVEL_TOLERANCE * max(1.0, float(np.abs(expected).max()))
+
+
 # The resize's gathers and lerps are the same float32 operations in the same order
 # as TF1's kernel; 1e-6 leaves room for a fused multiply-add.
 RESIZE_TOLERANCE = 1e-6
@@ -200,7 +207,7 @@ def test_all_levels_of_a_converted_folder_equal_tensorflow_at_an_odd_size(backen
                                                       reference["release_levels"][model_type])):
         got = arrays[f"levels_{model_type}_{level}"]
         assert got.shape == tensorflow.shape
-        tolerance = LEVEL_TOLERANCE * max(1.0, float(np.abs(tensorflow).max()))
+        tolerance = _level_tolerance(tensorflow)
         np.testing.assert_allclose(got, tensorflow, atol=tolerance, rtol=0,
                                    err_msg=f"{model_type} level {level} against TensorFlow")
         # And against the original graph (tests/tf1_reference.py), as the TF model is.
@@ -219,9 +226,11 @@ def test_the_keras_ops_resize_equals_tf1s_raw_op_up_and_down(backend, reference)
 
 def test_a_keras_file_written_under_tensorflow_loads_and_runs_the_same(backend, reference):
     _, _, arrays = backend
+    # The levels reach ~27 here: the same rule as above, of the level's largest value
+    # (a fixed 1e-5 failed on PyTorch by 2.3e-5 on a value of 25.8, 9e-7 of it).
     for level, want in enumerate(reference["keras_file_levels"]):
         np.testing.assert_allclose(arrays[f"keras_file_{level}"], want,
-                                   atol=LEVEL_TOLERANCE, rtol=0, err_msg=f"level {level}")
+                                   atol=_level_tolerance(want), rtol=0, err_msg=f"level {level}")
 
 
 def test_the_bundled_model_deblurs_as_under_tensorflow(backend, reference):
