@@ -344,6 +344,37 @@ def select_gpu(gpu):
     os.environ["CUDA_VISIBLE_DEVICES"] = "" if int(gpu) < 0 else str(gpu)
 
 
+def device_line(gpu=None):
+    """The line a script prints once TensorFlow has loaded: where the network runs.
+
+    "running on CPU (2 threads)", or "running on GPU: <name>" (", and N more" when
+    several are visible); when `gpu` (the --gpu the user gave, None if not given)
+    asks for a GPU that TensorFlow cannot see, the CPU line says so, since TensorFlow
+    falls back to the CPU silently.
+    """
+    import tensorflow as tf
+
+    gpus = tf.config.list_physical_devices("GPU")
+    if gpus:
+        name = tf.config.experimental.get_device_details(gpus[0]).get("device_name",
+                                                                      gpus[0].name)
+        more = f", and {len(gpus) - 1} more" if len(gpus) > 1 else ""
+        return f"running on GPU: {name}{more}"
+    threads = (tf.config.threading.get_intra_op_parallelism_threads()
+               or len(os.sched_getaffinity(0)))
+    line = f"running on CPU ({threads} thread{'s' if threads != 1 else ''})"
+    if gpu is not None and int(gpu) >= 0:
+        line += f"; --gpu={gpu} asked for a GPU, but TensorFlow sees none"
+    return line
+
+
+def print_device(gpu_flag="gpu"):
+    """Prints `device_line` on stdout, with the script's --`gpu_flag` when the user gave it
+    (None: the script has no such flag)."""
+    given = gpu_flag is not None and FLAGS[gpu_flag].present
+    print(device_line(FLAGS[gpu_flag].value if given else None), flush=True)
+
+
 def fail(message):
     """Prints a one-line error and exits with status 1."""
     print(f"error: {message}", file=sys.stderr)
@@ -375,13 +406,22 @@ def run_console_script(main, module_name, flags_parser=None):
     sys.modules["__main__"].__doc__ = sys.modules[module_name].__doc__
     for flag in flags.FLAGS.get_key_flags_for_module(module_name):
         flags.FLAGS.register_key_flag_for_module(sys.argv[0], flag)
-    help_requested = any(argument in ("--help", "-h", "-?", "--helpshort", "--helpfull")
+    # absl knows --help and -? but not -h, which every other command-line tool takes.
+    sys.argv[1:] = ["--help" if argument == "-h" else argument for argument in sys.argv[1:]]
+    help_requested = any(argument in ("--help", "-?", "--helpshort", "--helpfull")
                          for argument in sys.argv[1:])
     try:
         if flags_parser is None:
             app.run(quiet_main)
         else:
             app.run(quiet_main, flags_parser=flags_parser)
+    except KeyboardInterrupt as interruption:
+        # Ctrl-C: one line instead of a traceback (a run over files says in it what
+        # was done), and the shell's status for a run stopped by SIGINT. Outputs are
+        # written under temporary names and renamed, so none is left half written.
+        print(f"interrupted{': ' + str(interruption) if str(interruption) else ''}",
+              file=sys.stderr, flush=True)
+        sys.exit(130)
     except SystemExit as exit_request:
         # absl exits with status 1 after printing help; asking for help is no error.
         if help_requested and exit_request.code == 1:

@@ -14,7 +14,7 @@ from absl import flags
 from srn_tf.cli.common import (MODEL_SOURCES, check_checkpoint, check_file_run_flags,
                                check_image_input, check_output_file, check_output_folder,
                                check_tile_flags, define_device_flags, define_file_run_flags,
-                               define_model_flags, fail, import_tensorflow,
+                               define_model_flags, fail, import_tensorflow, print_device,
                                run_console_script, run_option_overrides, select_gpu)
 
 FLAGS = flags.FLAGS
@@ -50,6 +50,7 @@ def main(argv):
     overrides = run_option_overrides()
     select_gpu(FLAGS.gpu)
     import_tensorflow()
+    print_device()
 
     from srn_tf.inference.deblur_files import deblur_files
 

@@ -16,7 +16,8 @@ from absl import flags
 from srn_tf.cli.common import (MODEL_SOURCES, check_checkpoint, check_input_path,
                                check_output_file, check_output_folder, check_tile_flags,
                                define_device_flags, define_model_flags, fail, import_tensorflow,
-                               run_console_script, run_option_overrides, select_gpu)
+                               print_device, run_console_script, run_option_overrides,
+                               select_gpu)
 
 FLAGS = flags.FLAGS
 define_model_flags("Model to evaluate: " + MODEL_SOURCES)
@@ -83,6 +84,7 @@ def main(argv):
     import sys
 
     import_tensorflow()
+    print_device()
 
     from srn_tf.data import pairs as paired_images
 

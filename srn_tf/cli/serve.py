@@ -16,7 +16,7 @@ import tempfile
 from absl import flags
 
 from srn_tf.cli.common import (MODEL_SOURCES, check_checkpoint, define_model_flags, fail,
-                               import_tensorflow, run_console_script)
+                               import_tensorflow, print_device, run_console_script)
 
 FLAGS = flags.FLAGS
 define_model_flags("Model to serve: " + MODEL_SOURCES)
@@ -64,6 +64,7 @@ def main(argv):
               "upload images to this server; use the default 127.0.0.1 to keep it to this "
               "machine", file=sys.stderr, flush=True)
     import_tensorflow()
+    print_device(None)
 
     from srn_tf.checkpoints.loading import load_deblur_model
     from srn_tf.serve.app import create_app

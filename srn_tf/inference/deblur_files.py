@@ -38,6 +38,23 @@ class DeblurSummary:
         return not self.failed
 
 
+class DeblurInterrupted(KeyboardInterrupt):
+    """Ctrl-C during `deblur_files`: what was done before it, and the file it stopped in.
+
+    Its message is the one line srn-deblur prints; `summary` is the `DeblurSummary`
+    so far. The file being deblurred was not written (outputs are renamed into place
+    only when complete), and a rerun skips the outputs already written.
+    """
+
+    def __init__(self, summary, current, total):
+        self.summary, self.current, self.total = summary, current, total
+        where = f" while deblurring {current} (not written)" if current else ""
+        super().__init__(
+            f"stopped{where}; done {len(summary.done)}, skipped {len(summary.skipped)}, "
+            f"failed {len(summary.failed)} of {total} files; run the same command again to "
+            "do the rest (outputs already written are skipped)")
+
+
 def list_inputs(input_path):
     """Lists the images `input_path` names (`srn_tf.data.image_io.list_images`).
 
@@ -150,30 +167,37 @@ def deblur_files(input_path, output_path, checkpoint=None, model_type=None, heig
     strips = []
     bar = _Progress(len(inputs), progress)
     start = time.time()
-    for count, (source, relative) in enumerate(inputs, start=1):
-        target = os.path.join(output_path, per_file.output_name(relative, output_format))
-        if os.path.exists(target) and not overwrite:
-            summary.skipped.append(source)
+    current = None
+    try:
+        for count, (source, relative) in enumerate(inputs, start=1):
+            target = os.path.join(output_path, per_file.output_name(relative, output_format))
+            if os.path.exists(target) and not overwrite:
+                summary.skipped.append(source)
+                if side_by_side_path is not None:
+                    _add_existing_strip(strips, summary, source, relative, target)
+                bar.update(count, source, "skipped (output exists)")
+                continue
+            began, current = time.time(), source
+            try:
+                image, metadata = image_io.read_image_with_metadata(source)
+                result = per_file.deblur_decoded(model, image, options, precision, height, width,
+                                                 tile, tile_overlap)
+                os.makedirs(os.path.dirname(target) or ".", exist_ok=True)
+                image_io.write_image(
+                    target, per_file.fit_to_format(result, os.path.splitext(target)[1]), metadata)
+            except per_file.file_errors() as error:
+                summary.failed.append((source, per_file.failure_reason(source, error)))
+                bar.update(count, source, "FAILED")
+                current = None
+                continue
+            summary.done.append(target)
+            current = None
             if side_by_side_path is not None:
-                _add_existing_strip(strips, summary, source, relative, target)
-            bar.update(count, source, "skipped (output exists)")
-            continue
-        began = time.time()
-        try:
-            image, metadata = image_io.read_image_with_metadata(source)
-            result = per_file.deblur_decoded(model, image, options, precision, height, width,
-                                             tile, tile_overlap)
-            os.makedirs(os.path.dirname(target) or ".", exist_ok=True)
-            image_io.write_image(
-                target, per_file.fit_to_format(result, os.path.splitext(target)[1]), metadata)
-        except per_file.file_errors() as error:
-            summary.failed.append((source, per_file.failure_reason(source, error)))
-            bar.update(count, source, "FAILED")
-            continue
-        summary.done.append(target)
-        if side_by_side_path is not None:
-            strips.append((relative, comparison_strip(image, result)))
-        bar.update(count, source, "done", seconds=time.time() - began)
+                strips.append((relative, comparison_strip(image, result)))
+            bar.update(count, source, "done", seconds=time.time() - began)
+    except KeyboardInterrupt:
+        summary.seconds = time.time() - start
+        raise DeblurInterrupted(summary, current, len(inputs)) from None
     if strips:
         folder = os.path.dirname(os.fspath(side_by_side_path))
         os.makedirs(folder or ".", exist_ok=True)
