@@ -88,15 +88,18 @@ def fit_to_format(image, extension):
 
 def file_errors():
     """The errors that fail one file and let the others run: unreadable or corrupt
-    inputs, unwritable outputs, images the model cannot take."""
+    inputs, unwritable outputs, images the model cannot take, and memory running out
+    for one image (under a ulimit or a container's limit) while smaller ones fit."""
     import tensorflow as tf
 
-    return OSError, ValueError, tf.errors.OpError
+    return OSError, ValueError, MemoryError, tf.errors.OpError
 
 
 def failure_reason(source, error):
     """The one-line reason `source` failed, starting with its path."""
     message = str(error).splitlines()[0] if str(error) else type(error).__name__
+    if isinstance(error, MemoryError):
+        message = f"out of memory ({message})"
     if not message.startswith(source):
         message = f"{source}: {message}"
     return message
