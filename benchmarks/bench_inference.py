@@ -118,8 +118,9 @@ def _run_config(config):
     tile = auto_tile(model, image.shape) if config.get("tiled") else None
     batch = 1 if model.channels == 3 else 3
     if tile:
-        spans = [tile_spans(n + -n % model.size_multiple, tile, default_overlap(tile),
-                            model.size_multiple) for n in (height, width)]
+        multiple = model.size_multiple
+        spans = [tile_spans(n + -n % multiple, tile, default_overlap(tile, multiple), multiple)
+                 for n in (height, width)]
         tile_shape = (spans[0][0][1], spans[1][0][1])
         flops = count_conv_flops(model, (batch, *tile_shape, model.channels)) * (
             len(spans[0]) * len(spans[1]))

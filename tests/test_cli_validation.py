@@ -79,10 +79,10 @@ def test_the_importtime_check_would_see_tensorflow():
     (["--input_path={p}/images", "--side_by_side={p}/s.jpg"], "{p}/s.jpg: must be a .png file"),
     (["--input_path={p}/images", "--checkpoint={p}/absent"], "--checkpoint={p}/absent: no such "
                                                              "checkpoint"),
-    (["--input_path={p}/images", "--tile=16"], "tile=16, tile_overlap=8: the overlap must be in "
-                                               "[0, 0]"),
+    (["--input_path={p}/images", "--tile=1"], "tile=1: tiles must be at least 64 pixels"),
+    (["--input_path={p}/images", "--tile=16"], "tile=16: tiles must be at least 64 pixels"),
     (["--input_path={p}/images", "--tile=24", "--tile_overlap=64"],
-     "tile=24, tile_overlap=64: the overlap must be in [0, 0]"),
+     "tile=24: tiles must be at least 64 pixels"),
     (["--input_path={p}/images", "--tile=64", "--tile_overlap=56"],
      "tile=64, tile_overlap=56: the overlap must be in [0, 48]"),
     (["--input_path={p}/images", "--tile_overlap=-1"], "--tile_overlap must be >= 0"),
@@ -104,8 +104,8 @@ def test_srn_deblur_refuses_bad_arguments_before_tensorflow(paths, args, expecte
      "{p}/file/c.png: cannot write (Not a directory)"),
     ("srn-eval", ["--datalist={p}/file", "--checkpoint={p}/absent"],
      "--checkpoint={p}/absent: no such checkpoint"),
-    ("srn-eval", ["--datalist={p}/file", "--tile=40"], "tile=40, tile_overlap=20: the overlap "
-                                                       "must be in [0, 16]"),
+    ("srn-eval", ["--datalist={p}/file", "--tile=40"], "tile=40: tiles must be at least 64 "
+                                                       "pixels"),
     ("srn-export", ["--export_dir={p}/file/export"], "{p}/file/export: cannot write (Not a "
                                                      "directory)"),
     ("srn-export", ["--export_dir={p}/export", "--checkpoint={p}/absent"],

@@ -250,8 +250,9 @@ def test_big_images_are_tiled_automatically(monkeypatch, checkpoint, tmp_path):
     summary = deblur_files(str(tmp_path), str(tmp_path / "out"), checkpoint=checkpoint,
                            progress=False)
     assert summary.ok, summary.failed
-    # A gray model runs RGB as 3 planes: tile side sqrt(4096 / 3) // 16 * 16 = 32.
-    assert seen == [32, None]
+    # A gray model runs RGB as 3 planes: tile side sqrt(4096 / 3) // 16 * 16 = 32,
+    # raised to the smallest tile, 64.
+    assert seen == [64, None]
 
 
 def test_side_by_side_sheet_shows_every_done_image_blurred_then_deblurred(
@@ -381,7 +382,7 @@ def test_no_images_is_refused_before_the_model_loads(tmp_path):
 
 def test_an_impossible_tiling_is_refused_once_before_any_image(checkpoint, tmp_path):
     image_io.write_image(tmp_path / "a.png", _random((64, 64, 3), np.uint8))
-    with pytest.raises(ValueError, match="tile=24, tile_overlap=12"):
+    with pytest.raises(ValueError, match="tile=24: tiles must be at least 64 pixels"):
         deblur_files(str(tmp_path / "a.png"), str(tmp_path / "out"), checkpoint=checkpoint,
                      tile=24, progress=False)
     assert not (tmp_path / "out").exists()

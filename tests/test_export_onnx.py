@@ -185,22 +185,22 @@ def test_srn_deblur_runs_an_onnx_file_on_a_folder(exported, tmp_path):
     images = tmp_path / "blurred"
     (images / "nested").mkdir(parents=True)
     rng = np.random.default_rng(2)
-    photos = {"a.png": (rng.random((35, 51, 3)) * 255).astype(np.uint8),
-              "nested/b.png": (rng.random((48, 64, 3)) * 65535).astype(np.uint16)}
+    photos = {"a.png": (rng.random((70, 102, 3)) * 255).astype(np.uint8),
+              "nested/b.png": (rng.random((96, 128, 3)) * 65535).astype(np.uint16)}
     for name, photo in photos.items():
         image_io.write_image(str(images / name), photo)
     (images / "broken.png").write_bytes(b"not a png")
     onnx_file = folder / "color_nchw_float32.onnx"
     result = subprocess.run(
         [os.path.join(BIN, "srn-deblur"), f"--checkpoint={onnx_file}", f"--input_path={images}",
-         f"--output_path={tmp_path / 'out'}", "--tile=32", "--tile_overlap=8", "--gpu=-1"],
+         f"--output_path={tmp_path / 'out'}", "--tile=64", "--tile_overlap=16", "--gpu=-1"],
         capture_output=True, text=True, timeout=300, env=ENVIRONMENT)
     assert result.returncode == 1, result.stderr  # one file of three failed
     assert "failed: " in result.stdout and "broken.png" in result.stdout, result.stdout
     assert "done 2," in result.stdout, result.stdout
     for name, photo in photos.items():
         written = image_io.read_image(str(tmp_path / "out" / name))
-        expected = srn_tf.deblur_image(models["color"], photo, tile=32, tile_overlap=8)
+        expected = srn_tf.deblur_image(models["color"], photo, tile=64, tile_overlap=16)
         assert written.dtype == photo.dtype and written.shape == photo.shape
         # The same tiles through another runtime: float32 outputs agree to ~1e-6, so
         # integer outputs to one level (truncation at a boundary).

@@ -219,8 +219,8 @@ def test_a_model_is_freed_once_unused_despite_its_traces():
 def test_flat_level_matches_the_whole_output_to_the_input_over_flat_areas(models):
     model = models["color"]
     rng = np.random.default_rng(3)
-    image = np.full((48, 80, 3), 0.5, np.float32)
-    image[:, 40:] = rng.uniform(0, 1, (48, 40, 3))
+    image = np.full((96, 160, 3), 0.5, np.float32)
+    image[:, 80:] = rng.uniform(0, 1, (96, 80, 3))
     output = srn_tf.predict_any_size(model, image[None]).numpy()[0]
     expected = np.clip(match_flat_level(image, output), 0, 1)
     # A random model moves flat grey, so matching changes the result.
@@ -232,8 +232,8 @@ def test_flat_level_matches_the_whole_output_to_the_input_over_flat_areas(models
                                atol=FLOAT_TOLERANCE, rtol=0)
     # Tiled, one offset per channel for the whole stitched image, not one per tile:
     # where neither result is clipped, they differ by the same constant everywhere.
-    tiled = srn_tf.deblur_image(model, image, tile=32, tile_overlap=8)
-    tiled_matched = srn_tf.deblur_image(model, image, tile=32, tile_overlap=8, flat_level=True)
+    tiled = srn_tf.deblur_image(model, image, tile=64, tile_overlap=16)
+    tiled_matched = srn_tf.deblur_image(model, image, tile=64, tile_overlap=16, flat_level=True)
     covered = []
     for channel in range(3):
         inside = ((tiled[..., channel] > 0) & (tiled[..., channel] < 1)
@@ -241,7 +241,7 @@ def test_flat_level_matches_the_whole_output_to_the_input_over_flat_areas(models
         shift = (tiled_matched[..., channel] - tiled[..., channel])[inside]
         if shift.size:
             assert np.ptp(shift) < 1e-5
-        covered.append(inside[:, :32].any() and inside[:, 48:].any())
+        covered.append(inside[:, :64].any() and inside[:, 96:].any())
     assert any(covered)  # the check reached both ends of the image
 
 

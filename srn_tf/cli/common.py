@@ -114,10 +114,12 @@ def define_file_run_flags():
                          "Largest tile side in pixels: big images run in overlapping tiles to "
                          "bound memory. Default: automatic (tile only images above 2 Mpixel "
                          "per model batch; docs/tiling.md gives the memory it keeps to); 0 "
-                         "never tiles. The overlap must stay below the tile rounded down to a "
+                         "never tiles. At least 64 (4 times the model's size multiple of "
+                         "16); the overlap must stay below the tile rounded down to a "
                          "multiple of 16, minus 16.")
     flags.DEFINE_integer("tile_overlap", None,
-                         "Least overlap of neighbouring tiles in pixels (default 64); more "
+                         "Least overlap of neighbouring tiles in pixels (default 64, or half "
+                         "the tile if smaller); more "
                          "overlap is closer to the untiled result and slower.")
     flags.DEFINE_enum("format", None, ["png", "jpg", "jpeg", "bmp", "tif", "tiff"],
                       "Output format. Default: each input's own format and bit depth. 16-bit "

@@ -59,8 +59,6 @@ def _check_flags():
         fail("--save_images needs --output_dir")
     if FLAGS.contact_sheet is not None and not FLAGS.contact_sheet.lower().endswith(".png"):
         fail(f"--contact_sheet={FLAGS.contact_sheet}: must be a .png file")
-    if FLAGS.tile is not None and FLAGS.tile < 16:
-        fail(f"--tile={FLAGS.tile}: must be at least 16")
     if FLAGS.max_images < 0 or FLAGS.contact_sheet_count < 0:
         fail("--max_images and --contact_sheet_count must not be negative")
     check_input_path(FLAGS.datalist, "file")

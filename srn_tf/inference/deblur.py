@@ -24,7 +24,7 @@ from srn_tf.inference.postprocess.noise import noise_level
 from srn_tf.models.srn_deblur_net import SRNDeblurNet
 from srn_tf.precision import check_precision, keras_policy
 from srn_tf.inference.padding import check_min_size, pad_to_multiple
-from srn_tf.inference.tiling import default_overlap, run_tiled
+from srn_tf.inference.tiling import check_tiling, default_overlap, run_tiled
 
 _TENSORFLOW_BACKEND = keras.backend.backend() == "tensorflow"
 if _TENSORFLOW_BACKEND:
@@ -233,7 +233,7 @@ def deblur_image(model, image, precision="float32", tile=None, tile_overlap=None
             to bound memory. Tiles only approximate the whole-image result (see
             docs/tiling.md).
         tile_overlap: least overlap of neighbouring tiles in pixels, below `tile`
-            (default `tiling.default_overlap(tile)`: 64, at most half the tile).
+            (default `tiling.default_overlap`: 64, at most half the tile).
         flips: 1 runs the image once (the release); 2 also runs it flipped left to
             right, 4 also upside down and both, 8 also those 4 of its transpose;
             the outputs, mapped back, are averaged (each tile's, when tiled).
@@ -269,7 +269,7 @@ def deblur_image(model, image, precision="float32", tile=None, tile_overlap=None
     if tile is None:
         outputs = run(batch)
     else:
-        overlap = default_overlap(tile) if tile_overlap is None else tile_overlap
+        overlap = check_tiling(tile, tile_overlap, model.size_multiple)
         outputs = run_tiled(run, batch, tile, overlap, model.size_multiple)
     result = _from_model_batch(model, outputs, channels)
     if options.flat_level:

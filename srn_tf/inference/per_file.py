@@ -14,6 +14,7 @@ import os
 import numpy as np
 
 from srn_tf.data import image_io
+from srn_tf.inference.tiling import smallest_tile
 
 # Automatic tiling: images whose model batch (pixels x planes run at once) is above
 # this run in tiles of at most this many pixels, which keeps a 2160x3840 image
@@ -34,14 +35,16 @@ def auto_tile(model, image_shape):
 
     An image is tiled when the planes the model runs at once (3 for a gray model
     on RGB) exceed `AUTO_TILE_PIXELS`; the tile is then the largest multiple of the
-    model's size multiple whose square holds that many pixels per batch.
+    model's size multiple whose square holds that many pixels per batch, and at
+    least `tiling.smallest_tile`.
     """
     height, width, channels = image_shape
     planes = 1 if model.channels == 3 else (3 if channels >= 3 else 1)
     if height * width * planes <= AUTO_TILE_PIXELS:
         return None
     multiple = model.size_multiple
-    return int(math.sqrt(AUTO_TILE_PIXELS / planes)) // multiple * multiple
+    return max(smallest_tile(multiple),
+               int(math.sqrt(AUTO_TILE_PIXELS / planes)) // multiple * multiple)
 
 
 def deblur_decoded(model, image, options, precision="float32", height=None, width=None,
