@@ -1,7 +1,9 @@
 """Reading and writing images: formats, bit depths, channel order, orientation, errors."""
 
+import dataclasses
 import functools
 import os
+import re
 import struct
 
 import cv2
@@ -96,7 +98,8 @@ def test_tiff_orientation_tag_is_applied(tmp_path):
 def test_corrupt_file_is_a_one_line_error_naming_it(tmp_path):
     path = tmp_path / "broken.png"
     path.write_bytes(b"\x89PNG\r\n\x1a\n not really")
-    with pytest.raises(ValueError, match=r"broken\.png: cannot be decoded") as info:
+    with pytest.raises(ValueError, match=r"broken\.png: not a PNG, JPEG, BMP, WebP or TIFF image "
+                       r"\(unrecognised or corrupt header\)") as info:
         image_io.read_image(path)
     assert "\n" not in str(info.value)
 
@@ -104,7 +107,7 @@ def test_corrupt_file_is_a_one_line_error_naming_it(tmp_path):
 def test_corrupt_tiff_is_a_one_line_error_naming_it(tmp_path):
     path = tmp_path / "broken.tif"
     path.write_bytes(b"II*\x00garbage")
-    with pytest.raises(ValueError, match=r"broken\.tif: cannot be decoded"):
+    with pytest.raises(ValueError, match=r"broken\.tif: not a readable TIFF"):
         image_io.read_image(path)
 
 
@@ -299,3 +302,172 @@ def test_metadata_leaves_the_encoded_pixels_bit_identical(tmp_path, extension, c
     assert (tmp_path / f"without{extension}").read_bytes() == reference.read_bytes()
     np.testing.assert_array_equal(decode(tmp_path / f"with{extension}"), decode(reference))
     assert (tmp_path / f"with{extension}").read_bytes() != reference.read_bytes()
+
+
+# --- The one decoder: headers first, a pixel limit, every failure one line ---------------
+
+from tests import bad_inputs  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory):
+    return bad_inputs.write_corpus(tmp_path_factory.mktemp("corpus"))
+
+
+def test_every_bad_file_is_one_line_naming_it(corpus):
+    _, bad, _ = corpus
+    for name, path in bad.items():
+        with pytest.raises(ValueError) as info:
+            image_io.read_image(path)
+        message = str(info.value)
+        assert message.startswith(path + ": ") and "\n" not in message, (name, message)
+
+
+@pytest.mark.parametrize("name,reason", [
+    ("truncated.png", "truncated PNG"), ("truncated.jpg", "truncated JPEG"),
+    ("truncated.tif", "cannot be decoded"), ("empty.png", "empty file"),
+    ("text.jpg", "not a PNG, JPEG, BMP, WebP or TIFF image"),
+    ("bad_crc.png", "bad CRC in its IDAT chunk"),
+    ("odd_layout_16bit.tif", "unsupported TIFF layout"),
+    ("animated.webp", "an animation (2 frames)"),
+    ("bomb.png", "60000x60000 (3600.0 megapixels) is above the limit of 200 megapixels "
+                 "(raise it with --max_megapixels)"),
+])
+def test_each_bad_file_says_what_is_wrong(corpus, name, reason):
+    with pytest.raises(ValueError, match=re.escape(reason)):
+        image_io.read_image(corpus[1][name])
+
+
+def test_good_odd_files_are_read(corpus):
+    good, _, _ = corpus
+    assert image_io.read_image(good["one_pixel.png"]).shape == (1, 1, 3)
+    webp = image_io.read_image(good["fine.webp"])
+    # Written lossless by Pillow from this crop: identical pixels.
+    np.testing.assert_array_equal(webp, bad_inputs.photo(offset=7))
+
+
+def test_cmyk_jpeg_is_read_as_rgb_not_as_rgba(corpus):
+    from PIL import Image
+
+    image = image_io.read_image(corpus[0]["cmyk.jpg"])
+    assert image.shape == (bad_inputs.SIZE, bad_inputs.SIZE, 3)
+    with Image.open(corpus[0]["cmyk.jpg"]) as cmyk:
+        expected = np.asarray(cmyk.convert("RGB")).astype(int)
+    # libjpeg (OpenCV) and Pillow convert CMYK to RGB alike, up to rounding of a level
+    # or two after their own inverse DCTs; a K channel taken as alpha or an
+    # uninverted Adobe CMYK would be off by far more (tens of levels on average).
+    assert np.abs(image.astype(int) - expected).mean() < 2
+
+
+def test_the_pixel_limit_is_checked_from_the_header_before_decoding(tmp_path, monkeypatch):
+    path = tmp_path / "big.png"
+    image_io.write_image(path, np.zeros((1000, 3000, 3), np.uint8))  # 3 megapixels
+    decoded = []
+    monkeypatch.setattr(cv2, "imdecodeWithMetadata",
+                        lambda *args: decoded.append(args) or (None, [], []))
+    with pytest.raises(ValueError, match=r"big\.png: 3000x1000 \(3\.0 megapixels\) is above "
+                                         r"the limit of 2\.5 megapixels \(raise it with "
+                                         r"--max_megapixels\)"):
+        image_io.read_image(path, max_megapixels=2.5)
+    assert decoded == []
+    monkeypatch.undo()
+    assert image_io.read_image(path, max_megapixels=3.0).shape == (1000, 3000, 3)
+
+
+def test_the_default_limit_takes_a_150_megapixel_photo_but_not_the_bomb():
+    medium_format = image_io.ImageHeader(10652, 14204, 3, 1, "JPEG")  # 151.3 MP
+    assert image_io.pixel_limit_error("a.jpg", medium_format,
+                                      image_io.DEFAULT_MAX_MEGAPIXELS) is None
+    bomb = image_io.ImageHeader(60000, 60000, 3, 1, "PNG")
+    assert "--max_megapixels" in image_io.pixel_limit_error("b.png", bomb,
+                                                            image_io.DEFAULT_MAX_MEGAPIXELS)
+
+
+def test_a_limit_raised_past_opencvs_cap_still_refuses_with_the_reason():
+    huge = image_io.ImageHeader(40000, 30000, 3, 1, "PNG")  # 1200 MP, above 2**30 pixels
+    message = image_io.pixel_limit_error("huge.png", huge, max_megapixels=5000)
+    assert message == ("huge.png: 30000x40000 (1200.0 megapixels) is above the 1074 "
+                       "megapixels OpenCV decodes (PNG; save it as TIFF to read it)")
+    assert image_io.pixel_limit_error("huge.tif", dataclasses.replace(huge, format="TIFF"),
+                                      max_megapixels=5000) is None
+
+
+def test_the_bomb_header_is_refused_with_the_limit_raised_too(corpus):
+    # 3600 MP is above OpenCV's own cap: the refusal says so instead of OpenCV's assertion.
+    with pytest.raises(ValueError, match=r"bomb\.png: .* above the 1074 megapixels OpenCV"):
+        image_io.read_image(corpus[1]["bomb.png"], max_megapixels=None)
+
+
+def test_decoder_errors_become_one_line_value_errors(tmp_path, monkeypatch):
+    path = tmp_path / "fine.png"
+    image_io.write_image(path, np.zeros((8, 8, 3), np.uint8))
+
+    def fail(*args):
+        raise cv2.error("OpenCV(5.1.0) loadsave.cpp:99: error: (-215:Assertion failed)\n"
+                        "pixels <= CV_IO_MAX_IMAGE_PIXELS in function 'validateInputImageSize'")
+
+    monkeypatch.setattr(cv2, "imdecodeWithMetadata", fail)
+    with pytest.raises(ValueError, match=r"fine\.png: cannot be decoded \(OpenCV") as info:
+        image_io.read_image(path)
+    assert "\n" not in str(info.value)
+
+
+HEADER_CASES = [  # (Pillow mode, extension, save options) -> channels read_image returns
+    ("L", ".png", {}), ("LA", ".png", {}), ("P", ".png", {}), ("RGB", ".png", {}),
+    ("RGBA", ".png", {}), ("P", ".png", {"transparency": 0}), ("1", ".png", {}),
+    ("RGB", ".png", {"transparency": (0, 0, 0)}), ("L", ".jpg", {}), ("RGB", ".jpg", {}),
+    ("CMYK", ".jpg", {}), ("L", ".bmp", {}), ("P", ".bmp", {}), ("RGB", ".bmp", {}),
+    ("RGB", ".webp", {"lossless": True}), ("RGBA", ".webp", {"lossless": True}),
+]
+
+
+@pytest.mark.parametrize("mode,extension,options", HEADER_CASES)
+def test_header_agrees_with_the_decoded_image(tmp_path, mode, extension, options):
+    from PIL import Image
+
+    rgba = _random_image((12, 20, 4), np.uint8)
+    path = tmp_path / f"image{extension}"
+    Image.fromarray(rgba).convert(mode).save(path, **options)
+    image = image_io.read_image(path)
+    header = image_io.read_header(path)
+    assert (header.height, header.width, header.channels, header.bytes_per_sample) == (
+        *image.shape, image.dtype.itemsize)
+
+
+@pytest.mark.parametrize("extension,channels", [(".png", 1), (".png", 3), (".png", 4),
+                                                (".tif", 1), (".tif", 3), (".tif", 4)])
+def test_header_of_16_bit_images_says_two_bytes(tmp_path, extension, channels):
+    path = tmp_path / f"deep{extension}"
+    image_io.write_image(path, _random_image((10, 14, channels), np.uint16))
+    header = image_io.read_header(path)
+    assert (header.height, header.width, header.channels, header.bytes_per_sample) == (
+        10, 14, channels, 2)
+
+
+@pytest.mark.parametrize("extension", [".jpg", ".png", ".webp"])
+def test_header_size_is_turned_by_exif_orientation_as_read_image_is(tmp_path, extension):
+    path = str(tmp_path / f"turned{extension}")
+    blob = np.frombuffer(_exif_with_orientation(6), np.uint8)
+    assert cv2.imwriteWithMetadata(path, _random_image((10, 30, 3), np.uint8),
+                                   [cv2.IMAGE_METADATA_EXIF], [blob])
+    header = image_io.read_header(path)
+    assert (header.height, header.width) == image_io.read_image(path).shape[:2] == (30, 10)
+
+
+def test_header_of_the_bomb_is_read_without_decoding(corpus):
+    header = image_io.read_header(corpus[1]["bomb.png"])
+    assert (header.height, header.width, header.channels) == (60000, 60000, 3)
+
+
+def test_webp_round_trips_losslessly_with_alpha(tmp_path):
+    image = _random_image((20, 30, 4), np.uint8)
+    image_io.write_image(tmp_path / "out.webp", image)
+    np.testing.assert_array_equal(image_io.read_image(tmp_path / "out.webp"), image)
+
+
+def test_webp_is_listed_and_other_image_types_are_listed_as_unsupported(tmp_path):
+    for name in ("a.webp", "b.png", "c.gif", "d.HEIC", "e.cr2", "notes.txt"):
+        (tmp_path / name).write_bytes(b"")
+    assert [relative for _, relative in image_io.list_images(tmp_path)] == ["a.webp", "b.png"]
+    assert [os.path.basename(path) for path in image_io.list_unsupported_images(tmp_path)] == [
+        "c.gif", "d.HEIC", "e.cr2"]

@@ -99,7 +99,7 @@ def _tiff_header(path):
             orientation = int(tag.value) if tag is not None else 1
             frames = len(tiff.pages)
     except Exception as error:  # tifffile meets a corrupt header with many kinds of error
-        raise ValueError(f"{path}: not a readable TIFF ({_one_line(error)})") from None
+        raise ValueError(f"{path}: not a readable TIFF ({one_line(error)})") from None
     if dtype is None or dtype.kind != "u" or dtype.itemsize not in (1, 2):
         raise ValueError(f"{path}: unsupported TIFF sample type "
                          f"{dtype if dtype is not None else 'unknown'} "
@@ -129,7 +129,7 @@ def _pillow_header(path):
         raise ValueError(f"{path}: not a PNG, JPEG, BMP, WebP or TIFF image "
                          "(unrecognised or corrupt header)") from None
     except Exception as error:  # Pillow's plugins raise OSError, SyntaxError, struct.error...
-        raise ValueError(f"{path}: corrupt image header ({_one_line(error)})") from None
+        raise ValueError(f"{path}: corrupt image header ({one_line(error)})") from None
     if kind not in _OPENCV_FORMATS:
         raise ValueError(f"{path}: {kind} images are not supported "
                          "(reads PNG, JPEG, BMP, WebP and TIFF)")
@@ -184,6 +184,6 @@ def _exif_orientation(exif):
     return orientation if 1 <= orientation <= 8 else 1
 
 
-def _one_line(error):
+def one_line(error):
     """An exception's message on one line (decoders' messages sometimes span several)."""
     return " ".join(str(error).split()) or type(error).__name__

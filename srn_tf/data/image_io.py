@@ -1,14 +1,20 @@
 """Reading and writing the image files srn-deblur handles, bit depth and alpha kept.
 
 Images are numpy arrays (height, width, channels), channels 1 (gray), 3 (RGB) or
-4 (RGBA), in RGB order, uint8 or uint16 as stored in the file. PNG, JPEG and BMP
-go through OpenCV; TIFF through tifffile. EXIF orientation is applied, so an
+4 (RGBA), in RGB order, uint8 or uint16 as stored in the file. PNG, JPEG, BMP and
+WebP go through OpenCV; TIFF through tifffile. EXIF orientation is applied, so an
 image comes out the way a viewer shows it (and is written back that way, the
-tag reset to 1).
+tag reset to 1). WebP is written lossless.
+
+Reading is the one place every command decodes an image, and it refuses safely:
+the header is read first (`image_header.read_header`) and an image of more than
+`max_megapixels` is refused before any pixel is decoded; every failure of a
+decoder (a corrupt, truncated, empty or mislabelled file, an animation, a layout
+this package does not handle) is a one-line ValueError that starts with the path.
 
 `read_image_with_metadata` also returns what an output should carry over
 (`ImageMetadata`: the EXIF block, the ICC profile), and `write_image` writes it
-where the format holds it: JPEG and PNG both (PNG as eXIf and iCCP chunks),
+where the format holds it: JPEG, PNG and WebP both (PNG as eXIf and iCCP chunks),
 TIFF the ICC profile (tag 34675) and EXIF's descriptive IFD0 tags (make, model,
 date, artist, copyright), BMP nothing. Pixels are encoded exactly as without
 metadata (same encoder, same JPEG quality).
@@ -17,21 +23,46 @@ metadata (same encoder, same JPEG quality).
 import dataclasses
 import glob
 import os
+import re
 import struct
+import zlib
 
 import cv2
 import numpy as np
 import tifffile
 
 from srn_tf.atomic_files import atomic_file, write_error
+# ImageHeader and read_header are re-exported: image_io is where callers look for readers.
+from srn_tf.data.image_header import (TIFF_EXTENSIONS, ImageHeader, one_line,  # noqa: F401
+                                      read_header)
 
-TIFF_EXTENSIONS = (".tif", ".tiff")
-OPENCV_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp")
+OPENCV_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".webp")
 EXTENSIONS = OPENCV_EXTENSIONS + TIFF_EXTENSIONS
 # Formats that store 16 bits per channel and an alpha channel.
 SIXTEEN_BIT_EXTENSIONS = (".png",) + TIFF_EXTENSIONS
-ALPHA_EXTENSIONS = (".png", ".bmp") + TIFF_EXTENSIONS
+ALPHA_EXTENSIONS = (".png", ".bmp", ".webp") + TIFF_EXTENSIONS
 JPEG_QUALITY = 95
+# WebP is written lossless, the colour under fully transparent pixels kept too:
+# an output loses nothing to its format.
+WEBP_LOSSLESS = [cv2.IMWRITE_WEBP_LOSSLESS_MODE, cv2.IMWRITE_WEBP_LOSSLESS_PRESERVE_COLOR]
+# Extensions of image types no reader here decodes (animations, HEIF, JPEG XL and
+# 2000, AVIF, camera raw): a folder run lists such files as skipped, not silently.
+UNSUPPORTED_IMAGE_EXTENSIONS = (
+    ".gif", ".heic", ".heif", ".jxl", ".jp2", ".j2k", ".avif", ".raw", ".cr2", ".cr3",
+    ".nef", ".arw", ".dng", ".orf", ".rw2", ".raf", ".pef", ".srw", ".psd", ".ico", ".svg",
+    ".tga", ".pbm", ".pgm", ".ppm", ".exr", ".hdr")
+# The most pixels `read_image_with_metadata` decodes unless told otherwise
+# (--max_megapixels): room for a 108 MP phone photo (12000x9000) and a 150 MP
+# medium-format one (14204x10652), while a header claiming more (a 69-byte PNG
+# may claim 60000x60000, 3600 MP) is refused before decoding, not after
+# allocating gigabytes. A raised limit needs the memory: about 3 bytes a pixel to
+# decode, far more to deblur (docs/deblurring.md).
+DEFAULT_MAX_MEGAPIXELS = 200
+# OpenCV decodes at most 2**30 pixels (CV_IO_MAX_IMAGE_PIXELS, fixed from the
+# environment's OPENCV_IO_MAX_IMAGE_PIXELS when cv2 loads, so it cannot be raised
+# afterwards); tifffile has no such cap.
+OPENCV_MAX_MEGAPIXELS = 2**30 / 1e6
+MAX_MEGAPIXELS_FLAG = "--max_megapixels"
 
 _ORIENTATION_TAG = 274
 _ICC_TAG = 34675
@@ -58,6 +89,11 @@ class ImageMetadata:
 def is_image_file(path):
     """True when `path` has an extension `read_image` reads."""
     return os.path.splitext(path)[1].lower() in EXTENSIONS
+
+
+def is_unsupported_image_file(path):
+    """True when `path` looks like an image of a type `read_image` does not read (.gif, .heic...)."""
+    return os.path.splitext(path)[1].lower() in UNSUPPORTED_IMAGE_EXTENSIONS
 
 
 def _glob_root(pattern):
@@ -87,21 +123,38 @@ def list_images(input_path):
     Raises:
         FileNotFoundError: `input_path` is neither a file, a folder nor a glob.
     """
+    return _list_files(input_path, is_image_file)
+
+
+def list_unsupported_images(input_path):
+    """The files `input_path` names that look like images `read_image` does not read.
+
+    Same search as `list_images`, for `is_unsupported_image_file` (.gif, .heic,
+    camera raw...): a folder run reports them as skipped instead of ignoring them.
+
+    Returns:
+        Sorted list of paths.
+    """
+    return [path for path, _ in _list_files(input_path, is_unsupported_image_file)]
+
+
+def _list_files(input_path, wanted):
+    """`list_images`'s search for the files whose name `wanted(name)` accepts."""
     input_path = os.fspath(input_path)
     if os.path.isfile(input_path):
-        return [(input_path, os.path.basename(input_path))] if is_image_file(input_path) else []
+        return [(input_path, os.path.basename(input_path))] if wanted(input_path) else []
     if os.path.isdir(input_path):
         found = []
         for folder, subfolders, files in os.walk(input_path):
             subfolders.sort()
             found += [os.path.join(folder, name) for name in files
-                      if is_image_file(name) and not name.startswith(".")]
+                      if wanted(name) and not name.startswith(".")]
         return sorted((path, os.path.relpath(path, input_path)) for path in found)
     if glob.has_magic(input_path):
         root = _glob_root(input_path)
         return sorted((path, os.path.relpath(path, root))
                       for path in glob.glob(input_path, recursive=True)
-                      if os.path.isfile(path) and is_image_file(path))
+                      if os.path.isfile(path) and wanted(path))
     raise FileNotFoundError(f"{input_path}: no such file or folder")
 
 
@@ -198,30 +251,102 @@ def _exif_from_tiff_tags(tags):
 
 
 def _read_tiff(path):
-    try:
-        with tifffile.TiffFile(path) as tiff:
-            page = tiff.pages[0]
-            image = page.asarray()
-            tag = page.tags.get("Orientation")
-            orientation = int(tag.value) if tag is not None else 1
-            separate = page.planarconfig == tifffile.PLANARCONFIG.SEPARATE
-            icc = page.tags.get(_ICC_TAG)
-            icc = bytes(icc.value) if icc is not None and icc.value else None
-            exif = _exif_from_tiff_tags(page.tags)
-    except (tifffile.TiffFileError, EOFError, struct.error, IndexError, KeyError,
-            ValueError) as error:
-        # tifffile meets corrupt data with any of these, depending on where it breaks.
-        raise ValueError(f"{path}: cannot be decoded ({error})") from None
+    with tifffile.TiffFile(path) as tiff:
+        page = tiff.pages.first
+        image = page.asarray()
+        tag = page.tags.get("Orientation")
+        orientation = int(tag.value) if tag is not None else 1
+        separate = page.planarconfig == tifffile.PLANARCONFIG.SEPARATE
+        icc = page.tags.get(_ICC_TAG)
+        icc = bytes(icc.value) if icc is not None and icc.value else None
+        exif = _exif_from_tiff_tags(page.tags)
     if separate and image.ndim == 3:
         image = np.moveaxis(image, 0, -1)
     image = apply_orientation(_as_channels_last(image, path), orientation)
     return image, ImageMetadata(exif=exif, icc_profile=icc)
 
 
-def _read_with_opencv(path):
-    image, kinds, blocks = cv2.imreadWithMetadata(path, cv2.IMREAD_UNCHANGED)
+# In a JPEG's entropy-coded data a 0xFF byte is followed by 0x00 (a stuffed byte) or
+# a restart marker (0xD0-0xD7); anything else is the next marker.
+_JPEG_NEXT_MARKER = re.compile(rb"\xff(?!\x00|[\xd0-\xd7]|\xff)")
+
+
+def _jpeg_is_complete(data):
+    """True when the first JPEG in `data` reaches its end-of-image marker.
+
+    libjpeg decodes a truncated JPEG, printing "Premature end of JPEG file" and
+    filling the rest gray, and OpenCV returns that as an image; walking the
+    markers finds the truncation instead. Bytes after the end marker (a second
+    picture in an MPO file, a phone's embedded video) do not matter.
+    """
+    position = 2  # after SOI
+    while True:
+        position = data.find(b"\xff", position)
+        if position < 0 or position + 1 >= len(data):
+            return False
+        marker = data[position + 1]
+        if marker == 0xFF:  # fill byte before a marker
+            position += 1
+        elif marker == 0xD9:  # EOI
+            return True
+        elif 0xD0 <= marker <= 0xD7 or marker == 0x01:  # markers without a length
+            position += 2
+        else:
+            if position + 4 > len(data):
+                return False
+            (length,) = struct.unpack_from(">H", data, position + 2)
+            position += 2 + length
+            if marker == 0xDA:  # SOS: entropy-coded data up to the next marker
+                found = _JPEG_NEXT_MARKER.search(data, min(position, len(data)))
+                if found is None:
+                    return False
+                position = found.start()
+
+
+def _png_problem(data):
+    """What is wrong with a PNG's chunks (a truncation, a bad CRC), or None.
+
+    libpng prints its own "libpng error" line to stderr for these before OpenCV
+    returns None; checking the chunks first (a CRC-32 over the file's bytes,
+    milliseconds) gives one line saying which.
+    """
+    position = 8  # after the signature
+    while position < len(data):
+        if position + 12 > len(data):
+            return "truncated PNG (the file ends inside a chunk)"
+        length, kind = struct.unpack_from(">I4s", data, position)
+        end = position + 8 + length
+        if end + 4 > len(data):
+            return "truncated PNG (the file ends inside a chunk)"
+        (stored,) = struct.unpack_from(">I", data, end)
+        if zlib.crc32(data[position + 4:end]) & 0xFFFFFFFF != stored:
+            return f"bad CRC in its {kind.decode('latin-1')} chunk (corrupt file)"
+        if kind == b"IEND":
+            return None
+        position = end + 4
+    return "truncated PNG (no IEND chunk)"
+
+
+def _read_with_opencv(path, header):
+    with open(path, "rb") as file:
+        data = file.read()
+    if header.format in ("JPEG", "MPO") and not _jpeg_is_complete(data):
+        raise ValueError(f"{path}: truncated JPEG (the file ends before the image does)")
+    problem = _png_problem(data) if header.format == "PNG" else None
+    if problem:
+        raise ValueError(f"{path}: {problem}")
+    previous = cv2.utils.logging.getLogLevel()
+    # libpng and libjpeg log their complaints before OpenCV returns None; the
+    # one-line error below says it better.
+    cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_SILENT)
+    try:
+        image, kinds, blocks = cv2.imdecodeWithMetadata(np.frombuffer(data, np.uint8),
+                                                        cv2.IMREAD_UNCHANGED)
+    finally:
+        cv2.utils.logging.setLogLevel(previous)
+    del data
     if image is None or image.size == 0:
-        raise ValueError(f"{path}: cannot be decoded (corrupt or not an image)")
+        raise ValueError(f"{path}: cannot be decoded (corrupt or truncated {header.format} data)")
     orientation, exif, icc = 1, None, None
     for kind, block in zip(kinds, blocks):
         data = bytes(np.asarray(block).ravel())
@@ -238,11 +363,12 @@ def _read_with_opencv(path):
     return apply_orientation(image, orientation), ImageMetadata(exif=exif, icc_profile=icc)
 
 
-def read_image(path):
+def read_image(path, max_megapixels=DEFAULT_MAX_MEGAPIXELS):
     """Reads an image file as it would be displayed.
 
     Args:
-        path: a PNG, JPEG, BMP or TIFF file (8 or 16 bits, gray, RGB or RGBA).
+        path: a PNG, JPEG, BMP, WebP or TIFF file (8 or 16 bits, gray, RGB or RGBA).
+        max_megapixels: refuse images of more pixels (millions), from the header.
 
     Returns:
         (height, width, channels) uint8 or uint16 array, channels 1, 3 or 4, RGB(A)
@@ -251,11 +377,36 @@ def read_image(path):
     Raises:
         As `read_image_with_metadata`.
     """
-    return read_image_with_metadata(path)[0]
+    return read_image_with_metadata(path, max_megapixels)[0]
 
 
-def read_image_with_metadata(path):
+def pixel_limit_error(path, header, max_megapixels):
+    """The one-line reason `header`'s image is too big to decode, or None when it is not.
+
+    Above `max_megapixels` it names the flag that raises the limit; above what
+    OpenCV decodes (`OPENCV_MAX_MEGAPIXELS`, not TIFF) it says no flag helps.
+    """
+    size = f"{header.width}x{header.height} ({header.megapixels:.1f} megapixels)"
+    if max_megapixels is not None and header.megapixels > max_megapixels:
+        return (f"{path}: {size} is above the limit of {max_megapixels:g} megapixels "
+                f"(raise it with {MAX_MEGAPIXELS_FLAG})")
+    if header.format != "TIFF" and header.megapixels > OPENCV_MAX_MEGAPIXELS:
+        return (f"{path}: {size} is above the {OPENCV_MAX_MEGAPIXELS:.0f} megapixels OpenCV "
+                f"decodes ({header.format}; save it as TIFF to read it)")
+    return None
+
+
+def read_image_with_metadata(path, max_megapixels=DEFAULT_MAX_MEGAPIXELS):
     """Reads an image file as `read_image` does, with the metadata an output should keep.
+
+    The header is read first (`read_header`): a file claiming more than
+    `max_megapixels` million pixels, or holding an animation, is refused before
+    any pixel is decoded.
+
+    Args:
+        path: a PNG, JPEG, BMP, WebP or TIFF file.
+        max_megapixels: the most pixels (millions) to decode; None: no limit of
+            ours (OpenCV's own 1073 still holds for non-TIFF files).
 
     Returns:
         (image, ImageMetadata): the image as `read_image` returns it; the EXIF
@@ -264,22 +415,35 @@ def read_image_with_metadata(path):
 
     Raises:
         OSError: the file does not exist or cannot be opened.
-        ValueError: the file is corrupt, of an unknown type, or holds an image
-            layout or sample type this package does not handle. Every message is
-            one line that starts with the path.
+        ValueError: the file is too big, corrupt, truncated, empty, of an unknown
+            type, animated, or holds an image layout or sample type this package
+            does not handle. Every message is one line that starts with the path.
     """
     path = os.fspath(path)
     extension = os.path.splitext(path)[1].lower()
     if extension not in EXTENSIONS:
         raise ValueError(f"{path}: unsupported file type {extension or '(none)'} "
                          f"(expected one of {', '.join(EXTENSIONS)})")
-    if not os.path.isfile(path):
-        raise FileNotFoundError(f"{path}: no such file")
-    if not os.access(path, os.R_OK):
-        raise PermissionError(f"{path}: not readable")
-    if extension in TIFF_EXTENSIONS:
-        return _read_tiff(path)
-    return _read_with_opencv(path)
+    header = read_header(path)
+    problem = pixel_limit_error(path, header, max_megapixels)
+    if problem:
+        raise ValueError(problem)
+    if header.frames > 1 and header.format != "TIFF":
+        raise ValueError(f"{path}: an animation ({header.frames} frames); only still images "
+                         "are read")
+    try:
+        if extension in TIFF_EXTENSIONS:
+            return _read_tiff(path)
+        return _read_with_opencv(path, header)
+    except ValueError as error:
+        message = one_line(error)
+        raise ValueError(message if message.startswith(path)
+                         else f"{path}: cannot be decoded ({message})") from None
+    except MemoryError:
+        raise ValueError(f"{path}: not enough memory to decode {header.width}x{header.height} "
+                         f"({header.megapixels:.1f} megapixels)") from None
+    except Exception as error:  # noqa: BLE001 - cv2.error, tifffile's, zlib's, OSError...
+        raise ValueError(f"{path}: cannot be decoded ({one_line(error)})") from None
 
 
 def _icc_fits(profile, image):
@@ -300,7 +464,9 @@ def _encode_with_opencv(path, image, metadata, final_path):
         image = image[:, :, [2, 1, 0, 3]]
     image = np.ascontiguousarray(image)
     extension = os.path.splitext(path)[1].lower()
-    params = [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY] if extension in (".jpg", ".jpeg") else []
+    params = {".jpg": [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY],
+              ".jpeg": [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY],
+              ".webp": WEBP_LOSSLESS}.get(extension, [])
     kinds, blocks = [], []
     if metadata is not None and extension != ".bmp":
         if metadata.exif:
@@ -368,7 +534,7 @@ def write_image(path, image, metadata=None):
     partial file under the final name (`srn_tf.atomic_files.atomic_file`).
 
     Args:
-        path: output file; its extension picks the format (PNG, JPEG, BMP, TIFF).
+        path: output file; its extension picks the format (PNG, JPEG, BMP, WebP, TIFF).
         image: (height, width, channels) uint8 or uint16 array, channels 1, 3 or 4,
             RGB(A) order.
         metadata: an `ImageMetadata` (from `read_image_with_metadata`) to write
