@@ -8,8 +8,9 @@ leaves a partial file under the final name, and a failure is reported as
     with atomic_file("out/a.png") as temporary:
         encode(temporary)                  # renamed onto out/a.png on success
 
-    with atomic_folder("export", overwrite=True) as staging:
-        save_everything_into(staging)      # renamed onto export/ on success
+    with atomic_folder("export", replace="saved_model") as staging:
+        save_everything_into(staging)      # renamed onto export/ on success; an
+                                           # existing export/ only if srn-tf wrote it
 
 Only the standard library is used, so console scripts can use this before
 TensorFlow loads.
@@ -21,6 +22,8 @@ import json
 import os
 import shutil
 import uuid
+
+from srn_tf.write_safety import check_replaceable
 
 
 def temporary_name(path, kind):
@@ -105,23 +108,27 @@ def atomic_file(path):
 
 
 @contextlib.contextmanager
-def atomic_folder(path, overwrite=False):
+def atomic_folder(path, replace=None):
     """Yields an empty staging folder beside `path`; moves it onto `path` when the block ends well.
 
-    An existing `path` is refused unless `overwrite`; with it, the old folder is
-    renamed aside, the new one renamed into place, and only then is the old one
-    removed, so `path` always holds either the old or the new complete folder.
-    On any exception the staging folder is removed and `path` is untouched.
+    An existing `path` is refused unless `replace` names the kind of output it
+    must be (a key of `srn_tf.write_safety.KINDS`, e.g. "saved_model"): then it
+    is replaced only when srn-tf wrote it (or it is an empty folder), never a
+    folder of the user's. The old folder is renamed aside, the new one renamed
+    into place, and only then is the old one removed, so `path` always holds
+    either the old or the new complete folder. On any exception the staging
+    folder is removed and `path` is untouched.
 
     Raises:
-        FileExistsError: `path` exists and `overwrite` is False (checked before
-            and after the block).
+        FileExistsError: `path` exists and `replace` is None (checked before and
+            after the block).
+        srn_tf.write_safety.OutputRefused: `path` is not an output of kind
+            `replace` (checked before and after the block).
         OSError: the parent folder cannot be written or a rename fails, as
             "<path>: cannot write (<reason>)".
     """
     path = os.path.normpath(os.fspath(path))
-    if os.path.lexists(path) and not overwrite:
-        raise FileExistsError(f"{path}: already exists (pass overwrite to replace it)")
+    _check_replaceable(path, replace)
     staging = temporary_name(path, "staging")
     try:
         os.mkdir(staging)
@@ -130,8 +137,7 @@ def atomic_folder(path, overwrite=False):
     try:
         yield staging
         if os.path.lexists(path):
-            if not overwrite:
-                raise FileExistsError(f"{path}: already exists (pass overwrite to replace it)")
+            _check_replaceable(path, replace)
             old = temporary_name(path, "old")
             os.rename(path, old)
             try:
@@ -152,6 +158,15 @@ def atomic_folder(path, overwrite=False):
     except BaseException:
         _remove(staging)
         raise
+
+
+def _check_replaceable(path, replace):
+    """Raises unless `path` is absent, or an output of kind `replace` (`atomic_folder`)."""
+    if not os.path.lexists(path):
+        return
+    if replace is None:
+        raise FileExistsError(f"{path}: already exists (pass overwrite to replace it)")
+    check_replaceable(path, replace)
 
 
 def write_text(text, path):

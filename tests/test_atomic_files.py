@@ -98,29 +98,57 @@ def test_a_folder_is_staged_beside_and_renamed_into_place(tmp_path):
     assert os.listdir(tmp_path) == ["export"]
 
 
+def _checkpoint_folder(folder, extra=()):
+    """A folder as `save_model` leaves it (srn_config.json beside checkpoint files)."""
+    folder.mkdir()
+    (folder / "srn_config.json").write_text('{"format_version": 1, "model": {}}')
+    for name in ("checkpoint", "model-1.index", *extra):
+        (folder / name).write_text("old")
+    return folder
+
+
 def test_an_existing_folder_is_refused_or_replaced_whole(tmp_path):
-    target = tmp_path / "model"
-    target.mkdir()
-    (target / "old.index").write_text("old")
+    target = _checkpoint_folder(tmp_path / "model")
     with pytest.raises(FileExistsError, match="model: already exists"):
         with atomic_files.atomic_folder(target):
             pass
-    with atomic_files.atomic_folder(target, overwrite=True) as staging:
+    with atomic_files.atomic_folder(target, replace="checkpoint") as staging:
         (open(os.path.join(staging, "new.index"), "w")).close()
-        assert (target / "old.index").exists()  # the old one stays until the new is done
+        assert (target / "model-1.index").exists()  # the old one stays until the new is done
     assert os.listdir(target) == ["new.index"]
     assert os.listdir(tmp_path) == ["model"]  # the old folder, moved aside, is gone
 
 
+def test_a_folder_is_replaced_only_when_srn_tf_wrote_it(tmp_path):
+    """A folder of photos, or a checkpoint folder holding a file of the user's, is never
+    replaced: the refusal comes before the block runs, and again after it."""
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    (photos / "holiday.jpg").write_bytes(b"a photograph")
+    mixed = _checkpoint_folder(tmp_path / "mixed", extra=["notes.txt"])
+    for folder in (photos, mixed):
+        with pytest.raises(FileExistsError, match=(
+                f"^{folder}: not an srn_tf checkpoint folder; refusing to replace it")):
+            with atomic_files.atomic_folder(folder, replace="checkpoint"):
+                raise AssertionError("the block must not run")
+    assert os.listdir(photos) == ["holiday.jpg"] and "notes.txt" in os.listdir(mixed)
+    late = tmp_path / "late"
+    with pytest.raises(FileExistsError, match="not an srn_tf checkpoint folder"):
+        with atomic_files.atomic_folder(late, replace="checkpoint"):
+            late.mkdir()
+            (late / "holiday.jpg").write_bytes(b"a photograph")  # appeared meanwhile
+    assert os.listdir(late) == ["holiday.jpg"]
+    assert sorted(os.listdir(tmp_path)) == ["late", "mixed", "photos"]  # no staging left
+
+
 def test_a_failed_folder_leaves_the_old_one_and_no_staging(tmp_path):
-    target = tmp_path / "model"
-    target.mkdir()
-    (target / "old.index").write_text("old")
+    target = _checkpoint_folder(tmp_path / "model")
     with pytest.raises(RuntimeError):
-        with atomic_files.atomic_folder(target, overwrite=True) as staging:
+        with atomic_files.atomic_folder(target, replace="checkpoint") as staging:
             (open(os.path.join(staging, "half.index"), "w")).close()
             raise RuntimeError("save failed")
-    assert os.listdir(target) == ["old.index"] and os.listdir(tmp_path) == ["model"]
+    assert sorted(os.listdir(target)) == ["checkpoint", "model-1.index", "srn_config.json"]
+    assert os.listdir(tmp_path) == ["model"]
 
 
 def test_a_folder_under_a_file_names_the_final_path(tmp_path):
@@ -134,9 +162,7 @@ def test_a_folder_under_a_file_names_the_final_path(tmp_path):
 def test_save_model_folder_failing_leaves_the_old_checkpoint(tmp_path, monkeypatch):
     from srn_tf.checkpoints import model_folder
 
-    target = tmp_path / "bundle"
-    target.mkdir()
-    (target / model_folder.CONFIG_FILE).write_text("{}")
+    target = _checkpoint_folder(tmp_path / "bundle")
 
     def failing_save(model, path, **kwargs):
         (open(os.path.join(path, "model-1.index"), "w")).close()
@@ -145,14 +171,14 @@ def test_save_model_folder_failing_leaves_the_old_checkpoint(tmp_path, monkeypat
     monkeypatch.setattr(model_folder, "save_model", failing_save)
     with pytest.raises(OSError, match="No space left"):
         model_folder.save_model_folder(object(), target)
-    assert os.listdir(target) == [model_folder.CONFIG_FILE]
+    assert sorted(os.listdir(target)) == ["checkpoint", "model-1.index", "srn_config.json"]
     assert os.listdir(tmp_path) == ["bundle"]
 
 
 def test_these_modules_load_without_tensorflow():
     """Console scripts check arguments with them before TensorFlow loads."""
     code = ("import sys; import srn_tf.atomic_files, srn_tf.inference.tiling, "
-            "srn_tf.data.image_io; print('tensorflow' in sys.modules)")
+            "srn_tf.data.image_io, srn_tf.write_safety; print('tensorflow' in sys.modules)")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                             check=True)
     assert result.stdout.strip() == "False"

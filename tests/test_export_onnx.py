@@ -142,6 +142,10 @@ def test_export_refuses_to_overwrite_and_leaves_no_temporary_file(exported, tmp_
     with pytest.raises(FileExistsError, match="already exists"):
         export_onnx(models["color"], target)
     assert target.read_bytes() == b"keep"
+    # overwrite replaces only an ONNX file srn-export wrote; b"keep" is not one.
+    with pytest.raises(FileExistsError, match="not an srn-export output; refusing"):
+        export_onnx(models["color"], target, overwrite=True)
+    assert target.read_bytes() == b"keep"
     with pytest.raises(ValueError, match="opset must be at least 17"):
         export_onnx(models["color"], target, overwrite=True, opset=13)
     assert sorted(os.listdir(tmp_path)) == ["model.onnx"]

@@ -70,6 +70,12 @@ def test_an_existing_file_is_kept_unless_overwrite(small_model, tmp_path):
     with pytest.raises(FileExistsError, match="small.keras: already exists"):
         export_keras_file(small_model, path)
     assert path.read_bytes() == b"keep"
+    # overwrite replaces only a .keras file of an SRNDeblurNet; b"keep" is not one.
+    with pytest.raises(FileExistsError, match="small.keras: not an srn-export output"):
+        export_keras_file(small_model, path, overwrite=True)
+    assert path.read_bytes() == b"keep"
+    path.unlink()
+    export_keras_file(small_model, path)
     export_keras_file(small_model, path, overwrite=True)
     assert keras.saving.load_model(path).count_params() == small_model.count_params()
     assert sorted(os.listdir(tmp_path)) == ["small.keras"]  # no temporary file left

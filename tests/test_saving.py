@@ -172,7 +172,9 @@ def test_srn_convert_replaces_only_a_checkpoint_folder_and_only_when_asked(gray_
     (photos / "keep.png").write_bytes(b"not a checkpoint")
     result = run_convert(f"--tf1_checkpoint={gray_tf1_checkpoint}", "--model=gray",
                          f"--output={photos}", "--overwrite")
-    assert result.returncode == 1 and "is not an srn_tf checkpoint folder" in result.stderr
+    assert result.returncode == 1 and result.stderr.strip().splitlines()[-1] == (
+        f"error: {photos}: not an srn_tf checkpoint folder; refusing to replace it "
+        "(choose another --output)")
     assert os.listdir(photos) == ["keep.png"]
 
 

@@ -23,6 +23,7 @@ import re
 import keras
 
 from srn_tf.atomic_files import atomic_file, atomic_folder, write_json
+from srn_tf.write_safety import check_replaceable, is_empty_folder
 
 from srn_tf.inference.options import RELEASE_OPTIONS, InferenceOptions, attach_options, options_of
 from srn_tf.models.model_types import model_type_of
@@ -164,28 +165,25 @@ def save_model_folder(model, path, weights_dtype="float32", overwrite=True):
 
     The checkpoint is written into a hidden staging folder beside `path` and
     renamed onto it (`srn_tf.atomic_files.atomic_folder`), so an interrupted or
-    failed save never leaves a half-written `path`. Only an empty folder or
-    one of this project's checkpoint folders (`srn_config.json`) is replaced, and
-    the latter only with `overwrite`: any other folder's files would be lost.
+    failed save never leaves a half-written `path`. Only an empty folder or an
+    srn_tf checkpoint folder (`srn_tf.write_safety.is_checkpoint_folder`: its
+    config beside checkpoint files, nothing else) is replaced, and the latter
+    only with `overwrite`: any other folder's files would be lost.
 
     Returns:
         `path`.
 
     Raises:
-        FileExistsError: `path` is a file, a folder holding other files, or a
-            checkpoint folder while `overwrite` is False.
+        FileExistsError: a checkpoint folder is at `path` while `overwrite` is False.
+        srn_tf.write_safety.OutputRefused: `path` is a file, or a folder holding
+            anything but an srn_tf checkpoint.
     """
     path = os.fspath(path).rstrip(os.sep)
-    if os.path.exists(path) and not os.path.isdir(path):
-        raise FileExistsError(f"{path}: is a file, not a folder")
-    if os.path.isdir(path) and os.listdir(path):
-        if not os.path.isfile(os.path.join(path, CONFIG_FILE)):
-            raise FileExistsError(f"{path}: folder is not empty and is not an srn_tf checkpoint "
-                                  "folder; choose a new or empty one")
-        if not overwrite:
-            raise FileExistsError(f"{path}: already holds a checkpoint (pass --overwrite to "
-                                  "replace it)")
-    with atomic_folder(path, overwrite=True) as staging:
+    check_replaceable(path, "checkpoint", choose="folder")
+    if os.path.lexists(path) and not is_empty_folder(path, "checkpoint") and not overwrite:
+        raise FileExistsError(f"{path}: already holds a checkpoint (pass --overwrite to "
+                              "replace it)")
+    with atomic_folder(path, replace="checkpoint") as staging:
         save_model(model, staging, weights_dtype=weights_dtype)
     return path
 

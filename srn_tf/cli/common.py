@@ -7,7 +7,6 @@ then `import_tensorflow`, which keeps TensorFlow's start-up lines off stderr
 unless --verbosity (absl's) asks for them.
 """
 
-import errno
 import os
 import sys
 
@@ -210,48 +209,49 @@ def import_tensorflow():
             sys.stderr.flush()
 
 
-def _write_problem(path):
-    """Why a file or folder cannot be written at `path`, or None when it can (it, or its
-    nearest existing parent folder, is a writable folder)."""
-    if os.path.lexists(path):
-        if not os.path.isdir(path):
-            return os.strerror(errno.ENOTDIR)
-        folder = path
-    else:
-        folder = os.path.dirname(os.path.abspath(path))
-        while not os.path.lexists(folder):
-            folder = os.path.dirname(folder)
-        if not os.path.isdir(folder):
-            return os.strerror(errno.ENOTDIR)
-    if not os.access(folder, os.W_OK | os.X_OK):
-        return os.strerror(errno.EACCES)
-    return None
-
-
 def check_output_folder(path, staged_beside=False):
-    """Exits unless folder `path` exists and is writable, or can be created.
+    """Exits unless folder `path` exists and is writable, or can be created
+    (`srn_tf.write_safety.write_problem`: a file is really created and removed there).
 
     With `staged_beside` the folder is written beside and renamed into place
     (`srn_tf.atomic_files.atomic_folder`), so its parent must be writable too.
-    Nothing is created: a run refused later leaves no empty folder behind.
+    Nothing is left behind: a run refused later leaves no empty folder.
     """
-    problem = _write_problem(path)
+    from srn_tf.write_safety import write_problem
+
+    problem = write_problem(path, folder=True)
     if not problem and staged_beside:
-        problem = _write_problem(os.path.dirname(os.path.abspath(path)))
+        problem = write_problem(os.path.dirname(os.path.abspath(path)), folder=True)
     if problem:
         fail(f"{path}: cannot write ({problem})")
 
 
 def check_output_file(path, extension=None):
-    """Exits unless file `path` can be written: its folder writable or creatable, no
-    folder in its place, and (when given) the extension `extension`."""
+    """Exits unless file `path` can be written: its folder writable or creatable
+    (`srn_tf.write_safety.write_problem`), no folder in its place, and (when given)
+    the extension `extension`."""
+    from srn_tf.write_safety import write_problem
+
     if extension is not None and not path.lower().endswith(extension):
         fail(f"{path}: must be a {extension} file")
-    if os.path.isdir(path):
-        fail(f"{path}: cannot write ({os.strerror(errno.EISDIR)})")
-    problem = _write_problem(os.path.dirname(os.path.abspath(path)))
+    problem = write_problem(path)
     if problem:
         fail(f"{path}: cannot write ({problem})")
+
+
+def check_replaceable_output(path, kind, flag, overwrite):
+    """Exits unless `path` (the value of `flag`) is new (or an empty folder, for a
+    folder kind), or `overwrite` is given and the output of `kind` there is one srn-tf
+    wrote (`srn_tf.write_safety.replace_refusal`)."""
+    from srn_tf.write_safety import is_empty_folder, replace_refusal
+
+    if not os.path.lexists(path) or is_empty_folder(path, kind):
+        return
+    if not overwrite:
+        fail(f"{path}: already exists (pass --overwrite to replace it)")
+    refusal = replace_refusal(path, kind, choose=flag)
+    if refusal:
+        fail(refusal)
 
 
 def check_input_path(path, kind="file or folder"):

@@ -6,7 +6,8 @@ r"""srn-convert: turn an original release TF1 checkpoint into an srn_tf checkpoi
 
 from absl import flags
 
-from srn_tf.cli.common import check_output_folder, fail, import_tensorflow, run_console_script
+from srn_tf.cli.common import (check_output_folder, check_replaceable_output, fail,
+                               import_tensorflow, run_console_script)
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string("tf1_checkpoint", None,
@@ -18,7 +19,9 @@ flags.DEFINE_string("output", None, "Folder to write the srn_tf checkpoint into:
                     "(with --overwrite) an srn_tf checkpoint folder. It is written into a hidden "
                     "folder beside it and renamed, so an interrupted run leaves no partial "
                     "folder.")
-flags.DEFINE_bool("overwrite", False, "Replace the srn_tf checkpoint folder already at --output.")
+flags.DEFINE_bool("overwrite", False, "Replace the srn_tf checkpoint folder already at --output "
+                  "(only one srn-convert, srn-train or save_model wrote: its config beside "
+                  "checkpoint files and nothing else; any other folder is refused).")
 flags.mark_flags_as_required(["tf1_checkpoint", "output"])
 
 
@@ -32,6 +35,7 @@ def main(argv):
         fail(f"--tf1_checkpoint={checkpoint}: no such folder or checkpoint prefix "
              f"(no {checkpoint}.index)")
     check_output_folder(FLAGS.output, staged_beside=True)
+    check_replaceable_output(FLAGS.output, "checkpoint", "--output", FLAGS.overwrite)
     import_tensorflow()
 
     import srn_tf
@@ -42,7 +46,7 @@ def main(argv):
     try:
         prefix = srn_tf.load_tf1_checkpoint(model, FLAGS.tf1_checkpoint)
         saved = save_model_folder(model, FLAGS.output, overwrite=FLAGS.overwrite)
-    except (FileNotFoundError, FileExistsError, ValueError) as error:
+    except (FileNotFoundError, FileExistsError, ValueError) as error:  # OutputRefused too
         fail(str(error))
     print(f"converted {prefix} ({FLAGS.model}, {model.count_params():,} parameters) -> {saved}")
 

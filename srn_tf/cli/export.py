@@ -22,12 +22,12 @@ other runtimes ignore.
 """
 
 import importlib.util
-import os
 
 from absl import flags
 
 from srn_tf.cli.common import (check_checkpoint, check_output_file, check_output_folder,
-                               define_model_flags, fail, import_tensorflow, run_console_script)
+                               check_replaceable_output, define_model_flags, fail,
+                               import_tensorflow, run_console_script)
 
 FLAGS = flags.FLAGS
 FORMATS = ("saved_model", "onnx", "litert", "keras")
@@ -48,7 +48,7 @@ flags.DEFINE_enum("format", "saved_model", list(FORMATS),
 flags.DEFINE_string("output", None,
                     "Where to write: a folder for saved_model, a file with the format's "
                     "extension (.onnx, .tflite, .keras) for the others. Must not exist "
-                    "unless --overwrite.")
+                    "(an empty folder may) unless --overwrite.")
 flags.DEFINE_string("export_dir", None,
                     "The SavedModel's folder (--format=saved_model only; the same as "
                     "--output).")
@@ -72,7 +72,10 @@ flags.DEFINE_string("release_name", None,
 flags.DEFINE_string("license", None,
                     "--format=onnx or litert: the weights' license, for the file's metadata. "
                     "Default: what srn-tf knows of it from --checkpoint.")
-flags.DEFINE_bool("overwrite", False, "Replace an existing --output.")
+flags.DEFINE_bool("overwrite", False,
+                  "Replace an existing --output, only if srn-export wrote it (a SavedModel "
+                  "folder with its srn_config.json and nothing else, or an .onnx, .tflite or "
+                  ".keras file carrying srn-tf's signature); anything else is refused.")
 
 
 def check_flags():
@@ -106,15 +109,12 @@ def check_flags():
                 fail(f"--{name} must be at least 16. Received: {FLAGS[name].value}")
     if FLAGS.format == "onnx" and FLAGS.opset < 17:
         fail(f"--opset must be at least 17. Received: {FLAGS.opset}")
-    if os.path.exists(output) and not FLAGS.overwrite:
-        fail(f"{output}: already exists (pass --overwrite to replace it)")
+    flag = "--export_dir" if FLAGS.output is None else "--output"
     if FLAGS.format == "saved_model":
-        if os.path.lexists(output) and not os.path.isdir(output):
-            fail(f"{output}: cannot write (a file is in the way; --overwrite replaces "
-                 "only a folder)")
         check_output_folder(output, staged_beside=True)
     else:
         check_output_file(output, EXTENSIONS[FLAGS.format])
+    check_replaceable_output(output, FLAGS.format, flag, FLAGS.overwrite)
     return output
 
 

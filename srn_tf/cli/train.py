@@ -10,8 +10,9 @@ checkpoint in --checkpoint_dir at the same step, learning rate and data position
 
 from absl import flags
 
-from srn_tf.cli.common import fail, run_console_script, select_gpu
+from srn_tf.cli.common import check_output_folder, fail, run_console_script, select_gpu
 from srn_tf.precision import PRECISIONS, normalize_precision
+from srn_tf.write_safety import run_folder_refusal
 
 FLAGS = flags.FLAGS
 
@@ -76,7 +77,8 @@ flags.DEFINE_bool("zero_init_output", False,
 # Checkpoints and output.
 flags.DEFINE_string("checkpoint_dir", None,
                     "Folder of the run: checkpoints, srn_config.json, flags.json and TensorBoard "
-                    "summaries (train/). A folder with a checkpoint is resumed.")
+                    "summaries (train/). New or empty; a folder with a checkpoint is resumed; "
+                    "any other folder is refused.")
 flags.DEFINE_string("init_checkpoint", None,
                     "Start from these weights: an srn_tf checkpoint folder of the same "
                     "architecture, a preset's name ('default': the bundled model), or an "
@@ -114,6 +116,10 @@ def main(argv):
         fail(f"unexpected arguments: {' '.join(argv[1:])}")
     if (FLAGS.datalist is None) == (FLAGS.gopro_dir is None):
         fail("give exactly one of --datalist and --gopro_dir")
+    check_output_folder(FLAGS.checkpoint_dir)
+    refusal = run_folder_refusal(FLAGS.checkpoint_dir, "--checkpoint_dir")
+    if refusal:
+        fail(refusal)
     if FLAGS.strategy == "default":
         select_gpu(FLAGS.gpu)
 

@@ -13,6 +13,7 @@ import os
 import keras
 
 from srn_tf.atomic_files import atomic_file
+from srn_tf.write_safety import check_replaceable
 
 KERAS_SUFFIX = ".keras"
 
@@ -26,7 +27,8 @@ def export_keras_file(model, path, overwrite=False):
     Args:
         model: a built `SRNDeblurNet`.
         path: the file to write; must end in ".keras" (Keras refuses other names).
-        overwrite: replace a file already at `path`.
+        overwrite: replace a file already at `path`, which must then be a file this
+            function wrote (`srn_tf.write_safety.is_keras_export`); any other is refused.
 
     Returns:
         `path`.
@@ -34,6 +36,7 @@ def export_keras_file(model, path, overwrite=False):
     Raises:
         ValueError: `path` does not end in ".keras".
         FileExistsError: `path` exists and `overwrite` is False.
+        srn_tf.write_safety.OutputRefused: `path` is not an export to replace.
         OSError: the folder cannot be written ("<path>: cannot write (<reason>)").
     """
     path = os.fspath(path)
@@ -41,6 +44,7 @@ def export_keras_file(model, path, overwrite=False):
         raise ValueError(f"{path}: a Keras model file must end in {KERAS_SUFFIX}")
     if os.path.lexists(path) and not overwrite:
         raise FileExistsError(f"{path}: already exists (pass overwrite to replace it)")
+    check_replaceable(path, "keras")
     with atomic_file(path) as temporary:
         keras.saving.save_model(model, temporary, overwrite=True)
     return path

@@ -27,6 +27,7 @@ import os
 import tensorflow as tf
 
 from srn_tf.atomic_files import atomic_file
+from srn_tf.write_safety import check_replaceable
 from srn_tf.export.graph import export_graph_function
 from srn_tf.export.metadata import export_metadata
 
@@ -93,18 +94,21 @@ def export_litert(model, path, height, width, input_dtype="float32", metadata=No
         height, width: the image size the file takes, at least the size multiple.
         input_dtype: "float32" or "uint8".
         metadata: extra {str: str} for `export_metadata` (preset, release_name, license).
-        overwrite: replace an existing `path`.
+        overwrite: replace an existing `path`, which must then be a file this function
+            wrote (`srn_tf.write_safety.is_litert_export`); any other file is refused.
 
     Returns:
         `path`.
 
     Raises:
         FileExistsError: `path` exists and `overwrite` is False.
+        srn_tf.write_safety.OutputRefused: `path` is not an export to replace.
         ValueError: a bad size or input dtype.
     """
     path = os.fspath(path)
-    if os.path.exists(path) and not overwrite:
+    if os.path.lexists(path) and not overwrite:
         raise FileExistsError(f"{path}: already exists (pass overwrite to replace it)")
+    check_replaceable(path, "litert")
     content = convert_to_litert(model, height, width, input_dtype)
     content = with_metadata(content, export_metadata(model, "nhwc", input_dtype,
                                                      **(metadata or {})))

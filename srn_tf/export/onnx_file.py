@@ -21,6 +21,7 @@ import os
 import tensorflow as tf
 
 from srn_tf.atomic_files import atomic_file
+from srn_tf.write_safety import check_replaceable
 from srn_tf.export.metadata import check_export_options, export_metadata
 from srn_tf.export.graph import export_graph_function
 
@@ -51,7 +52,8 @@ def export_onnx(model, path, layout="nhwc", input_dtype="float32", metadata=None
         layout: "nhwc" or "nchw".
         input_dtype: "float32" or "uint8".
         metadata: extra {str: str} for `export_metadata` (preset, release_name, license).
-        overwrite: replace an existing `path`.
+        overwrite: replace an existing `path`, which must then be a file this function
+            wrote (`srn_tf.write_safety.is_onnx_export`); any other file is refused.
         opset: ONNX opset, at least 17.
 
     Returns:
@@ -59,15 +61,17 @@ def export_onnx(model, path, layout="nhwc", input_dtype="float32", metadata=None
 
     Raises:
         FileExistsError: `path` exists and `overwrite` is False.
+        srn_tf.write_safety.OutputRefused: `path` is not an export to replace.
         ValueError: a bad layout, input dtype or opset.
     """
     import onnx
 
     path = os.fspath(path)
-    if os.path.exists(path) and not overwrite:
-        raise FileExistsError(f"{path}: already exists (pass overwrite to replace it)")
     if opset < MIN_OPSET:
         raise ValueError(f"opset must be at least {MIN_OPSET}. Received: opset={opset}")
+    if os.path.lexists(path) and not overwrite:
+        raise FileExistsError(f"{path}: already exists (pass overwrite to replace it)")
+    check_replaceable(path, "onnx")
     proto = convert_to_onnx(export_graph_function(model, layout, input_dtype), opset)
     _name_output(proto, OUTPUT_NAME)
     names = ("batch", "channels", "height", "width") if layout == "nchw" else (

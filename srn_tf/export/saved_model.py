@@ -22,6 +22,7 @@ import os
 import tensorflow as tf
 
 from srn_tf.atomic_files import atomic_folder
+from srn_tf.write_safety import check_replaceable, is_empty_folder
 
 from srn_tf.export.graph import deblur_graph, deblur_levels_graph, deblur_uint8_graph
 from srn_tf.checkpoints.model_folder import write_model_config
@@ -78,22 +79,27 @@ def export_saved_model(model, export_dir, overwrite=False):
 
     Args:
         model: a built `SRNDeblurNet`.
-        export_dir: folder to create.
-        overwrite: replace an existing `export_dir`.
+        export_dir: folder to create (or fill, when empty).
+        overwrite: replace an existing `export_dir`, which must then be an export
+            this function wrote (`srn_tf.write_safety.is_saved_model_export`) or an
+            empty folder: a folder of anything else is never replaced.
 
     Returns:
         `export_dir`.
 
     Raises:
         FileExistsError: `export_dir` exists and `overwrite` is False.
+        srn_tf.write_safety.OutputRefused: `export_dir` is not an export to replace.
     """
     export_dir = os.path.normpath(os.fspath(export_dir))
-    if os.path.exists(export_dir) and not overwrite:
+    if os.path.lexists(export_dir) and not overwrite and not is_empty_folder(export_dir,
+                                                                             "saved_model"):
         raise FileExistsError(f"{export_dir}: already exists (pass overwrite to replace it)")
+    check_replaceable(export_dir, "saved_model")
     parent = os.path.dirname(export_dir) or "."
     os.makedirs(parent, exist_ok=True)
     module = DeblurModule(model)
-    with atomic_folder(export_dir, overwrite=overwrite) as staging:
+    with atomic_folder(export_dir, replace="saved_model") as staging:
         tf.saved_model.save(module, staging, signatures={
             "serving_default": module.deblur,
             "serving_uint8": module.deblur_uint8,
