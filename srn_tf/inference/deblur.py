@@ -24,7 +24,9 @@ from srn_tf.inference.postprocess.noise import noise_level
 from srn_tf.models.srn_deblur_net import SRNDeblurNet
 from srn_tf.precision import check_precision, keras_policy
 from srn_tf.inference.padding import check_min_size, pad_to_multiple
-from srn_tf.inference.tiling import check_tiling, default_overlap, run_tiled
+from srn_tf.inference.samples import SCALES, from_float, to_float
+from srn_tf.inference.streamed import deblur_streamed
+from srn_tf.inference.tiling import check_tiling, default_overlap, tile_spans
 
 _TENSORFLOW_BACKEND = keras.backend.backend() == "tensorflow"
 if _TENSORFLOW_BACKEND:
@@ -33,7 +35,6 @@ if _TENSORFLOW_BACKEND:
 # tf.image.rgb_to_grayscale's weights (ITU-R BT.601), with which the release's
 # gray models were trained.
 _GRAY_WEIGHTS = np.array([0.2989, 0.5870, 0.1140], np.float32)
-_SCALES = {np.dtype(np.uint8): 255.0, np.dtype(np.uint16): 65535.0, np.dtype(np.float32): 1.0}
 
 _RUNNER_ATTRIBUTE = "_srn_tf_inference_runner"
 
@@ -167,13 +168,20 @@ def _padded_run(model, precision):
     return run
 
 
+def _fits_one_tile(image, tile, multiple):
+    """Whether `image`, padded to `multiple`, is one tile of side `tile` (it then runs
+    whole, its memory bounded by the tile)."""
+    return all(len(tile_spans(side + -side % multiple, tile, 0, multiple)) == 1
+               for side in image.shape[:2])
+
+
 def _check_image(image, model):
     if not isinstance(image, np.ndarray):
         raise TypeError(f"deblur_image takes a numpy array. Received: {type(image).__name__}")
     if image.ndim != 3 or image.shape[2] not in (1, 3, 4):
         raise ValueError("deblur_image takes a (height, width, channels) image with 1, 3 or "
                          f"4 channels. Received shape {image.shape}")
-    if image.dtype not in _SCALES:
+    if image.dtype not in SCALES:
         raise ValueError("deblur_image takes uint8, uint16 or float32 images. "
                          f"Received dtype {image.dtype}")
     check_min_size(image.shape[0], image.shape[1], model.size_multiple)
@@ -199,14 +207,6 @@ def _from_model_batch(model, outputs, channels):
     if channels == 1:
         return outputs[0] @ _GRAY_WEIGHTS[:, None]
     return outputs[0]
-
-
-def _from_float(image, dtype):
-    """Clips to [0, 1] and converts like the release: scale and truncate (no rounding)."""
-    image = np.clip(image, 0.0, 1.0)
-    if dtype == np.float32:
-        return image.astype(np.float32)
-    return (image * _SCALES[np.dtype(dtype)]).astype(dtype)
 
 
 def deblur_image(model, image, precision="float32", tile=None, tile_overlap=None, flips=None,
@@ -263,15 +263,18 @@ def deblur_image(model, image, precision="float32", tile=None, tile_overlap=None
                                          kernel_refinement=kernel_refinement)
     dtype = image.dtype
     channels = 3 if image.shape[2] == 4 else image.shape[2]
-    planes = image[:, :, :channels].astype(np.float32) / _SCALES[dtype]
-    batch = _to_model_batch(model, planes)
     run = flip_ensemble(_padded_run(model, precision), options.flips)
-    if tile is None:
-        outputs = run(batch)
-    else:
+    if tile is not None:
         overlap = check_tiling(tile, tile_overlap, model.size_multiple)
-        outputs = run_tiled(run, batch, tile, overlap, model.size_multiple)
-    result = _from_model_batch(model, outputs, channels)
+        if not _fits_one_tile(image, tile, model.size_multiple):
+            def network(planes):
+                outputs = run(_to_model_batch(model, planes[0]))
+                return _from_model_batch(model, outputs, channels)[None]
+
+            return deblur_streamed(image, network, channels, model.size_multiple, options,
+                                   tile, overlap)
+    planes = to_float(image[:, :, :channels])
+    result = _from_model_batch(model, run(_to_model_batch(model, planes)), channels)
     if options.flat_level:
         result = match_flat_level(planes, result)
     # Refinement and denoising both need the input's noise level: estimated once.
@@ -280,7 +283,7 @@ def deblur_image(model, image, precision="float32", tile=None, tile_overlap=None
         result = refine_with_kernel(planes, result, noise)
     if options.denoise:
         result = denoise_output(planes, result, noise)
-    result = _from_float(result, dtype)
+    result = from_float(result, dtype)
     if image.shape[2] == 4:
         result = np.concatenate([result, image[:, :, 3:]], axis=-1)
     return result

@@ -185,12 +185,67 @@ def feather_weights(spans, index):
     return weights
 
 
+def stream_tiled(function, read, shape, tile, overlap, multiple, write, margin=0):
+    """Applies an image-to-image `function` tile by tile and feathers the results, one
+    row of tiles at a time, so that only a band of tiles is ever held.
+
+    Rows of the result are handed to `write` as soon as no later tile reaches them;
+    the image itself is never held whole here: `read` fetches each tile's pixels.
+
+    Args:
+        function: maps a (batch, h, w, channels) float32 array to a
+            (batch, h, w, out_channels) array.
+        read: `read(top, bottom, left, right)`, the pixels of those rows and columns
+            of the grid as a (batch, bottom - top, right - left, channels) float32
+            array (rows and columns inside `shape`).
+        shape: (height, width) of the grid tiles are placed on; both multiples of
+            `multiple`.
+        tile: largest tile side in pixels.
+        overlap: least overlap between neighbouring tiles in pixels.
+        multiple: tile starts and sides are multiples of this.
+        write: `write(top, band)`, band a (batch, rows, width, out_channels) float32
+            array of the finished rows from `top`; called in order, covering the grid.
+        margin: `function` gets each tile with up to this many pixels of its
+            neighbours on each side (inside `shape`), and its result is cropped to
+            the tile: for steps whose result at a pixel depends on pixels that far.
+    """
+    height, width = shape
+    rows = tile_spans(height, tile, overlap, multiple)
+    columns = tile_spans(width, tile, overlap, multiple)
+    column_weights = [feather_weights(columns, j) for j in range(len(columns))]
+    band_top, total, weight_sum = 0, None, np.zeros((0, width), np.float32)
+    for i, (top, bottom) in enumerate(rows):
+        row_weights = feather_weights(rows, i)
+        grow = bottom - band_top - weight_sum.shape[0]
+        weight_sum = np.concatenate([weight_sum, np.zeros((grow, width), np.float32)])
+        for j, (left, right) in enumerate(columns):
+            outer = (max(0, top - margin), min(height, bottom + margin),
+                     max(0, left - margin), min(width, right + margin))
+            result = np.asarray(function(read(*outer)), np.float32)[
+                :, top - outer[0]:bottom - outer[0], left - outer[2]:right - outer[2]]
+            if total is None:
+                total = np.zeros((result.shape[0], 0, width, result.shape[3]), np.float32)
+            if total.shape[1] < weight_sum.shape[0]:
+                total = np.concatenate([total, np.zeros(
+                    (total.shape[0], weight_sum.shape[0] - total.shape[1], width,
+                     total.shape[3]), np.float32)], axis=1)
+            weights = row_weights[:, None] * column_weights[j][None, :]
+            total[:, top - band_top:bottom - band_top, left:right] += result * weights[
+                None, :, :, None]
+            weight_sum[top - band_top:bottom - band_top, left:right] += weights
+        finished = (rows[i + 1][0] if i + 1 < len(rows) else bottom) - band_top
+        write(band_top, total[:, :finished] / weight_sum[:finished, :, None])
+        total, weight_sum = total[:, finished:].copy(), weight_sum[finished:].copy()
+        band_top += finished
+
+
 def run_tiled(function, images, tile, overlap, multiple):
     """Applies an image-to-image `function` tile by tile and feathers the results.
 
     The images are first edge-padded at the bottom and right to a multiple of
     `multiple`, as a whole-image run pads them, so that every tile lies on the
     whole image's sampling grid (see `tile_spans`); the result is cropped back.
+    The tiles are placed and blended by `stream_tiled`.
 
     Args:
         function: maps a (batch, tile_height, tile_width, channels) float32 array
@@ -213,14 +268,7 @@ def run_tiled(function, images, tile, overlap, multiple):
     columns = tile_spans(padded.shape[2], tile, overlap, multiple)
     if len(rows) == 1 and len(columns) == 1:
         return np.asarray(function(images), np.float32)
-    total = np.zeros(padded.shape, np.float32)
-    weight_sum = np.zeros(padded.shape[1:3], np.float32)
-    for i, (top, bottom) in enumerate(rows):
-        row_weights = feather_weights(rows, i)
-        for j, (left, right) in enumerate(columns):
-            weights = row_weights[:, None] * feather_weights(columns, j)[None, :]
-            result = np.asarray(function(padded[:, top:bottom, left:right]), np.float32)
-            total[:, top:bottom, left:right] += result * weights[None, :, :, None]
-            weight_sum[top:bottom, left:right] += weights
-    total /= weight_sum[None, :, :, None]
-    return total[:, :height, :width]
+    bands = []
+    stream_tiled(function, lambda top, bottom, left, right: padded[:, top:bottom, left:right],
+                 padded.shape[1:3], tile, overlap, multiple, lambda top, band: bands.append(band))
+    return np.concatenate(bands, axis=1)[:, :height, :width]

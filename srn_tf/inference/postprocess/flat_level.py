@@ -60,3 +60,38 @@ def match_flat_level(blurred, deblurred):
         return deblurred
     offset = (deblurred[mask] - blurred[mask]).mean(axis=0, dtype=np.float64)
     return (deblurred - offset.astype(np.float32)).astype(np.float32)
+
+
+def banded_flat_offset(read_blurred, read_deblurred, height, band_rows=512):
+    """`match_flat_level`'s offset for images read a band of rows at a time.
+
+    The flat mask of each band is computed with `FLAT_WINDOW // 2` rows of its
+    neighbours (and mirrored at the image's top and bottom, as on the whole
+    image), so it is the whole image's mask; the offset's sum and count add up
+    band by band.
+
+    Args:
+        read_blurred, read_deblurred: `read(top, bottom)`, rows top..bottom of the
+            input and of the model's output, (rows, width, channels) float32.
+        height: the images' rows.
+        band_rows: rows per band.
+
+    Returns:
+        (channels,) float32 offset to subtract, or None when fewer than
+        `MIN_FLAT_FRACTION` of the pixels are flat.
+    """
+    halo = FLAT_WINDOW // 2
+    total, count, pixels = 0.0, 0, 0
+    for top in range(0, height, band_rows):
+        bottom = min(height, top + band_rows)
+        outer_top, outer_bottom = max(0, top - halo), min(height, bottom + halo)
+        blurred = read_blurred(outer_top, outer_bottom)
+        mask = flat_mask(blurred)[top - outer_top:bottom - outer_top]
+        blurred = blurred[top - outer_top:bottom - outer_top]
+        deblurred = read_deblurred(top, bottom)
+        total = total + (deblurred[mask] - blurred[mask]).sum(axis=0, dtype=np.float64)
+        count += int(mask.sum())
+        pixels += mask.size
+    if count < MIN_FLAT_FRACTION * pixels:
+        return None
+    return (total / count).astype(np.float32)

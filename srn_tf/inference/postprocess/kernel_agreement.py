@@ -77,15 +77,15 @@ def tile_windows(shape, grid, overlap=TILE_OVERLAP):
             for top in tops for left in lefts]
 
 
-def _worst_tile_ratios(blurred, deblurred, domain, grids):
+def _worst_tile_ratios(blurred, deblurred, domain, grids, factor):
     """Per grid of `grids`, the largest over its tiles of (whole-image kernel's
     residual + floor) / (the better kernel's residual + floor), both images already
-    shrunk, in `domain`'s values; each grid's floor from its own tiles."""
+    shrunk by `factor`, in `domain`'s values; each grid's floor from its own tiles."""
     # Kernels are estimated from the channels' mean (`estimate_kernel`), so the
     # residuals are measured on it too: a third of the convolutions.
     blurred, deblurred = (channel_mean(TO_DOMAIN[domain](image))[..., None]
                           for image in (blurred, deblurred))
-    size = int((KERNEL_SIZE - 1) / AGREEMENT_FACTOR) | 1
+    size = int((KERNEL_SIZE - 1) / factor) | 1
     whole = estimate_kernel(blurred, deblurred, size)
     inner = (slice(size // 2, -(size // 2)), slice(size // 2, -(size // 2)))
     worst = []
@@ -117,12 +117,21 @@ def disagreement(blurred, deblurred):
         blur of the worst tile's residual ratio (module docstring); 1.0 for images
         too small to tile.
     """
-    blurred, deblurred = shrink(blurred, AGREEMENT_FACTOR), shrink(deblurred, AGREEMENT_FACTOR)
+    return shrunk_disagreement(shrink(blurred, AGREEMENT_FACTOR),
+                               shrink(deblurred, AGREEMENT_FACTOR), AGREEMENT_FACTOR)
+
+
+def shrunk_disagreement(blurred, deblurred, factor):
+    """`disagreement` of images already shrunk by `factor` (>= `AGREEMENT_FACTOR`;
+    the kernels are estimated at `KERNEL_SIZE / factor`): the streamed plan
+    (`srn_tf.inference.streamed`) shrinks a big image further, so that the test
+    takes a bounded number of pixels."""
     grids = [grid for grid in GRIDS if _smallest_side(tile_windows(blurred.shape, grid))
              >= SMALLEST_TILE]
     if not grids:
         return 1.0
-    per_domain = [_worst_tile_ratios(blurred, deblurred, domain, grids) for domain in TO_DOMAIN]
+    per_domain = [_worst_tile_ratios(blurred, deblurred, domain, grids, factor)
+                  for domain in TO_DOMAIN]
     return max(min(ratios) for ratios in zip(*per_domain))
 
 
@@ -134,5 +143,9 @@ def _smallest_side(windows):
 def refinement_share(blurred, deblurred):
     """How much of kernel refinement's change to keep: 1 where one kernel explains the
     image (`disagreement` <= `FULL_AGREEMENT`), 0 from `NO_AGREEMENT`, linear between."""
-    ratio = disagreement(blurred, deblurred)
+    return share_of_disagreement(disagreement(blurred, deblurred))
+
+
+def share_of_disagreement(ratio):
+    """`refinement_share` of a disagreement `ratio`."""
     return float(np.clip((NO_AGREEMENT - ratio) / (NO_AGREEMENT - FULL_AGREEMENT), 0.0, 1.0))

@@ -103,7 +103,7 @@ def _scales(shape):
 
 
 def _refine_in(domain, blurred, deblurred, weight):
-    """(refined image in [0, 1] values, its relative cost).
+    """(refined image in [0, 1] values, its relative cost, the last kernel).
 
     The cost is what the last deconvolution minimised, `|k * x - blurred|^2 +
     weight |x - deblurred|^2` per pixel, in the domain's values and as a fraction
@@ -126,7 +126,7 @@ def _refine_in(domain, blurred, deblurred, weight):
     window = (slice(margin, blurred.shape[0] - margin), slice(margin, blurred.shape[1] - margin))
     cost = (np.mean((reblur(refined, kernel) - blurred_in)[window] ** 2)
             + weight * np.mean((refined - deblurred_in)[window] ** 2))
-    return from_domain(refined), cost / max(float(np.var(blurred_in[window])), 1e-12)
+    return from_domain(refined), cost / max(float(np.var(blurred_in[window])), 1e-12), kernel
 
 
 def refine_with_one_kernel(blurred, deblurred):
@@ -147,15 +147,64 @@ def refine_with_one_kernel(blurred, deblurred):
     return _refine(blurred, deblurred, noise_level(blurred))
 
 
+def _candidates(blurred, deblurred, noise):
+    """Per kind of blur: (kind, deconvolution weight, refined image, cost, kernel),
+    and the kinds' blending shares (`BLEND_POWER`)."""
+    noise_factor = 1.0 + (noise / NOISE_SCALE) ** 2
+    candidates = [(domain, weight * noise_factor,
+                   *_refine_in(domain, blurred, deblurred, weight * noise_factor))
+                  for domain, weight in OUTPUT_WEIGHTS.items()]
+    least_cost = max(min(candidate[3] for candidate in candidates), 1e-12)
+    shares = [(least_cost / max(candidate[3], 1e-12)) ** BLEND_POWER for candidate in candidates]
+    return candidates, shares
+
+
 def _refine(blurred, deblurred, noise):
     """`refine_with_one_kernel` for float32 images and the input's noise level."""
-    noise_factor = 1.0 + (noise / NOISE_SCALE) ** 2
-    candidates = [_refine_in(domain, blurred, deblurred, weight * noise_factor)
-                  for domain, weight in OUTPUT_WEIGHTS.items()]
-    least_cost = max(min(cost for _, cost in candidates), 1e-12)
-    shares = [(least_cost / max(cost, 1e-12)) ** BLEND_POWER for _, cost in candidates]
-    return (sum(share * refined for share, (refined, _) in zip(shares, candidates))
+    candidates, shares = _candidates(blurred, deblurred, noise)
+    return (sum(share * candidate[2] for share, candidate in zip(shares, candidates))
             / sum(shares)).astype(np.float32)
+
+
+def kernel_plan(blurred, deblurred, noise):
+    """What `refine_with_one_kernel` found on `blurred` and `deblurred` (a crop of
+    a big image), to apply to other parts of that image (`refine_with_plan`).
+
+    Args:
+        blurred, deblurred: (height, width, channels) float32, as for
+            `refine_with_one_kernel`.
+        noise: the whole input's `noise_level`.
+
+    Returns:
+        list of (kind of blur, kernel, deconvolution weight, blending share).
+    """
+    candidates, shares = _candidates(blurred, deblurred, noise)
+    return [(domain, kernel, weight, share)
+            for (domain, weight, _, _, kernel), share in zip(candidates, shares)]
+
+
+def refine_with_plan(blurred, deblurred, plan, share):
+    """`deblurred` refined with the kernels of `kernel_plan`, as `refine_with_kernel`
+    refines a whole image: the kinds' deconvolutions blended, kept
+    `within_local_range` of `deblurred`, `share` of the change kept.
+
+    The deconvolution reaches beyond the kernel, so a part of an image is refined
+    with a margin of its neighbours around it (`streamed.REFINE_MARGIN`).
+
+    Args:
+        blurred, deblurred: (height, width, channels) float32, a part of the images.
+        plan: `kernel_plan`'s list.
+        share: the agreement's share times `refined_share` of the noise.
+
+    Returns:
+        float32 array of that shape (not clipped).
+    """
+    refined = sum(share_of_kind * FROM_DOMAIN[domain](
+                      Deconvolution(TO_DOMAIN[domain](blurred), TO_DOMAIN[domain](deblurred),
+                                    kernel.shape[0])(kernel, weight))
+                  for domain, kernel, weight, share_of_kind in plan)
+    refined = within_local_range(refined / sum(entry[3] for entry in plan), deblurred)
+    return (deblurred + np.float32(share) * (refined - deblurred)).astype(np.float32)
 
 
 def refined_share(noise):
