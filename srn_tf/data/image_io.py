@@ -32,9 +32,10 @@ import numpy as np
 import tifffile
 
 from srn_tf.atomic_files import atomic_file, write_error
+from srn_tf.write_safety import is_within
 # ImageHeader and read_header are re-exported: image_io is where callers look for readers.
-from srn_tf.data.image_header import (TIFF_EXTENSIONS, ImageHeader, one_line,  # noqa: F401
-                                      read_header)
+from srn_tf.data.image_header import (OPENCV_FORMATS, TIFF_EXTENSIONS,  # noqa: F401
+                                      ImageHeader, one_line, read_header)
 
 OPENCV_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".webp")
 EXTENSIONS = OPENCV_EXTENSIONS + TIFF_EXTENSIONS
@@ -106,7 +107,7 @@ def _glob_root(pattern):
     return os.sep.join(parts) or "."
 
 
-def list_images(input_path):
+def list_images(input_path, exclude=()):
     """Lists the image files `input_path` names, each with its path relative to the input root.
 
     Only files `read_image` reads count (`is_image_file`); in folders, hidden
@@ -115,6 +116,9 @@ def list_images(input_path):
     Args:
         input_path: an image file, a folder (searched recursively), or a glob
             pattern (`**` matches subfolders).
+        exclude: folders whose files are left out (a run's output folder inside
+            its input folder, so a rerun never takes its own outputs as inputs);
+            one that holds the whole input root excludes nothing.
 
     Returns:
         Sorted list of (path, relative path) pairs; empty when nothing matches
@@ -123,38 +127,45 @@ def list_images(input_path):
     Raises:
         FileNotFoundError: `input_path` is neither a file, a folder nor a glob.
     """
-    return _list_files(input_path, is_image_file)
+    return _list_files(input_path, is_image_file, exclude)
 
 
-def list_unsupported_images(input_path):
+def list_unsupported_images(input_path, exclude=()):
     """The files `input_path` names that look like images `read_image` does not read.
 
-    Same search as `list_images`, for `is_unsupported_image_file` (.gif, .heic,
+    Same search as `list_images` (`exclude` too), for `is_unsupported_image_file` (.gif, .heic,
     camera raw...): a folder run reports them as skipped instead of ignoring them.
 
     Returns:
         Sorted list of paths.
     """
-    return [path for path, _ in _list_files(input_path, is_unsupported_image_file)]
+    return [path for path, _ in _list_files(input_path, is_unsupported_image_file, exclude)]
 
 
-def _list_files(input_path, wanted):
-    """`list_images`'s search for the files whose name `wanted(name)` accepts."""
+def _list_files(input_path, wanted, exclude=()):
+    """`list_images`'s search for the files whose name `wanted(name)` accepts, leaving
+    out the files inside the `exclude` folders that lie within the input root."""
     input_path = os.fspath(input_path)
     if os.path.isfile(input_path):
         return [(input_path, os.path.basename(input_path))] if wanted(input_path) else []
     if os.path.isdir(input_path):
+        skipped = [folder for folder in map(os.fspath, exclude)
+                   if not is_within(input_path, folder)]
         found = []
         for folder, subfolders, files in os.walk(input_path):
-            subfolders.sort()
+            subfolders[:] = sorted(
+                name for name in subfolders
+                if not any(is_within(os.path.join(folder, name), out) for out in skipped))
             found += [os.path.join(folder, name) for name in files
                       if wanted(name) and not name.startswith(".")]
         return sorted((path, os.path.relpath(path, input_path)) for path in found)
     if glob.has_magic(input_path):
         root = _glob_root(input_path)
+        skipped = [folder for folder in map(os.fspath, exclude) if not is_within(root, folder)]
         return sorted((path, os.path.relpath(path, root))
                       for path in glob.glob(input_path, recursive=True)
-                      if os.path.isfile(path) and wanted(path))
+                      if os.path.isfile(path) and wanted(path)
+                      and not any(is_within(path, out) for out in skipped))
     raise FileNotFoundError(f"{input_path}: no such file or folder")
 
 
@@ -428,6 +439,9 @@ def read_image_with_metadata(path, max_megapixels=DEFAULT_MAX_MEGAPIXELS):
     problem = pixel_limit_error(path, header, max_megapixels)
     if problem:
         raise ValueError(problem)
+    if extension not in TIFF_EXTENSIONS and header.format not in OPENCV_FORMATS:
+        raise ValueError(f"{path}: holds a {header.format} image, which is not read "
+                         f"(expected one of {', '.join(EXTENSIONS)})")
     if header.frames > 1 and header.format != "TIFF":
         raise ValueError(f"{path}: an animation ({header.frames} frames); only still images "
                          "are read")
