@@ -85,7 +85,7 @@ def test_every_problem_is_reported_at_once_naming_the_file(tmp_path):
     problems = sorted(error.value.problems)
     assert len(problems) == 4
     assert any(p.startswith(f"{tmp_path}/missing.png: no such file") for p in problems)
-    assert any(p.startswith(f"{tmp_path}/garbage.png: unreadable image") for p in problems)
+    assert any(p.startswith(f"{tmp_path}/garbage.png: not a PNG, JPEG") for p in problems)
     assert any(p.startswith(f"{tmp_path}/blur_1.png: is 32x32 but its sharp image") for p in problems)
     assert any(p.startswith(f"{tmp_path}/small.png: is 16x16, smaller than the 32x32 crop")
                for p in problems)

@@ -120,12 +120,35 @@ def define_file_run_flags():
                          "Least overlap of neighbouring tiles in pixels (default 64, or half "
                          "the tile if smaller); more "
                          "overlap is closer to the untiled result and slower.")
-    flags.DEFINE_enum("format", None, ["png", "jpg", "jpeg", "bmp", "tif", "tiff"],
+    flags.DEFINE_enum("format", None, ["png", "jpg", "jpeg", "bmp", "webp", "tif", "tiff"],
                       "Output format. Default: each input's own format and bit depth. 16-bit "
                       "images become 8-bit and alpha is dropped where the format cannot hold "
                       "them.")
     flags.DEFINE_bool("overwrite", False,
-                      "Replace existing output files; without it they are skipped and reported.")
+                      "Replace existing output files; without it they are skipped and reported. "
+                      "An output is never one of the inputs: such a run is refused.")
+
+
+def define_max_megapixels_flag():
+    """--max_megapixels: the most pixels of an image a script decodes, checked from the
+    file's header (`srn_tf.data.image_io.read_image_with_metadata`)."""
+    from srn_tf.data.image_io import DEFAULT_MAX_MEGAPIXELS, OPENCV_MAX_MEGAPIXELS
+
+    flags.DEFINE_float("max_megapixels", DEFAULT_MAX_MEGAPIXELS,
+                       "Refuse images of more megapixels, read from the file's header before "
+                       "decoding (a corrupt header may claim 60000x60000). The default takes a "
+                       f"150 MP photo; at most {OPENCV_MAX_MEGAPIXELS:.0f} (OpenCV's cap).")
+
+
+def check_max_megapixels():
+    """Exits unless --max_megapixels is above 0 and within what OpenCV decodes; returns it."""
+    from srn_tf.data.image_io import OPENCV_MAX_MEGAPIXELS
+
+    value = FLAGS.max_megapixels
+    if not 0 < value <= OPENCV_MAX_MEGAPIXELS:
+        fail(f"--max_megapixels must be above 0 and at most {OPENCV_MAX_MEGAPIXELS:.0f} "
+             f"(OpenCV decodes at most 2**30 pixels). Received: {value:g}")
+    return value
 
 
 def check_file_run_flags():
@@ -252,6 +275,19 @@ def check_replaceable_output(path, kind, flag, overwrite):
     refusal = replace_refusal(path, kind, choose=flag)
     if refusal:
         fail(refusal)
+
+
+def check_outputs_spare_inputs(input_path, output_path, output_format=None,
+                               side_by_side=None):
+    """Exits when an output of a folder run, or its side-by-side sheet, would replace one
+    of its inputs (`srn_tf.inference.per_file.plan_outputs`), naming one such input."""
+    from srn_tf.inference.per_file import plan_outputs
+    from srn_tf.write_safety import OutputRefused
+
+    try:
+        plan_outputs(input_path, output_path, output_format, side_by_side)
+    except OutputRefused as refused:
+        fail(str(refused))
 
 
 def check_input_path(path, kind="file or folder"):

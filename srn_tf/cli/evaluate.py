@@ -7,17 +7,22 @@ r"""srn-eval: PSNR and SSIM of a model on paired test images, as the paper repor
 Each blurred image is deblurred, converted as the release writes results (clip,
 * 255, truncate to 8 bits) and scored against its sharp image, beside the
 blurred input's own scores. PSNR and SSIM are MATLAB's (the paper's) unless
---ssim=per_channel. Every missing or mismatched file is listed before anything
-runs; the exit status is 1 when any image could not be scored.
+--ssim=per_channel. Every missing, unreadable or mismatched file (size or
+channels: a gray blurred image with an RGB sharp one), and every image above
+--max_megapixels, is listed from the headers before anything runs, one line
+each, and nothing is evaluated (a mean over part of a test set is not that set's
+score); a file that fails to decode mid-run is reported and the others scored.
+The exit status is 1 when any image could not be scored.
 """
 
 from absl import flags
 
 from srn_tf.cli.common import (MODEL_SOURCES, check_checkpoint, check_input_path,
-                               check_output_file, check_output_folder, check_tile_flags,
-                               define_device_flags, define_model_flags, fail, import_tensorflow,
-                               print_device, run_console_script, run_option_overrides,
-                               select_gpu)
+                               check_max_megapixels, check_output_file, check_output_folder,
+                               check_tile_flags, define_device_flags,
+                               define_max_megapixels_flag, define_model_flags, fail,
+                               import_tensorflow, print_device, run_console_script,
+                               run_option_overrides, select_gpu)
 
 FLAGS = flags.FLAGS
 define_model_flags("Model to evaluate: " + MODEL_SOURCES)
@@ -48,6 +53,7 @@ flags.DEFINE_string("contact_sheet", None,
                     "PNG file for blurred | deblurred | sharp strips of the images with the "
                     "smallest PSNR gain.")
 flags.DEFINE_integer("contact_sheet_count", 4, "How many images the contact sheet shows.")
+define_max_megapixels_flag()
 
 
 def _check_flags():
@@ -75,6 +81,7 @@ def main(argv):
     if len(argv) > 1:
         fail(f"unexpected arguments: {' '.join(argv[1:])}")
     _check_flags()
+    max_megapixels = check_max_megapixels()
     overrides = run_option_overrides()
     select_gpu(FLAGS.gpu)
 
@@ -88,10 +95,12 @@ def main(argv):
 
     try:
         if FLAGS.datalist is not None:
-            pairs = paired_images.read_datalist(FLAGS.datalist, FLAGS.data_root)
+            pairs = paired_images.read_datalist(FLAGS.datalist, FLAGS.data_root,
+                                                max_megapixels=max_megapixels)
             dataset = os.path.abspath(FLAGS.datalist)
         else:
-            pairs = paired_images.read_gopro(FLAGS.gopro_dir, blur_folder=FLAGS.blur_folder)
+            pairs = paired_images.read_gopro(FLAGS.gopro_dir, blur_folder=FLAGS.blur_folder,
+                                             max_megapixels=max_megapixels)
             dataset = os.path.join(os.path.abspath(FLAGS.gopro_dir), "test", FLAGS.blur_folder)
     except paired_images.PairListError as error:
         for problem in error.problems:
@@ -119,7 +128,8 @@ def main(argv):
         precision=FLAGS.precision, tile=FLAGS.tile, tile_overlap=FLAGS.tile_overlap,
         save_images=FLAGS.save_images, contact_sheet_path=FLAGS.contact_sheet,
         contact_sheet_count=FLAGS.contact_sheet_count, metadata=metadata,
-        progress=lambda line: print(line, flush=True), **overrides)
+        progress=lambda line: print(line, flush=True), max_megapixels=max_megapixels,
+        **overrides)
     print(evaluation.format_summary(summary))
     if summary["failures"]:
         for failure in summary["failures"]:

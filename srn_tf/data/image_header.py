@@ -21,7 +21,9 @@ import tifffile
 TIFF_EXTENSIONS = (".tif", ".tiff")
 # Pillow's names for what OpenCV decodes under a non-TIFF extension. MPO is a
 # JPEG holding a second picture (many cameras write them); OpenCV reads the first.
-_OPENCV_FORMATS = ("PNG", "JPEG", "MPO", "BMP", "WEBP")
+OPENCV_FORMATS = ("PNG", "JPEG", "MPO", "BMP", "WEBP")
+# Headers read: those, and GIF for the training pipeline's decoder (tf.io.decode_image).
+_HEADER_FORMATS = OPENCV_FORMATS + ("GIF",)
 _ORIENTATION_TAG = 274
 # EXIF orientations that turn an image by 90 degrees (read_image applies them).
 _TRANSPOSING_ORIENTATIONS = (5, 6, 7, 8)
@@ -40,8 +42,10 @@ class ImageHeader:
         channels: 1 (gray), 3 (RGB) or 4 (RGBA), as `read_image` returns them.
         bytes_per_sample: 1 (uint8) or 2 (uint16).
         format: the container, as Pillow names it ("PNG", "JPEG", "MPO", "BMP",
-            "WEBP") or "TIFF".
+            "WEBP", "GIF") or "TIFF".
         frames: pictures the file holds (more than one: an animation).
+        orientation: the EXIF orientation (1-8) already applied to height and
+            width (5-8 swap them).
     """
 
     height: int
@@ -50,6 +54,12 @@ class ImageHeader:
     bytes_per_sample: int
     format: str = ""
     frames: int = 1
+    orientation: int = 1
+
+    @property
+    def stored_size(self):
+        """(height, width) as stored, before EXIF orientation (as `tf.io.decode_image` returns)."""
+        return _oriented(self.height, self.width, self.orientation)
 
     @property
     def megapixels(self):
@@ -61,8 +71,9 @@ def read_header(path):
     """Reads an image file's header: its size, channels and sample depth, no pixels decoded.
 
     Args:
-        path: a PNG, JPEG, BMP, WebP or TIFF file (by content; a TIFF is read as
-            such when its name ends in .tif or .tiff).
+        path: a PNG, JPEG, BMP, WebP, GIF or TIFF file (by content; a TIFF is
+            read as such when its name ends in .tif or .tiff). `read_image` does
+            not decode GIF; its header is read for the training pipeline's check.
 
     Returns:
         `ImageHeader`.
@@ -108,7 +119,7 @@ def _tiff_header(path):
         raise ValueError(f"{path}: unsupported TIFF layout {tuple(shape)}, {channels} samples "
                          "a pixel (expected gray, RGB or RGBA)")
     height, width = _oriented(height, width, orientation)
-    return ImageHeader(height, width, channels, dtype.itemsize, "TIFF", frames)
+    return ImageHeader(height, width, channels, dtype.itemsize, "TIFF", frames, orientation)
 
 
 def _pillow_header(path):
@@ -130,14 +141,15 @@ def _pillow_header(path):
                          "(unrecognised or corrupt header)") from None
     except Exception as error:  # Pillow's plugins raise OSError, SyntaxError, struct.error...
         raise ValueError(f"{path}: corrupt image header ({one_line(error)})") from None
-    if kind not in _OPENCV_FORMATS:
+    if kind not in _HEADER_FORMATS:
         raise ValueError(f"{path}: {kind} images are not supported "
                          "(reads PNG, JPEG, BMP, WebP and TIFF)")
     if width < 1 or height < 1:
         raise ValueError(f"{path}: header claims an empty {width}x{height} image")
-    height, width = _oriented(height, width, _exif_orientation(info.get("exif")))
+    orientation = _exif_orientation(info.get("exif"))
+    height, width = _oriented(height, width, orientation)
     return ImageHeader(height, width, _opencv_channels(kind, mode, info),
-                       _bytes_per_sample(path, kind, mode), kind, frames)
+                       _bytes_per_sample(path, kind, mode), kind, frames, orientation)
 
 
 def _opencv_channels(kind, mode, info):

@@ -7,7 +7,8 @@ One reader per layout, for training and evaluation alike:
   * `read_gopro`: GOPRO_Large's `<split>/<scene>/{blur,sharp}/<frame>.png`.
 
 Both check every file before anything runs (`check_pairs`: that it exists, is an
-image, and has the size of its partner, read from the file header only) and
+image within the pixel limit, and has the size and channels of its partner, read
+from the file header only, `image_header.read_header`) and
 report every problem at once, one line each, naming the file, in one
 `PairListError`. No TensorFlow here, so a bad list fails in seconds, not hours
 into a run at the first unreadable image.
@@ -23,18 +24,15 @@ import dataclasses
 import os
 from concurrent.futures import ThreadPoolExecutor
 
-from PIL import Image
-
-from srn_tf.data.image_io import is_image_file
+from srn_tf.data.image_io import (DEFAULT_MAX_MEGAPIXELS, is_image_file, pixel_limit_error,
+                                  read_header)
 
 # What tf.io.decode_image reads (the training pipeline's decoder).
 DECODABLE_FORMATS = ("PNG", "JPEG", "BMP", "GIF")
 # The checks that match the training pipeline's decoder (add min_side=crop_size).
 TRAINING_CHECKS = {"formats": DECODABLE_FORMATS, "exif_orientation": False}
 GOPRO_SPLITS = ("train", "test")
-# EXIF orientations that turn an image by 90 degrees (read_image applies them).
-_TRANSPOSING_ORIENTATIONS = (5, 6, 7, 8)
-_ORIENTATION_TAG = 0x0112
+_CHANNEL_NAMES = {1: "gray", 3: "RGB", 4: "RGBA"}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -69,7 +67,7 @@ class PairListError(ValueError):
 
 
 def read_datalist(datalist, data_root=None, *, min_side=None, formats=None,
-                  exif_orientation=True, num_threads=16):
+                  exif_orientation=True, num_threads=16, max_megapixels=DEFAULT_MAX_MEGAPIXELS):
     """Reads a list in the release's format and checks every file it names.
 
     Each non-empty line is `sharp_path blur_path` (whitespace between). Relative
@@ -78,7 +76,8 @@ def read_datalist(datalist, data_root=None, *, min_side=None, formats=None,
     Args:
         datalist: the list file (e.g. the release's `datalist_gopro.txt`).
         data_root: folder the paths are relative to (default: the list's folder).
-        min_side, formats, exif_orientation, num_threads: as in `check_pairs`.
+        min_side, formats, exif_orientation, num_threads, max_megapixels: as in
+            `check_pairs`.
 
     Returns:
         List of `ImagePair`, in the list's order.
@@ -111,14 +110,15 @@ def read_datalist(datalist, data_root=None, *, min_side=None, formats=None,
     if not pairs and not problems:
         problems.append(f"{datalist}: lists no image pairs")
     problems += _pair_problems(pairs, min_side=min_side, formats=formats,
-                              exif_orientation=exif_orientation, num_threads=num_threads)
+                              exif_orientation=exif_orientation, num_threads=num_threads,
+                              max_megapixels=max_megapixels)
     if problems:
         raise PairListError(problems, f"{len(problems)} problem(s) in {datalist}")
     return pairs
 
 
 def read_gopro(gopro_dir, *, split="test", blur_folder="blur", min_side=None, formats=None,
-               exif_orientation=True, num_threads=16):
+               exif_orientation=True, num_threads=16, max_megapixels=DEFAULT_MAX_MEGAPIXELS):
     """Lists GOPRO_Large's pairs, `<split>/<scene>/{blur_folder,sharp}/<frame>`, checked.
 
     Args:
@@ -127,7 +127,8 @@ def read_gopro(gopro_dir, *, split="test", blur_folder="blur", min_side=None, fo
         split: "train" or "test".
         blur_folder: "blur" (the paper's inputs) or "blur_gamma" (the variant
             averaged in gamma-decoded space); another name is looked for as given.
-        min_side, formats, exif_orientation, num_threads: as in `check_pairs`.
+        min_side, formats, exif_orientation, num_threads, max_megapixels: as in
+            `check_pairs`.
 
     Returns:
         List of `ImagePair`, scenes and frames in sorted order; names are paths
@@ -168,38 +169,40 @@ def read_gopro(gopro_dir, *, split="test", blur_folder="blur", min_side=None, fo
         problems.append(f"{split_dir}: holds no blurred images "
                         f"(<scene>/{blur_folder}/*.png)")
     problems += _pair_problems(pairs, min_side=min_side, formats=formats,
-                              exif_orientation=exif_orientation, num_threads=num_threads)
+                              exif_orientation=exif_orientation, num_threads=num_threads,
+                              max_megapixels=max_megapixels)
     if problems:
         raise PairListError(problems, f"{len(problems)} problem(s) in {split_dir}")
     return pairs
 
 
-def _image_header(path, formats, exif_orientation):
-    """((height, width), None) from the file header, or (None, problem)."""
-    if not os.path.isfile(path):
-        return None, f"{path}: no such file"
+def _image_header(path, formats, exif_orientation, max_megapixels):
+    """((height, width, channels), None) from the file header, or (None, problem)."""
     try:
-        with Image.open(path) as image:
-            if formats is not None and image.format not in formats:
-                return None, (f"{path}: {image.format} images are not supported "
-                              f"(use {', '.join(formats)})")
-            width, height = image.size
-            orientation = image.getexif().get(_ORIENTATION_TAG, 1) if exif_orientation else 1
-    except (OSError, SyntaxError, ValueError) as error:
-        return None, f"{path}: unreadable image ({error})"
-    if orientation in _TRANSPOSING_ORIENTATIONS:
-        return (width, height), None
-    return (height, width), None
+        header = read_header(path)
+    except (OSError, ValueError) as error:
+        return None, str(error)
+    kind = "JPEG" if header.format == "MPO" else header.format  # MPO: a JPEG and more
+    if formats is not None and kind not in formats:
+        return None, f"{path}: {kind} images are not supported (use {', '.join(formats)})"
+    if formats is None and (not is_image_file(path) or kind == "GIF"):
+        return None, f"{path}: not a PNG, JPEG, BMP, WebP or TIFF file"
+    problem = pixel_limit_error(path, header, max_megapixels)
+    if problem:
+        return None, problem
+    height, width = (header.height, header.width) if exif_orientation else header.stored_size
+    return (height, width, header.channels), None
 
 
 def _pair_problems(pairs, *, min_side=None, formats=None, exif_orientation=True,
-                  num_threads=16):
+                  num_threads=16, max_megapixels=DEFAULT_MAX_MEGAPIXELS):
     """The problems `check_pairs` raises, as a list (empty when every pair is usable)."""
     paths = list(dict.fromkeys(path for pair in pairs
                                for path in (pair.blur_path, pair.sharp_path)))
     with ThreadPoolExecutor(max(1, num_threads)) as pool:
         headers = dict(zip(paths, pool.map(
-            lambda path: _image_header(path, formats, exif_orientation), paths)))
+            lambda path: _image_header(path, formats, exif_orientation, max_megapixels),
+            paths)))
     problems, reported = [], set()
     for pair in pairs:
         for path in (pair.blur_path, pair.sharp_path):
@@ -210,22 +213,33 @@ def _pair_problems(pairs, *, min_side=None, formats=None, exif_orientation=True,
         blur_size, sharp_size = headers[pair.blur_path][0], headers[pair.sharp_path][0]
         if blur_size is None or sharp_size is None:
             continue
-        if blur_size != sharp_size:
+        if blur_size[:2] != sharp_size[:2]:
             problems.append(
                 f"{pair.blur_path}: is {blur_size[0]}x{blur_size[1]} but its sharp image "
                 f"{pair.sharp_path} is {sharp_size[0]}x{sharp_size[1]}")
-        elif min_side is not None and min(blur_size) < min_side:
+        elif blur_size[2] != sharp_size[2]:
+            problems.append(
+                f"{pair.blur_path}: is {_channels(blur_size[2])} but its sharp image "
+                f"{pair.sharp_path} is {_channels(sharp_size[2])}")
+        elif min_side is not None and min(blur_size[:2]) < min_side:
             problems.append(f"{pair.blur_path}: is {blur_size[0]}x{blur_size[1]}, smaller "
                             f"than the {min_side}x{min_side} crop")
     return problems
 
 
-def check_pairs(pairs, *, min_side=None, formats=None, exif_orientation=True, num_threads=16):
+def _channels(count):
+    return f"{_CHANNEL_NAMES.get(count, count)} ({count} channel{'s' if count > 1 else ''})"
+
+
+def check_pairs(pairs, *, min_side=None, formats=None, exif_orientation=True, num_threads=16,
+                max_megapixels=DEFAULT_MAX_MEGAPIXELS):
     """Checks that every pair can be read, reading image headers only.
 
     A pair is usable when both files exist and are images (of `formats`, when
-    given) of the same height and width, both sides at least `min_side` (when
-    given). A file in several pairs is reported once.
+    given) of at most `max_megapixels`, of the same height, width and channels
+    (gray, RGB or RGBA: a gray blurred image is not scored against an RGB sharp
+    one), both sides at least `min_side` (when given). A file in several pairs
+    is reported once.
 
     Args:
         pairs: `ImagePair`s.
@@ -237,6 +251,8 @@ def check_pairs(pairs, *, min_side=None, formats=None, exif_orientation=True, nu
             their EXIF orientation; False: as stored, as `tf.io.decode_image`
             (the training pipeline) returns them.
         num_threads: header reads in flight (file system latency, not CPU, bounds this).
+        max_megapixels: the most pixels (millions) an image may have (srn-eval's
+            --max_megapixels); None: no limit of ours.
 
     Raises:
         PairListError: no pairs, or every problem, one line each, in list order,
@@ -245,7 +261,8 @@ def check_pairs(pairs, *, min_side=None, formats=None, exif_orientation=True, nu
     if not pairs:
         raise PairListError(["the pair list is empty"], "no image pairs")
     problems = _pair_problems(pairs, min_side=min_side, formats=formats,
-                             exif_orientation=exif_orientation, num_threads=num_threads)
+                             exif_orientation=exif_orientation, num_threads=num_threads,
+                             max_megapixels=max_megapixels)
     if problems:
         raise PairListError(problems,
                             f"{len(problems)} problem(s) in {len(pairs)} image pair(s)")

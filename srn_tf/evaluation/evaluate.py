@@ -19,7 +19,7 @@ import numpy as np
 
 from srn_tf.atomic_files import atomic_file
 from srn_tf.evaluation.contact_sheet import contact_sheet
-from srn_tf.data.image_io import read_image, write_image
+from srn_tf.data.image_io import DEFAULT_MAX_MEGAPIXELS, read_image, write_image
 from srn_tf.inference.deblur import deblur_image
 from srn_tf.inference.options import options_of
 from srn_tf.evaluation.metrics import psnr, ssim
@@ -69,7 +69,8 @@ def _mean(values):
 def evaluate(model, pairs, output_dir=None, ssim_definition="matlab", precision="float32",
              tile=None, tile_overlap=None, save_images=False, contact_sheet_path=None,
              contact_sheet_count=4, metadata=None, progress=print, flips=None,
-             flat_level=None, denoise=None, kernel_refinement=None):
+             flat_level=None, denoise=None, kernel_refinement=None,
+             max_megapixels=DEFAULT_MAX_MEGAPIXELS):
     """Deblurs every pair's blurred image and scores input and output against the sharp one.
 
     A pair that fails at run time (a corrupt file) is reported through `progress`
@@ -89,6 +90,7 @@ def evaluate(model, pairs, output_dir=None, ssim_definition="matlab", precision=
             `contact_sheet_count` images with the smallest PSNR gain into.
         metadata: dict of extra entries for the summary (checkpoint, data set).
         progress: called with one line of text per image.
+        max_megapixels: images of more pixels (millions) fail before decoding.
 
     Returns:
         The summary dict: `psnr`, `ssim`, `input_psnr`, `input_ssim` (means over
@@ -108,8 +110,8 @@ def evaluate(model, pairs, output_dir=None, ssim_definition="matlab", precision=
     for index, pair in enumerate(pairs):
         prefix = f"[{index + 1}/{len(pairs)}] {pair.name}"
         try:
-            blurred = as_rgb8(read_image(pair.blur_path))
-            sharp = as_rgb8(read_image(pair.sharp_path))
+            blurred = as_rgb8(read_image(pair.blur_path, max_megapixels))
+            sharp = as_rgb8(read_image(pair.sharp_path, max_megapixels))
             if blurred.shape != sharp.shape:
                 raise ValueError(f"{pair.blur_path}: is {blurred.shape[1]}x{blurred.shape[0]} "
                                  f"but its sharp image is {sharp.shape[1]}x{sharp.shape[0]}")
