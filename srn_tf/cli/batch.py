@@ -19,7 +19,8 @@ import logging
 from absl import flags
 
 from srn_tf.cli.common import (MODEL_SOURCES, check_checkpoint, check_file_run_flags,
-                               check_image_input, check_output_folder, check_tile_flags,
+                               check_image_input, check_output_folder,
+                               check_outputs_spare_inputs, check_tile_flags,
                                define_device_flags, define_file_run_flags, define_model_flags,
                                fail, pass_unknown_flags, run_console_script,
                                run_option_overrides, select_gpu, verbose)
@@ -50,11 +51,13 @@ def _is_uri(path):
 
 def _check_paths():
     """Exits unless a local --input_pattern names images and a local --output_path can
-    be written (URIs are checked by the pipeline itself)."""
+    be written without replacing an input (URIs are checked by the pipeline itself)."""
     if not _is_uri(FLAGS.input_pattern):
         check_image_input(FLAGS.input_pattern, "input_pattern")
     if not _is_uri(FLAGS.output_path):
         check_output_folder(FLAGS.output_path)
+    if not _is_uri(FLAGS.input_pattern) and not _is_uri(FLAGS.output_path):
+        check_outputs_spare_inputs(FLAGS.input_pattern, FLAGS.output_path, FLAGS.format)
 
 
 def _pipeline_options(beam_arguments):
@@ -94,6 +97,7 @@ def main(argv):
     options = _pipeline_options(beam_arguments)
 
     from srn_tf.inference.batch_pipeline import FAILURES_FILE, BatchSettings, run_batch
+    from srn_tf.write_safety import OutputRefused
 
     settings = BatchSettings(
         input_pattern=FLAGS.input_pattern, output_path=FLAGS.output_path,
@@ -101,7 +105,10 @@ def main(argv):
         width=FLAGS.width, precision=FLAGS.precision, tile=FLAGS.tile,
         tile_overlap=FLAGS.tile_overlap, output_format=FLAGS.format,
         overwrite=FLAGS.overwrite, batch_size=FLAGS.batch_size, **overrides)
-    summary = run_batch(settings, options)
+    try:
+        summary = run_batch(settings, options)
+    except OutputRefused as refused:
+        fail(str(refused))
     if not summary["images"]:
         fail(f"no images found in {FLAGS.input_pattern}")
     print(f"done {summary['done']}, skipped {summary['skipped']} (output exists), "

@@ -137,7 +137,7 @@ def define_max_megapixels_flag():
     flags.DEFINE_float("max_megapixels", DEFAULT_MAX_MEGAPIXELS,
                        "Refuse images of more megapixels, read from the file's header before "
                        "decoding (a corrupt header may claim 60000x60000). The default takes a "
-                       f"150 MP photo; at most {OPENCV_MAX_MEGAPIXELS:.0f} (OpenCV's cap).")
+                       f"150 MP photo; at most {OPENCV_MAX_MEGAPIXELS:.2f} (OpenCV's cap).")
 
 
 def check_max_megapixels():
@@ -146,7 +146,7 @@ def check_max_megapixels():
 
     value = FLAGS.max_megapixels
     if not 0 < value <= OPENCV_MAX_MEGAPIXELS:
-        fail(f"--max_megapixels must be above 0 and at most {OPENCV_MAX_MEGAPIXELS:.0f} "
+        fail(f"--max_megapixels must be above 0 and at most {OPENCV_MAX_MEGAPIXELS:.2f} "
              f"(OpenCV decodes at most 2**30 pixels). Received: {value:g}")
     return value
 

@@ -6,26 +6,33 @@ r"""srn-deblur: deblur an image, a folder tree or a glob of images.
 
 Every image runs at full resolution unless --height/--width ask for the release's
 fixed-size mode. Outputs mirror the input tree in the input's format and bit depth.
-Unreadable files are reported and skipped; the exit status is 1 if any failed.
+Unreadable files (corrupt, truncated, above --max_megapixels) are reported one line
+each and the others still done; the exit status is 1 if any failed. Files of image
+types no reader takes (.gif, .heic, camera raw...) are listed as skipped
+(unsupported type) and do not change the exit status.
 """
 
 from absl import flags
 
 from srn_tf.cli.common import (MODEL_SOURCES, check_checkpoint, check_file_run_flags,
                                check_image_input, check_output_file, check_output_folder,
+                               check_outputs_spare_inputs,
                                check_tile_flags, define_device_flags, define_file_run_flags,
                                define_model_flags, fail, import_tensorflow, print_device,
                                run_console_script, run_option_overrides, select_gpu)
+from srn_tf.cli.common import check_max_megapixels, define_max_megapixels_flag
 
 FLAGS = flags.FLAGS
 define_model_flags("Model to run: " + MODEL_SOURCES)
 define_device_flags()
 flags.DEFINE_string("input_path", "./testing_set",
                     "An image file, a folder (searched recursively for .png, .jpg, .jpeg, "
-                    ".bmp, .tif, .tiff) or a quoted glob pattern ('**' matches subfolders).")
+                    ".bmp, .webp, .tif, .tiff) or a quoted glob pattern ('**' matches "
+                    "subfolders).")
 flags.DEFINE_string("output_path", "./testing_res",
                     "Folder for the results; file names and subfolders mirror the input.")
 define_file_run_flags()
+define_max_megapixels_flag()
 flags.DEFINE_string("side_by_side", None,
                     "PNG file to write a comparison sheet into: each image as blurred | "
                     "deblurred, shrunk to at most 360 pixels high; images skipped because "
@@ -33,17 +40,21 @@ flags.DEFINE_string("side_by_side", None,
 
 
 def _check_paths():
-    """Exits unless --input_path names images and the outputs can be written."""
+    """Exits unless --input_path names images and the outputs can be written without
+    replacing an input."""
     check_image_input(FLAGS.input_path, "input_path")
     check_output_folder(FLAGS.output_path)
     if FLAGS.side_by_side is not None:
         check_output_file(FLAGS.side_by_side, ".png")
+    check_outputs_spare_inputs(FLAGS.input_path, FLAGS.output_path, FLAGS.format,
+                               FLAGS.side_by_side)
 
 
 def main(argv):
     if len(argv) > 1:
         fail(f"unexpected arguments: {' '.join(argv[1:])}")
     check_file_run_flags()
+    max_megapixels = check_max_megapixels()
     _check_paths()
     check_tile_flags(FLAGS.tile, FLAGS.tile_overlap, check_checkpoint(FLAGS.checkpoint),
                      zero_means_untiled=True)
@@ -60,7 +71,8 @@ def main(argv):
             model_type=FLAGS.model, height=FLAGS.height, width=FLAGS.width,
             precision=FLAGS.precision, tile=FLAGS.tile, tile_overlap=FLAGS.tile_overlap,
             output_format=FLAGS.format, overwrite=FLAGS.overwrite,
-            side_by_side_path=FLAGS.side_by_side, **overrides)
+            side_by_side_path=FLAGS.side_by_side, max_megapixels=max_megapixels,
+            **overrides)
     except (FileNotFoundError, ValueError) as error:
         fail(str(error))
     if summary.side_by_side:
@@ -69,6 +81,8 @@ def main(argv):
           f"failed {len(summary.failed)}, {summary.seconds:.1f} s")
     for path in summary.skipped:
         print(f"skipped: {path}")
+    for path in summary.unsupported:
+        print(f"skipped (unsupported type): {path}")
     for _, message in summary.failed:
         print(f"failed: {message}")
     if summary.failed:

@@ -37,6 +37,7 @@ from apache_beam.ml.inference.base import ModelHandler, PredictionResult, RunInf
 from srn_tf.atomic_files import temporary_name
 from srn_tf.data import image_io
 from srn_tf.inference import per_file
+from srn_tf.write_safety import OutputRefused, replaced_input_message
 
 FAILURES_FILE = "failures.csv"
 SUMMARY_FILE = "summary.json"
@@ -102,9 +103,10 @@ def _uri_root(pattern):
     return pattern[:pattern.rindex("/", 0, first)]
 
 
-def _match_uri(pattern):
+def _match_uri(pattern, exclude=None):
     """Lists the images a URI names, as `image_io.list_images` does local paths: one
-    file, a folder's non-hidden images (recursive), or a glob's images."""
+    file, a folder's non-hidden images (recursive), or a glob's images; those under
+    the URI folder `exclude` are left out when it lies inside the input's root."""
     pattern = pattern.rstrip("/")
     if any(char in pattern for char in _WILDCARDS):
         root, glob, hidden_too = _uri_root(pattern), pattern, True
@@ -112,20 +114,47 @@ def _match_uri(pattern):
         if FileSystems.exists(pattern):
             return [(pattern, pattern.rsplit("/", 1)[-1])]
         root, glob, hidden_too = pattern, pattern + "/**", False
+    left_out = None
+    if exclude is not None and exclude.rstrip("/").startswith(root.rstrip("/") + "/"):
+        left_out = exclude.rstrip("/") + "/"
     found = []
     for match in FileSystems.match([glob])[0].metadata_list:
         name = match.path.rsplit("/", 1)[-1]
+        if left_out is not None and match.path.startswith(left_out):
+            continue
         if image_io.is_image_file(name) and (hidden_too or not name.startswith(".")):
             found.append((match.path, match.path[len(root):].lstrip("/")))
     return sorted(found)
 
 
-def list_inputs(input_pattern):
+def list_inputs(input_pattern, output_path=None):
     """Sorted (path, relative path) pairs of the images `input_pattern` names: srn-deblur's
-    `image_io.list_images` for local paths, `_match_uri` for URIs."""
+    `image_io.list_images` for local paths, `_match_uri` for URIs; the output folder
+    `output_path` is left out when it lies inside the input, as srn-deblur does."""
     if is_uri(input_pattern):
-        return _match_uri(input_pattern)
-    return image_io.list_images(input_pattern)
+        return _match_uri(input_pattern, output_path if output_path and is_uri(output_path)
+                          else None)
+    exclude = [output_path] if output_path and not is_uri(output_path) else []
+    return image_io.list_images(input_pattern, exclude=exclude)
+
+
+def check_outputs_spare_inputs(settings):
+    """Raises `srn_tf.write_safety.OutputRefused` when an output of the run `settings`
+    describes would be one of its inputs: srn-deblur's check (`per_file.plan_outputs`)
+    for local paths, the same paths for URIs."""
+    if is_uri(settings.input_pattern) != is_uri(settings.output_path):
+        return  # one local, one remote: no output can be an input
+    if not is_uri(settings.input_pattern):
+        per_file.plan_outputs(settings.input_pattern, settings.output_path,
+                              settings.output_format)
+        return
+    listed = list_inputs(settings.input_pattern, settings.output_path)
+    sources = {source for source, _ in listed}
+    for _, relative in listed:
+        target = _join(settings.output_path,
+                       per_file.output_name(relative, settings.output_format))
+        if target in sources:
+            raise OutputRefused(replaced_input_message((target, target), "output folder"))
 
 
 def _join(folder, relative):
@@ -333,7 +362,7 @@ def build_pipeline(pipeline, settings):
     """Adds srn-batch's transforms for `settings` (a `BatchSettings`) to `pipeline`."""
     listed = (pipeline
               | "Pattern" >> beam.Create([settings.input_pattern])
-              | "List" >> beam.FlatMap(list_inputs))
+              | "List" >> beam.FlatMap(list_inputs, settings.output_path))
     todo = listed | "SkipExisting" >> beam.ParDo(_SkipExisting(settings)).with_outputs(
         _SKIPPED, main="todo")
     decoded = (todo.todo
@@ -370,7 +399,12 @@ def run_batch(settings, pipeline_options):
 
     Returns:
         The run's summary (summary.json) with "seconds": the run's wall time.
+
+    Raises:
+        srn_tf.write_safety.OutputRefused: an output would be one of the inputs
+            (`check_outputs_spare_inputs`); nothing is written.
     """
+    check_outputs_spare_inputs(settings)
     began = time.time()
     with beam.Pipeline(options=pipeline_options) as pipeline:
         build_pipeline(pipeline, settings)

@@ -24,11 +24,14 @@ from srn_tf.inference.tiling import check_tiling
 
 @dataclasses.dataclass
 class DeblurSummary:
-    """What a `deblur_files` run did. `failed` lists (input path, one-line reason)."""
+    """What a `deblur_files` run did. `failed` lists (input path, one-line reason);
+    `unsupported` the files that look like images of a type no reader here takes
+    (.gif, .heic, camera raw...), left alone and listed, not failed."""
 
     done: list = dataclasses.field(default_factory=list)
     skipped: list = dataclasses.field(default_factory=list)
     failed: list = dataclasses.field(default_factory=list)
+    unsupported: list = dataclasses.field(default_factory=list)
     seconds: float = 0.0
     # The side-by-side sheet written, or None.
     side_by_side: str = None
@@ -60,7 +63,7 @@ def list_inputs(input_path):
 
     Args:
         input_path: an image file, a folder (searched recursively for PNG, JPEG,
-            BMP and TIFF files), or a glob pattern (`**` matches subfolders).
+            BMP, WebP and TIFF files), or a glob pattern (`**` matches subfolders).
 
     Returns:
         Sorted list of (path, relative path) pairs.
@@ -107,12 +110,14 @@ class _Progress:
 def deblur_files(input_path, output_path, checkpoint=None, model_type=None, height=None,
                  width=None, precision="float32", tile=None, tile_overlap=None,
                  output_format=None, overwrite=False, side_by_side_path=None, progress=True,
-                 flips=None, flat_level=None, denoise=None, kernel_refinement=None):
+                 flips=None, flat_level=None, denoise=None, kernel_refinement=None,
+                 max_megapixels=image_io.DEFAULT_MAX_MEGAPIXELS):
     """Deblurs every image `input_path` names into `output_path`.
 
     Args:
         input_path: an image, a folder (recursive) or a glob pattern.
-        output_path: output folder; outputs mirror the input tree.
+        output_path: output folder; outputs mirror the input tree. Inside the input
+            folder, it is left out of the inputs (a rerun never deblurs its outputs).
         checkpoint: a path or preset name for `load_deblur_model` (None: the
             bundled default), or an already loaded `SRNDeblurNet` /
             `SavedModelRunner`.
@@ -125,7 +130,8 @@ def deblur_files(input_path, output_path, checkpoint=None, model_type=None, heig
         output_format: None to keep each input's format, else an extension
             ("png", "jpg", "bmp", "tif"); 16-bit images become 8-bit (rounded) and
             alpha is dropped where the format cannot store them.
-        overwrite: replace existing outputs (otherwise they are skipped).
+        overwrite: replace existing outputs (otherwise they are skipped); an output
+            that is one of the inputs is refused whatever `overwrite` says.
         side_by_side_path: PNG file to write a blurred | deblurred sheet into
             (`srn_tf.evaluation.comparison`), or None: every image deblurred in
             this call, and every skipped one beside its existing output.
@@ -133,6 +139,8 @@ def deblur_files(input_path, output_path, checkpoint=None, model_type=None, heig
         flips, flat_level, denoise, kernel_refinement: as for `deblur_image`;
             None takes the model's own inference defaults (its folder's
             `srn_config.json`, `srn_tf.inference.options`).
+        max_megapixels: an input of more pixels (millions, from its header) fails
+            before it is decoded (`image_io.read_image_with_metadata`).
 
     Returns:
         A `DeblurSummary`. Inputs and outputs keep their EXIF and ICC metadata
@@ -140,6 +148,8 @@ def deblur_files(input_path, output_path, checkpoint=None, model_type=None, heig
 
     Raises:
         FileNotFoundError: `input_path` or the checkpoint does not exist.
+        srn_tf.write_safety.OutputRefused: an output or the sheet would replace an
+            input (`per_file.plan_outputs`); nothing is written.
         ValueError: bad arguments, or `input_path` names no image; raised before
             the model loads when the arguments alone show it.
     """
@@ -153,8 +163,9 @@ def deblur_files(input_path, output_path, checkpoint=None, model_type=None, heig
     if output_format is not None:
         image_io.check_writable("." + output_format.lower().lstrip("."),
                                 np.zeros((1, 1, 3), np.uint8))
-    inputs = list_inputs(input_path)
-    if not inputs:
+    # The output folder is left out of the inputs; no output may replace an input.
+    planned = per_file.plan_outputs(input_path, output_path, output_format, side_by_side_path)
+    if not planned:
         raise ValueError(image_io.no_images_message(input_path))
     model = checkpoint
     if checkpoint is None or isinstance(checkpoint, (str, os.PathLike)):
@@ -163,23 +174,25 @@ def deblur_files(input_path, output_path, checkpoint=None, model_type=None, heig
         check_tiling(tile, tile_overlap, model.size_multiple)
     options = options_of(model).override(flips=flips, flat_level=flat_level, denoise=denoise,
                                          kernel_refinement=kernel_refinement)
-    summary = DeblurSummary()
+    summary = DeblurSummary(
+        unsupported=image_io.list_unsupported_images(input_path, exclude=[output_path]))
     strips = []
-    bar = _Progress(len(inputs), progress)
+    bar = _Progress(len(planned), progress)
     start = time.time()
     current = None
     try:
-        for count, (source, relative) in enumerate(inputs, start=1):
-            target = os.path.join(output_path, per_file.output_name(relative, output_format))
+        for count, (source, relative, target) in enumerate(planned, start=1):
             if os.path.exists(target) and not overwrite:
                 summary.skipped.append(source)
                 if side_by_side_path is not None:
-                    _add_existing_strip(strips, summary, source, relative, target)
+                    _add_existing_strip(strips, summary, source, relative, target,
+                                        max_megapixels)
                 bar.update(count, source, "skipped (output exists)")
                 continue
             began, current = time.time(), source
             try:
-                image, metadata = image_io.read_image_with_metadata(source)
+                per_file.check_memory(source, model, tile, height)
+                image, metadata = image_io.read_image_with_metadata(source, max_megapixels)
                 result = per_file.deblur_decoded(model, image, options, precision, height, width,
                                                  tile, tile_overlap)
                 os.makedirs(os.path.dirname(target) or ".", exist_ok=True)
@@ -197,7 +210,7 @@ def deblur_files(input_path, output_path, checkpoint=None, model_type=None, heig
             bar.update(count, source, "done", seconds=time.time() - began)
     except KeyboardInterrupt:
         summary.seconds = time.time() - start
-        raise DeblurInterrupted(summary, current, len(inputs)) from None
+        raise DeblurInterrupted(summary, current, len(planned)) from None
     if strips:
         folder = os.path.dirname(os.fspath(side_by_side_path))
         os.makedirs(folder or ".", exist_ok=True)
@@ -207,7 +220,7 @@ def deblur_files(input_path, output_path, checkpoint=None, model_type=None, heig
     return summary
 
 
-def _add_existing_strip(strips, summary, source, relative, target):
+def _add_existing_strip(strips, summary, source, relative, target, max_megapixels):
     """Adds a skipped input's strip to the side-by-side sheet: it beside its existing output.
 
     An input or output that cannot be read, or that differ in size (an output
@@ -215,8 +228,8 @@ def _add_existing_strip(strips, summary, source, relative, target):
     misses an image.
     """
     try:
-        blurred = image_io.read_image(source)
-        existing = image_io.read_image(target)
+        blurred = image_io.read_image(source, max_megapixels)
+        existing = image_io.read_image(target, max_megapixels)
         if existing.shape[:2] != blurred.shape[:2]:
             raise ValueError(f"its existing output {target} is {existing.shape[1]}x"
                              f"{existing.shape[0]}, not {blurred.shape[1]}x{blurred.shape[0]}")

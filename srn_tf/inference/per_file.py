@@ -30,6 +30,44 @@ def output_name(relative, output_format=None):
     return relative
 
 
+def plan_outputs(input_path, output_path, output_format=None, side_by_side_path=None):
+    """The inputs of a folder run and the output each gets, checked so that no output
+    replaces an input.
+
+    The output folder is left out of the inputs when it lies inside the input
+    folder (or a glob's root), so a rerun never deblurs its own outputs
+    (`image_io.list_images`'s `exclude`). Runs before TensorFlow loads.
+
+    Args:
+        input_path: an image, a folder (recursive) or a glob pattern.
+        output_path: the output folder.
+        output_format: None to keep each input's format, else an extension.
+        side_by_side_path: the comparison sheet the run writes, or None.
+
+    Returns:
+        Sorted list of (path, relative path, output path) triples.
+
+    Raises:
+        FileNotFoundError: `input_path` names no file, folder or glob.
+        srn_tf.write_safety.OutputRefused: an output, or the sheet, would be one of
+            the inputs (the same file, however spelled); the message names it.
+    """
+    from srn_tf.write_safety import OutputRefused, first_replaced_input, replaced_input_message
+
+    output_path = os.fspath(output_path)
+    planned = [(source, relative, os.path.join(output_path, output_name(relative, output_format)))
+               for source, relative in image_io.list_images(input_path, exclude=[output_path])]
+    sources = [source for source, _, _ in planned]
+    replaced = first_replaced_input(sources, [target for _, _, target in planned])
+    if replaced is not None:
+        raise OutputRefused(replaced_input_message(replaced, "output folder"))
+    if side_by_side_path is not None:
+        replaced = first_replaced_input(sources, [os.fspath(side_by_side_path)])
+        if replaced is not None:
+            raise OutputRefused(replaced_input_message(replaced, "side-by-side sheet"))
+    return planned
+
+
 def auto_tile(model, image_shape):
     """The tile side `srn-deblur` uses for an image: None (whole image) when it fits.
 
@@ -45,6 +83,29 @@ def auto_tile(model, image_shape):
     multiple = model.size_multiple
     return max(smallest_tile(multiple),
                int(math.sqrt(AUTO_TILE_PIXELS / planes)) // multiple * multiple)
+
+
+def check_memory(source, model, tile=None, height=None, available=None):
+    """Refuses `source` in one line, from its header and before it is decoded, when
+    deblurring it as `deblur_decoded` would (same tile) needs more memory than is
+    free (`memory_plan`). Nothing is checked in the fixed-size mode (`height`),
+    which shrinks big images.
+
+    Raises:
+        MemoryError: the message names the file, the memory needed and free.
+        ValueError: the header cannot be read (as `image_io.read_image` would).
+    """
+    if height is not None:
+        return
+    from srn_tf.data.image_header import read_header
+    from srn_tf.inference import memory_plan
+
+    header = read_header(source)
+    side = (auto_tile(model, (header.height, header.width, header.channels)) if tile is None
+            else (tile or None))
+    memory_plan.check_fits(source, header.height, header.width,
+                           memory_plan.plan(header.height, header.width, header.channels,
+                                            header.bytes_per_sample, side), available)
 
 
 def deblur_decoded(model, image, options, precision="float32", height=None, width=None,
