@@ -67,7 +67,7 @@ def test_the_importtime_check_would_see_tensorflow():
     (["--input_path={p}/absent"], "--input_path={p}/absent: no such file, folder or matching "
                                   "glob"),
     (["--input_path={p}/no_images"], "no images found in {p}/no_images (reads .png, .jpg, .jpeg, "
-                                     ".bmp, .tif, .tiff)"),
+                                     ".bmp, .webp, .tif, .tiff)"),
     (["--input_path={p}/no_images/*.png"], "no images found in {p}/no_images/*.png (reads "),
     (["--input_path={p}/file"], "no images found in {p}/file (reads "),
     (["--input_path={p}/images", "--output_path={p}/file/out"],
@@ -122,6 +122,28 @@ def test_srn_deblur_refuses_bad_arguments_before_tensorflow(paths, args, expecte
 def test_the_other_scripts_refuse_bad_paths_before_tensorflow(paths, script, args, expected):
     message = _refused(script, *(arg.format(p=paths) for arg in args))
     assert expected.format(p=paths) in message
+
+
+@pytest.mark.parametrize("script,args,destination", [
+    ("srn-deblur", ["--input_path={p}/images", "--output_path=/proc/x"], "/proc/x"),
+    ("srn-deblur", ["--input_path={p}/images", "--output_path={p}/out",
+                    "--side_by_side=/proc/x.png"], "/proc/x.png"),
+    ("srn-eval", ["--datalist={p}/file", "--output_dir=/proc/x"], "/proc/x"),
+    ("srn-eval", ["--datalist={p}/file", "--contact_sheet=/proc/x.png"], "/proc/x.png"),
+    ("srn-export", ["--output=/proc/x"], "/proc/x"),
+    ("srn-export", ["--format=keras", "--output=/proc/x.keras"], "/proc/x.keras"),
+    ("srn-synth", ["--source=skimage", "--output_dir=/proc/x"], "/proc/x"),
+    ("srn-convert", ["--tf1_checkpoint={p}", "--output=/proc/x"], "/proc/x"),
+    ("srn-train", ["--datalist={p}/file", "--checkpoint_dir=/proc/x"], "/proc/x"),
+    ("srn-batch", ["--input_pattern={p}/images", "--output_path=/sys/x"], "/sys/x"),
+])
+def test_a_destination_that_cannot_really_be_written_is_refused_before_tensorflow(
+        paths, script, args, destination):
+    """/proc and /sys refuse new files even to root, for whom os.access says yes: the
+    check creates a file there instead of asking for permission bits."""
+    message = _refused(script, *(arg.format(p=paths) for arg in args))
+    assert re.fullmatch(rf"{re.escape(destination)}: cannot write \([A-Za-z ]+\)", message), \
+        message
 
 
 def test_a_read_only_output_folder_is_refused(paths, read_only_folder):
