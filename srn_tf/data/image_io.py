@@ -402,9 +402,23 @@ def pixel_limit_error(path, header, max_megapixels):
         return (f"{path}: {size} is above the limit of {max_megapixels:g} megapixels "
                 f"(raise it with {MAX_MEGAPIXELS_FLAG})")
     if header.format != "TIFF" and header.megapixels > OPENCV_MAX_MEGAPIXELS:
-        return (f"{path}: {size} is above the {OPENCV_MAX_MEGAPIXELS:.0f} megapixels OpenCV "
+        return (f"{path}: {size} is above the {OPENCV_MAX_MEGAPIXELS:.2f} megapixels OpenCV "
                 f"decodes ({header.format}; save it as TIFF to read it)")
     return None
+
+
+def checked_header(path, max_megapixels=DEFAULT_MAX_MEGAPIXELS):
+    """`read_header`, refusing an image above `max_megapixels` (`pixel_limit_error`).
+
+    Raises:
+        OSError, ValueError: as `read_header`, or the image is too big; one line
+            that starts with the path.
+    """
+    header = read_header(path)
+    problem = pixel_limit_error(path, header, max_megapixels)
+    if problem:
+        raise ValueError(problem)
+    return header
 
 
 def read_image_with_metadata(path, max_megapixels=DEFAULT_MAX_MEGAPIXELS):
@@ -435,10 +449,7 @@ def read_image_with_metadata(path, max_megapixels=DEFAULT_MAX_MEGAPIXELS):
     if extension not in EXTENSIONS:
         raise ValueError(f"{path}: unsupported file type {extension or '(none)'} "
                          f"(expected one of {', '.join(EXTENSIONS)})")
-    header = read_header(path)
-    problem = pixel_limit_error(path, header, max_megapixels)
-    if problem:
-        raise ValueError(problem)
+    header = checked_header(path, max_megapixels)
     if extension not in TIFF_EXTENSIONS and header.format not in OPENCV_FORMATS:
         raise ValueError(f"{path}: holds a {header.format} image, which is not read "
                          f"(expected one of {', '.join(EXTENSIONS)})")

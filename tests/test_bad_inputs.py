@@ -1,0 +1,85 @@
+"""Every reader gets every bad file (tests/bad_inputs.py): one line each, the rest done.
+
+srn-deblur, srn-eval and srn-synth run as console scripts on a folder (or list)
+of good images plus the corpus: the exit status is non-zero, each bad file is
+named in one line, stderr holds no traceback, no output exists for a bad file,
+and every good file is done. srn-batch's run is in tests/test_batch.py (marker
+`batch`) and srn-serve's in tests/test_serve_http.py (marker `serve`).
+"""
+
+import os
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from srn_tf.data import image_io
+from tests import bad_inputs
+
+BIN = os.path.dirname(sys.executable)
+
+
+def _run(script, *args):
+    return subprocess.run([os.path.join(BIN, script), *map(str, args)], capture_output=True,
+                          text=True, timeout=600)
+
+
+def _assert_one_line_each(output, paths):
+    """Each of `paths` is named on exactly one line of `output`, and no traceback shows."""
+    assert "Traceback" not in output, output
+    for path in paths:
+        lines = [line for line in output.splitlines() if path in line]
+        assert len(lines) == 1, (path, output)
+
+
+@pytest.fixture(scope="module")
+def mixed_folder(tmp_path_factory):
+    """Good photos and the whole corpus in one folder: (folder, good, bad, unsupported)."""
+    folder = str(tmp_path_factory.mktemp("mixed"))
+    good, bad, unsupported = bad_inputs.write_corpus(folder)
+    for index in range(2):
+        path = os.path.join(folder, f"photo_{index}.png")
+        image_io.write_image(path, bad_inputs.photo(offset=20 * index))
+        good[os.path.basename(path)] = path
+    return folder, good, bad, unsupported
+
+
+def test_srn_deblur_reports_each_bad_file_and_does_the_rest(mixed_folder, tmp_path):
+    folder, good, bad, unsupported = mixed_folder
+    output = tmp_path / "out"
+    result = _run("srn-deblur", f"--input_path={folder}", f"--output_path={output}",
+                  "--quality=network")
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "Traceback" not in result.stderr, result.stderr
+    # A one-pixel image reads, but the network needs 16 pixels a side: it fails too.
+    expected = {**bad, "one_pixel.png": good.pop("one_pixel.png")}
+    failed = [line for line in result.stdout.splitlines() if line.startswith("failed: ")]
+    assert sorted(line.split(": ")[1] for line in failed) == sorted(expected.values())
+    assert "one_pixel.png: image is 1x1; SRN needs at least 16 pixels on each side" in (
+        result.stdout)
+    assert f"skipped (unsupported type): {unsupported['animated.gif']}" in result.stdout
+    assert "limit of 200 megapixels (raise it with --max_megapixels)" in result.stdout
+    assert sorted(os.listdir(output)) == sorted(good)
+
+
+def test_srn_deblur_with_only_unsupported_files_left_exits_zero(tmp_path):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    image_io.write_image(folder / "photo.png", bad_inputs.photo())
+    shutil.copy(__file__, folder / "clip.gif")  # any bytes: a .gif is never opened
+    result = _run("srn-deblur", f"--input_path={folder}", f"--output_path={tmp_path / 'out'}",
+                  "--quality=network")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert f"skipped (unsupported type): {folder / 'clip.gif'}" in result.stdout
+    assert os.listdir(tmp_path / "out") == ["photo.png"]
+
+
+def test_srn_deblur_refuses_a_limit_opencv_cannot_decode_before_tensorflow(tmp_path):
+    image_io.write_image(tmp_path / "photo.png", bad_inputs.photo())
+    result = _run("srn-deblur", f"--input_path={tmp_path}", f"--output_path={tmp_path / 'o'}",
+                  "--max_megapixels=5000")
+    assert result.returncode == 1
+    assert result.stderr.strip() == (
+        "error: --max_megapixels must be above 0 and at most 1073.74 (OpenCV decodes at most "
+        "2**30 pixels). Received: 5000")
