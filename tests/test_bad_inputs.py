@@ -83,3 +83,26 @@ def test_srn_deblur_refuses_a_limit_opencv_cannot_decode_before_tensorflow(tmp_p
     assert result.stderr.strip() == (
         "error: --max_megapixels must be above 0 and at most 1073.74 (OpenCV decodes at most "
         "2**30 pixels). Received: 5000")
+
+
+def test_srn_synth_names_every_bad_source_and_writes_nothing(mixed_folder, tmp_path):
+    """srn-synth makes a dataset from all its sources or none (a split is drawn over
+    them): every unreadable source is named, with what is wrong, in its one error line."""
+    source, good, bad, _ = mixed_folder
+    # Scene names are file stems, so each file is copied under its whole name as stem.
+    folder = tmp_path / "sharp"
+    folder.mkdir()
+    renamed = {}
+    for name in (*good, *bad):
+        renamed[name] = name.replace(".", "_") + os.path.splitext(name)[1]
+        shutil.copy(os.path.join(source, name), folder / renamed[name])
+    result = _run("srn-synth", f"--sharp_dir={folder}", f"--output_dir={tmp_path / 'out'}")
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr, result.stderr
+    [line] = result.stderr.strip().splitlines()
+    assert line.startswith(f"error: {folder}: {len(bad)} of {len(bad) + len(good)} images "
+                           "cannot be read: ")
+    for name in bad:
+        assert f" {renamed[name]} (" in line, name
+    assert "bomb_png.png (60000x60000 (3600.0 megapixels) is above the limit of 200" in line
+    assert not (tmp_path / "out").exists()

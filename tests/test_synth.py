@@ -648,7 +648,7 @@ def test_srn_synth_console_script_fails_in_one_line_on_a_bad_folder(tmp_path):
                            f"--output_dir={tmp_path / 'out'}")
     assert result.returncode == 1  # OpenCV's own decoder warnings are kept off stderr
     assert result.stderr.strip() == (f"error: {tmp_path / 'broken'}: 1 of 1 images cannot be "
-                                     "read: a.png")
+                                     "read: a.png (corrupt image header (Truncated File Read))")
 
 
 def test_srn_synth_help_names_every_skimage_photograph():

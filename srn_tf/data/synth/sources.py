@@ -2,20 +2,22 @@
 
 A source is a list of `SharpSource`s, each a scene name (the file's stem, used as
 the scene folder) and a loader returning uint8 RGB (height, width, 3). Folders are
-checked before anything is written: every image must decode, so a bad file stops
-the job with a one-line error instead of leaving half a dataset.
+checked before anything is written: every image must decode (through
+`image_io.read_image`, the package's one decoder, within its default pixel limit),
+so a bad file stops the job with a one-line error naming every such file and
+what is wrong with it, instead of leaving half a dataset.
 """
 
 import dataclasses
 import os
 from typing import Callable
 
-import cv2
 import numpy as np
 
+from srn_tf.data import image_io
 from srn_tf.data.synth import dead_leaves
 
-IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
+IMAGE_EXTENSIONS = image_io.EXTENSIONS
 
 # The photographs that ship inside scikit-image (no download needed): scene
 # name -> function of skimage.data returning it. Gray photographs are repeated
@@ -54,26 +56,22 @@ class SourceError(ValueError):
     """A source folder or image that cannot be used; the message is one line."""
 
 
-def imread_quietly(path):
-    """`cv2.imread(path, IMREAD_COLOR)` (BGR or None) without OpenCV's log lines.
-
-    A broken file makes OpenCV log decoder warnings to stderr before returning
-    None; the caller's one-line error says it better.
-    """
-    previous = cv2.utils.logging.getLogLevel()
-    cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_SILENT)
-    try:
-        return cv2.imread(os.fspath(path), cv2.IMREAD_COLOR)
-    finally:
-        cv2.utils.logging.setLogLevel(previous)
-
-
 def read_rgb(path):
-    """Reads an image file as uint8 RGB (height, width, 3); gray is repeated, alpha dropped."""
-    image = imread_quietly(path)
-    if image is None:
-        raise SourceError(f"{path}: cannot be read as an image")
-    return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+    """Reads an image file as uint8 RGB (height, width, 3): 16 bits rounded to 8, gray
+    repeated, alpha dropped, EXIF orientation applied (`image_io.read_image`).
+
+    Raises:
+        SourceError: the file cannot be read; one line naming it and what is wrong.
+    """
+    try:
+        image = image_io.read_image(path)
+    except (OSError, ValueError) as error:
+        raise SourceError(image_io.one_line(error)) from None
+    if image.dtype == np.uint16:
+        image = np.round(image / 257.0).astype(np.uint8)
+    if image.shape[2] == 1:
+        image = np.repeat(image, 3, axis=2)
+    return np.ascontiguousarray(image[:, :, :3])
 
 
 def folder_sources(directory):
@@ -81,7 +79,8 @@ def folder_sources(directory):
 
     Raises:
         SourceError: the folder is missing or holds no images, two images share a
-            stem, or any image does not decode (every such file is named).
+            stem, or any image does not decode (every such file named, with what
+            is wrong).
     """
     directory = os.fspath(directory)
     if not os.path.isdir(directory):
@@ -100,15 +99,16 @@ def folder_sources(directory):
     sources, unreadable = [], []
     for name in names:
         path = os.path.join(directory, name)
-        image = imread_quietly(path)
-        if image is None:
-            unreadable.append(name)
+        try:
+            image = read_rgb(path)
+        except SourceError as error:
+            unreadable.append(f"{name} ({str(error).removeprefix(path + ': ')})")
             continue
         sources.append(SharpSource(os.path.splitext(name)[0], image.shape[0], image.shape[1],
                                    lambda path=path: read_rgb(path)))
     if unreadable:
         raise SourceError(f"{directory}: {len(unreadable)} of {len(names)} images cannot be "
-                          f"read: {', '.join(unreadable)}")
+                          f"read: {'; '.join(unreadable)}")
     return sources
 
 
