@@ -106,3 +106,37 @@ def test_srn_synth_names_every_bad_source_and_writes_nothing(mixed_folder, tmp_p
         assert f" {renamed[name]} (" in line, name
     assert "bomb_png.png (60000x60000 (3600.0 megapixels) is above the limit of 200" in line
     assert not (tmp_path / "out").exists()
+
+
+def _write_list(path, pairs):
+    path.write_text("".join(f"{sharp} {blur}\n" for blur, sharp in pairs))
+    return path
+
+
+def test_srn_eval_refuses_a_list_with_bad_headers_naming_each_file(mixed_folder, tmp_path):
+    """Headers are checked before the model loads: each bad file one line, nothing scored."""
+    folder, good, bad, _ = mixed_folder
+    sharp = good["photo_0.png"]
+    header_bad = {name: path for name, path in bad.items()
+                  if name in ("bomb.png", "empty.png", "text.jpg", "odd_layout_16bit.tif")}
+    datalist = _write_list(tmp_path / "list.txt",
+                           [(good["photo_1.png"], sharp)] + [(path, sharp)
+                                                            for path in header_bad.values()])
+    result = _run("srn-eval", f"--datalist={datalist}", f"--output_dir={tmp_path / 'report'}")
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr, result.stderr
+    _assert_one_line_each(result.stderr, header_bad.values())
+    assert "nothing was evaluated" in result.stderr
+    assert not (tmp_path / "report").exists()
+
+
+def test_srn_eval_refuses_a_gray_blurred_image_paired_with_an_rgb_sharp_one(tmp_path):
+    photo = bad_inputs.photo()
+    image_io.write_image(tmp_path / "sharp.png", photo)
+    image_io.write_image(tmp_path / "blur.png", photo[:, :, :1])
+    datalist = _write_list(tmp_path / "list.txt",
+                           [(tmp_path / "blur.png", tmp_path / "sharp.png")])
+    result = _run("srn-eval", f"--datalist={datalist}")
+    assert result.returncode == 1
+    assert (f"error: {tmp_path / 'blur.png'}: is gray (1 channel) but its sharp image "
+            f"{tmp_path / 'sharp.png'} is RGB (3 channels)") in result.stderr.splitlines()
