@@ -201,6 +201,33 @@ def check_replaceable(path, kind, choose=None):
             raise OutputRefused(refusal)
 
 
+def check_destination(path, kind, overwrite, choose=None):
+    """Raises unless an output of `kind` may be written at `path`: nothing is there (or an
+    empty folder, for a folder kind), or `overwrite` is given and what is there is an
+    output of that kind srn-tf wrote.
+
+    Something srn-tf did not write is refused first, whatever `overwrite` says, so
+    the message never suggests overwriting a user's files.
+
+    Args:
+        path: the destination.
+        kind: a key of `KINDS`.
+        overwrite: whether the caller asked to replace an existing output.
+        choose: the flag naming the destination ("--output"); None for the library.
+
+    Raises:
+        OutputRefused: what is there is not srn-tf's (`replace_refusal`).
+        FileExistsError: an output of `kind` is there and `overwrite` is False.
+    """
+    if not os.path.lexists(path) or is_empty_folder(path, kind):
+        return
+    check_replaceable(path, kind, choose)
+    if not overwrite:
+        what = "already holds a checkpoint" if kind == "checkpoint" else "already exists"
+        flag = "--overwrite" if choose else "overwrite"
+        raise FileExistsError(f"{os.fspath(path)}: {what} (pass {flag} to replace it)")
+
+
 def run_folder_refusal(path, choose):
     """Why srn-train must not write its run into folder `path`; None when it may.
 

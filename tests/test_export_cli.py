@@ -45,7 +45,10 @@ WITHOUT_MODULES = (
     (["--format=onnx", "--export_dir={p}/export"],
      "--export_dir is the SavedModel's folder; --format=onnx writes --output"),
     (["--format=onnx", "--output={p}/existing.onnx"],
-     "{p}/existing.onnx: already exists (pass --overwrite to replace it)"),
+     "{p}/existing.onnx: not an srn-export output; refusing to replace it (choose another "
+     "--output)"),
+    (["--format=onnx", "--output={p}/exported.onnx"],
+     "{p}/exported.onnx: already exists (pass --overwrite to replace it)"),
     (["--format=onnx", "--output={p}/folder.onnx", "--overwrite"],
      "{p}/folder.onnx: cannot write (Is a directory)"),
     (["--format=onnx", "--output={p}/existing.onnx/model.onnx"],
@@ -57,6 +60,8 @@ WITHOUT_MODULES = (
 ])
 def test_srn_export_refuses_bad_flags_before_tensorflow(tmp_path, args, expected):
     (tmp_path / "existing.onnx").write_bytes(b"")
+    # The start of an ONNX file export_onnx wrote: ir_version, then producer "srn-tf".
+    (tmp_path / "exported.onnx").write_bytes(b"\x08\x0a\x12\x06srn-tf")
     (tmp_path / "folder.onnx").mkdir()
     message = _refused("srn-export", *(arg.format(p=tmp_path) for arg in args))
     assert message == expected.format(p=tmp_path)

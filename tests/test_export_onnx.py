@@ -139,12 +139,10 @@ def test_export_refuses_to_overwrite_and_leaves_no_temporary_file(exported, tmp_
     models = exported[1]
     target = tmp_path / "model.onnx"
     target.write_bytes(b"keep")
-    with pytest.raises(FileExistsError, match="already exists"):
-        export_onnx(models["color"], target)
-    assert target.read_bytes() == b"keep"
-    # overwrite replaces only an ONNX file srn-export wrote; b"keep" is not one.
-    with pytest.raises(FileExistsError, match="not an srn-export output; refusing"):
-        export_onnx(models["color"], target, overwrite=True)
+    # Only an ONNX file srn-export wrote is ever replaced; b"keep" is not one.
+    for overwrite in (False, True):
+        with pytest.raises(FileExistsError, match="not an srn-export output; refusing"):
+            export_onnx(models["color"], target, overwrite=overwrite)
     assert target.read_bytes() == b"keep"
     with pytest.raises(ValueError, match="opset must be at least 17"):
         export_onnx(models["color"], target, overwrite=True, opset=13)

@@ -67,15 +67,15 @@ def test_the_file_keeps_the_architecture_and_the_dtype_policy(tmp_path):
 def test_an_existing_file_is_kept_unless_overwrite(small_model, tmp_path):
     path = tmp_path / "small.keras"
     path.write_bytes(b"keep")
-    with pytest.raises(FileExistsError, match="small.keras: already exists"):
-        export_keras_file(small_model, path)
-    assert path.read_bytes() == b"keep"
-    # overwrite replaces only a .keras file of an SRNDeblurNet; b"keep" is not one.
-    with pytest.raises(FileExistsError, match="small.keras: not an srn-export output"):
-        export_keras_file(small_model, path, overwrite=True)
+    # Only a .keras file of an SRNDeblurNet is ever replaced; b"keep" is not one.
+    for overwrite in (False, True):
+        with pytest.raises(FileExistsError, match="small.keras: not an srn-export output"):
+            export_keras_file(small_model, path, overwrite=overwrite)
     assert path.read_bytes() == b"keep"
     path.unlink()
     export_keras_file(small_model, path)
+    with pytest.raises(FileExistsError, match="small.keras: already exists"):
+        export_keras_file(small_model, path)
     export_keras_file(small_model, path, overwrite=True)
     assert keras.saving.load_model(path).count_params() == small_model.count_params()
     assert sorted(os.listdir(tmp_path)) == ["small.keras"]  # no temporary file left

@@ -114,10 +114,12 @@ def test_anything_else_is_refused_in_one_line(tmp_path, kind, make):
     assert refusal == f"{path}: not an {what}; refusing to replace it (choose another --output)"
 
 
-def test_srn_export_overwrite_never_replaces_a_folder_of_photos(tmp_path):
+@pytest.mark.parametrize("extra", [[], ["--overwrite"]])
+def test_srn_export_overwrite_never_replaces_a_folder_of_photos(tmp_path, extra):
     photos = tmp_path / "photos"
     contents = _photos(photos)
-    message = _refused("srn-export", f"--output={photos}", "--overwrite")
+    # Refused alike without --overwrite: the message must not suggest passing it.
+    message = _refused("srn-export", f"--output={photos}", *extra)
     assert message == (f"{photos}: not an srn-export output; refusing to replace it "
                        "(choose another --output)")
     assert _unchanged(photos, contents)

@@ -23,7 +23,7 @@ import re
 import keras
 
 from srn_tf.atomic_files import atomic_file, atomic_folder, write_json
-from srn_tf.write_safety import check_replaceable, is_empty_folder
+from srn_tf.write_safety import check_destination
 
 from srn_tf.inference.options import RELEASE_OPTIONS, InferenceOptions, attach_options, options_of
 from srn_tf.models.model_types import model_type_of
@@ -179,10 +179,7 @@ def save_model_folder(model, path, weights_dtype="float32", overwrite=True):
             anything but an srn_tf checkpoint.
     """
     path = os.fspath(path).rstrip(os.sep)
-    check_replaceable(path, "checkpoint", choose="folder")
-    if os.path.lexists(path) and not is_empty_folder(path, "checkpoint") and not overwrite:
-        raise FileExistsError(f"{path}: already holds a checkpoint (pass --overwrite to "
-                              "replace it)")
+    check_destination(path, "checkpoint", overwrite)
     with atomic_folder(path, replace="checkpoint") as staging:
         save_model(model, staging, weights_dtype=weights_dtype)
     return path

@@ -263,18 +263,14 @@ def check_output_file(path, extension=None):
 
 
 def check_replaceable_output(path, kind, flag, overwrite):
-    """Exits unless `path` (the value of `flag`) is new (or an empty folder, for a
-    folder kind), or `overwrite` is given and the output of `kind` there is one srn-tf
-    wrote (`srn_tf.write_safety.replace_refusal`)."""
-    from srn_tf.write_safety import is_empty_folder, replace_refusal
+    """Exits unless an output of `kind` may be written at `path` (the value of `flag`):
+    new, or with `overwrite` one srn-tf wrote (`srn_tf.write_safety.check_destination`)."""
+    from srn_tf.write_safety import check_destination
 
-    if not os.path.lexists(path) or is_empty_folder(path, kind):
-        return
-    if not overwrite:
-        fail(f"{path}: already exists (pass --overwrite to replace it)")
-    refusal = replace_refusal(path, kind, choose=flag)
-    if refusal:
-        fail(refusal)
+    try:
+        check_destination(path, kind, overwrite, choose=flag)
+    except FileExistsError as refused:
+        fail(str(refused))
 
 
 def check_outputs_spare_inputs(input_path, output_path, output_format=None,

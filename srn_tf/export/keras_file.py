@@ -13,7 +13,7 @@ import os
 import keras
 
 from srn_tf.atomic_files import atomic_file
-from srn_tf.write_safety import check_replaceable
+from srn_tf.write_safety import check_destination
 
 KERAS_SUFFIX = ".keras"
 
@@ -35,16 +35,14 @@ def export_keras_file(model, path, overwrite=False):
 
     Raises:
         ValueError: `path` does not end in ".keras".
-        FileExistsError: `path` exists and `overwrite` is False.
         srn_tf.write_safety.OutputRefused: `path` is not an export to replace.
+        FileExistsError: `path` is one and `overwrite` is False.
         OSError: the folder cannot be written ("<path>: cannot write (<reason>)").
     """
     path = os.fspath(path)
     if not path.endswith(KERAS_SUFFIX):
         raise ValueError(f"{path}: a Keras model file must end in {KERAS_SUFFIX}")
-    if os.path.lexists(path) and not overwrite:
-        raise FileExistsError(f"{path}: already exists (pass overwrite to replace it)")
-    check_replaceable(path, "keras")
+    check_destination(path, "keras", overwrite)
     with atomic_file(path) as temporary:
         keras.saving.save_model(model, temporary, overwrite=True)
     return path

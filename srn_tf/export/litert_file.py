@@ -27,7 +27,7 @@ import os
 import tensorflow as tf
 
 from srn_tf.atomic_files import atomic_file
-from srn_tf.write_safety import check_replaceable
+from srn_tf.write_safety import check_destination
 from srn_tf.export.graph import export_graph_function
 from srn_tf.export.metadata import export_metadata
 
@@ -101,14 +101,12 @@ def export_litert(model, path, height, width, input_dtype="float32", metadata=No
         `path`.
 
     Raises:
-        FileExistsError: `path` exists and `overwrite` is False.
         srn_tf.write_safety.OutputRefused: `path` is not an export to replace.
+        FileExistsError: `path` is one and `overwrite` is False.
         ValueError: a bad size or input dtype.
     """
     path = os.fspath(path)
-    if os.path.lexists(path) and not overwrite:
-        raise FileExistsError(f"{path}: already exists (pass overwrite to replace it)")
-    check_replaceable(path, "litert")
+    check_destination(path, "litert", overwrite)
     content = convert_to_litert(model, height, width, input_dtype)
     content = with_metadata(content, export_metadata(model, "nhwc", input_dtype,
                                                      **(metadata or {})))

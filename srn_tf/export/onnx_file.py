@@ -21,7 +21,7 @@ import os
 import tensorflow as tf
 
 from srn_tf.atomic_files import atomic_file
-from srn_tf.write_safety import check_replaceable
+from srn_tf.write_safety import check_destination
 from srn_tf.export.metadata import check_export_options, export_metadata
 from srn_tf.export.graph import export_graph_function
 
@@ -60,8 +60,8 @@ def export_onnx(model, path, layout="nhwc", input_dtype="float32", metadata=None
         `path`.
 
     Raises:
-        FileExistsError: `path` exists and `overwrite` is False.
         srn_tf.write_safety.OutputRefused: `path` is not an export to replace.
+        FileExistsError: `path` is one and `overwrite` is False.
         ValueError: a bad layout, input dtype or opset.
     """
     import onnx
@@ -69,9 +69,7 @@ def export_onnx(model, path, layout="nhwc", input_dtype="float32", metadata=None
     path = os.fspath(path)
     if opset < MIN_OPSET:
         raise ValueError(f"opset must be at least {MIN_OPSET}. Received: opset={opset}")
-    if os.path.lexists(path) and not overwrite:
-        raise FileExistsError(f"{path}: already exists (pass overwrite to replace it)")
-    check_replaceable(path, "onnx")
+    check_destination(path, "onnx", overwrite)
     proto = convert_to_onnx(export_graph_function(model, layout, input_dtype), opset)
     _name_output(proto, OUTPUT_NAME)
     names = ("batch", "channels", "height", "width") if layout == "nchw" else (

@@ -22,7 +22,7 @@ import os
 import tensorflow as tf
 
 from srn_tf.atomic_files import atomic_folder
-from srn_tf.write_safety import check_replaceable, is_empty_folder
+from srn_tf.write_safety import check_destination
 
 from srn_tf.export.graph import deblur_graph, deblur_levels_graph, deblur_uint8_graph
 from srn_tf.checkpoints.model_folder import write_model_config
@@ -88,14 +88,11 @@ def export_saved_model(model, export_dir, overwrite=False):
         `export_dir`.
 
     Raises:
-        FileExistsError: `export_dir` exists and `overwrite` is False.
         srn_tf.write_safety.OutputRefused: `export_dir` is not an export to replace.
+        FileExistsError: `export_dir` is one and `overwrite` is False.
     """
     export_dir = os.path.normpath(os.fspath(export_dir))
-    if os.path.lexists(export_dir) and not overwrite and not is_empty_folder(export_dir,
-                                                                             "saved_model"):
-        raise FileExistsError(f"{export_dir}: already exists (pass overwrite to replace it)")
-    check_replaceable(export_dir, "saved_model")
+    check_destination(export_dir, "saved_model", overwrite)
     parent = os.path.dirname(export_dir) or "."
     os.makedirs(parent, exist_ok=True)
     module = DeblurModule(model)
