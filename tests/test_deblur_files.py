@@ -77,7 +77,7 @@ def test_mixed_folder_keeps_shapes_types_and_formats_and_reports_the_corrupt_fil
                            progress=False)
     assert not summary.ok
     assert [path for path, _ in summary.failed] == [str(mixed_folder / "sub" / "corrupt.png")]
-    assert "corrupt.png: cannot be decoded" in summary.failed[0][1]
+    assert "corrupt.png: corrupt image header" in summary.failed[0][1]
     assert len(summary.done) == len(MIXED) and not summary.skipped
     assert _all_files(output) == sorted(MIXED)  # no temporary or partial files
     for name, (shape, dtype) in MIXED.items():
@@ -301,7 +301,7 @@ def test_console_script_deblurs_a_folder_and_fails_on_the_corrupt_file(
                       f"--output_path={output}", "--gpu=-1")
     assert result.returncode == 1, result.stderr
     assert f"done {len(MIXED)}, skipped 0 (output exists), failed 1" in result.stdout
-    assert "failed: " in result.stdout and "corrupt.png: cannot be decoded" in result.stdout
+    assert "failed: " in result.stdout and "corrupt.png: corrupt image header" in result.stdout
     assert _all_files(output) == sorted(MIXED)
 
 
@@ -376,7 +376,7 @@ def test_no_images_is_refused_before_the_model_loads(tmp_path):
     (tmp_path / "notes.txt").write_text("not an image")
     # The checkpoint does not exist: the input's error must come first.
     with pytest.raises(ValueError, match=r"no images found in .* \(reads \.png, \.jpg, \.jpeg, "
-                                         r"\.bmp, \.tif, \.tiff\)"):
+                                         r"\.bmp, \.webp, \.tif, \.tiff\)"):
         deblur_files(str(tmp_path), str(tmp_path / "out"), checkpoint=str(tmp_path / "absent"))
 
 
