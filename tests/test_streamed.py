@@ -138,10 +138,10 @@ def test_a_photo_that_cannot_fit_is_refused_in_one_line_before_decoding(model, t
     path = tmp_path / "big.png"
     image_io.write_image(path, np.zeros((64, 96, 3), np.uint8))
     with pytest.raises(MemoryError) as info:
-        per_file.check_memory(str(path), model, tile=0, available=500_000_000)
+        per_file.check_memory(str(path), model, tile=0, available=100_000_000)
     message = str(info.value)
-    assert message.startswith(f"{path}: a 96 x 64 photo needs about 1.0 GB with the "
-                              "whole-image plan, 0.5 GB are free") and "\n" not in message
+    assert message.startswith(f"{path}: a 96 x 64 photo needs about 0.4 GB with the "
+                              "whole-image plan, 0.1 GB are free") and "\n" not in message
     per_file.check_memory(str(path), model, available=10**12)  # fits: no error
 
 

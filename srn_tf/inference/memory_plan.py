@@ -13,13 +13,16 @@ model, rounded up. NumPy only, so a file can be checked before TensorFlow loads.
 import dataclasses
 import os
 
-# The process with TensorFlow, the model and a first traced run, before any image.
-BASE_BYTES = 1_000_000_000
-# The whole-image plan with every post-processing step (docs/tiling.md, "Memory").
-WHOLE_BYTES_PER_PIXEL = 240
+# The process with TensorFlow and the model, before any image (fitted to the
+# whole-image plan's peaks at 2 and 3 MP: 1.58 and 2.18 GB).
+BASE_BYTES = 400_000_000
+# The whole-image plan at the default quality: the network's activations at full
+# size and every post-processing step on float32 copies (0.61 GB a megapixel
+# measured, docs/tiling.md, "Memory").
+WHOLE_BYTES_PER_PIXEL = 620
 # The streamed plan's bounded part: a row of network tiles (activations and the
 # band they are feathered into), the post-processing tiles and the refinement's
-# crop with its Fourier transforms. Measured at 2 MP (one tile row) and up.
+# crop with its Fourier transforms (1.1 to 1.25 GB measured from 3 to 25 MP).
 STREAMED_BOUNDED_BYTES = 1_300_000_000
 # Per pixel and channel, the network's compact copy (uint16; float32 for float32
 # inputs, see `streamed.NetworkOutput`).
