@@ -4,13 +4,14 @@ memory, and the refusal before any work when even it cannot fit (memory_plan).""
 import tracemalloc
 
 import cv2
+import keras
 import numpy as np
 import pytest
 from skimage import data
 
 import srn_tf
 from srn_tf.data import image_io
-from srn_tf.inference import memory_plan, per_file, streamed
+from srn_tf.inference import deblur, memory_plan, per_file, streamed
 from srn_tf.inference.deblur_files import deblur_files
 from srn_tf.inference.options import QUALITY_MODES, InferenceOptions
 from srn_tf.inference.postprocess.denoising import denoise_output
@@ -84,6 +85,28 @@ def test_each_step_streamed_matches_the_whole_image_step(model, monkeypatch, ste
         assert (difference > 0).mean() < 6e-3
     else:
         assert srn_tf.psnr(result, expected) >= 45.0
+
+
+@pytest.mark.parametrize("model_type", ["color", "gray", "lstm"])
+@pytest.mark.parametrize("layout", [(1, np.uint8), (3, np.uint16), (4, np.uint8)])
+def test_every_model_type_and_layout_streams_as_the_tiled_network_runs(model_type, layout):
+    """The streamed network pass (gray and lstm models run each plane as a batch entry,
+    the color model a gray image as RGB) against `run_tiled` on the whole batch, the
+    way tiles ran before: within one output level (the uint16 copy), alpha kept."""
+    keras.utils.set_random_seed(0)
+    small = srn_tf.build_model(model_type, base_filters=8, blocks_per_stage=1)
+    channels, dtype = layout
+    scale = np.iinfo(dtype).max
+    image = (np.random.default_rng(2).random((96, 144, channels)) * scale).astype(dtype)
+    result = srn_tf.deblur_image(small, image, tile=64, tile_overlap=16)
+    run_channels = 3 if channels == 4 else channels
+    planes = to_float(image[:, :, :run_channels])
+    outputs = run_tiled(deblur._padded_run(small, "float32"),
+                        deblur._to_model_batch(small, planes), 64, 16, small.size_multiple)
+    expected = from_float(deblur._from_model_batch(small, outputs, run_channels), dtype)
+    assert result.shape == image.shape and result.dtype == dtype
+    assert np.abs(result[..., :run_channels].astype(int) - expected.astype(int)).max() <= 1
+    np.testing.assert_array_equal(result[..., run_channels:], image[..., run_channels:])
 
 
 def test_a_tiled_rgba_16_bit_image_keeps_its_alpha_and_depth(model):

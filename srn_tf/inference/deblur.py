@@ -229,9 +229,11 @@ def deblur_image(model, image, precision="float32", tile=None, tile_overlap=None
         precision: "float32" (the release's arithmetic), "bfloat16" (about twice
             as fast on CPUs with AVX512_BF16) or "float16" (GPUs).
         tile: None to run the whole image at once, else the largest tile side in
-            pixels: the image runs in overlapping tiles, blended without seams,
-            to bound memory. Tiles only approximate the whole-image result (see
-            docs/tiling.md).
+            pixels (at least 4 size multiples, `tiling.smallest_tile`): an image
+            larger than one tile runs every step in overlapping tiles, blended
+            without seams, in memory that grows only by the input, the output and
+            a uint16 copy of the network's output (`streamed`). Tiles only
+            approximate the whole-image result (see docs/tiling.md).
         tile_overlap: least overlap of neighbouring tiles in pixels, below `tile`
             (default `tiling.default_overlap`: 64, at most half the tile).
         flips: 1 runs the image once (the release); 2 also runs it flipped left to
