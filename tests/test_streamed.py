@@ -171,6 +171,7 @@ def test_a_photo_that_cannot_fit_is_refused_in_one_line_before_decoding(model, t
 def test_deblur_files_reports_the_refusal_and_goes_on(model, monkeypatch, tmp_path):
     image_io.write_image(tmp_path / "a.png", _blurred_photo(32, 48))
     monkeypatch.setattr(memory_plan, "available_bytes", lambda: 1)
+    monkeypatch.setattr(memory_plan, "_own_resident_bytes", lambda: 1)
     summary = deblur_files(str(tmp_path / "a.png"), str(tmp_path / "out"), checkpoint=model,
                            progress=False)
     assert not summary.done and len(summary.failed) == 1

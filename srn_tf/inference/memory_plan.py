@@ -89,18 +89,33 @@ def available_bytes():
     return min(figures) if figures else None
 
 
+def _own_resident_bytes():
+    """This process's resident memory (/proc/self/status VmRSS), 0 when unknown."""
+    try:
+        with open("/proc/self/status") as handle:
+            for line in handle:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 0
+
+
 def check_fits(path, height, width, plan_of_image, available=None):
     """Raises a one-line `MemoryError` naming `path` when `plan_of_image` needs more
-    than the memory free.
+    than the memory this process can reach.
 
     Args:
         path: the image file, for the message.
         height, width: its size.
-        plan_of_image: its `Plan`.
-        available: bytes free (None: `available_bytes()`; nothing is checked when
-            that cannot be read).
+        plan_of_image: its `Plan` (a peak that includes the process itself).
+        available: bytes the process may reach in all (None: what it holds now,
+            the model loaded, plus `available_bytes()`; nothing is checked when that
+            cannot be read).
     """
-    available = available_bytes() if available is None else available
+    if available is None:
+        free = available_bytes()
+        available = None if free is None else free + _own_resident_bytes()
     if available is None or plan_of_image.peak_bytes <= available:
         return
     advice = ("" if plan_of_image.streamed else
