@@ -1,5 +1,6 @@
 """Tiles: placement, blending weights, and no visible seam where tiles meet."""
 
+import cv2
 import keras
 import numpy as np
 import pytest
@@ -226,3 +227,32 @@ def test_the_seam_check_catches_tiles_cut_without_blending(monkeypatch):
 def test_lengths_off_the_16_pixel_grid_are_refused():
     with pytest.raises(ValueError, match="length must be a multiple of 16"):
         tiling.tile_spans(100, 64, 16, 16)
+
+
+def test_stream_tiled_gives_a_local_filter_exactly_one_band_at_a_time():
+    """A 5x5 box filter through tiles of 32 overlapping by 4 (the blend drops 1 pixel of
+    each tile's side) with 2 pixels of margin: the same as on the
+    whole image (within float32 rounding of the blend), handed on one band per row of
+    tiles, in order, no band taller than a tile; without the margin it differs."""
+    images = np.random.default_rng(1).uniform(0, 1, (1, 100, 150, 2)).astype(np.float32)
+
+    def box(batch):
+        return np.stack([cv2.blur(batch[0, ..., c], (5, 5), borderType=cv2.BORDER_REFLECT)
+                         for c in range(batch.shape[3])], axis=-1)[None]
+
+    def streamed(margin):
+        bands = []
+        tiling.stream_tiled(box, lambda top, bottom, left, right:
+                            images[:, top:bottom, left:right], (100, 150), 32, 4, 1,
+                            lambda top, band: bands.append((top, band)), margin=margin)
+        return bands
+
+    bands = streamed(2)
+    rows = tiling.tile_spans(100, 32, 4, 1)
+    assert len(bands) == len(rows) > 1
+    assert [top for top, _ in bands] == [0] + [start for start, _ in rows[1:]]
+    assert all(band.shape[1] <= 32 for _, band in bands)
+    result = np.concatenate([band for _, band in bands], axis=1)
+    np.testing.assert_allclose(result, box(images), rtol=0, atol=1e-6)
+    without = np.concatenate([band for _, band in streamed(0)], axis=1)
+    assert np.abs(without - box(images)).max() > 1e-3
