@@ -101,9 +101,9 @@ def test_over_size_non_image_and_empty_uploads_are_refused(server):
         cases = [
             ({"image": ("big.png", _png(big))}, {}, 413, r"over the limit of 0\.195312 MB"),
             ({"image": ("notes.png", b"these are not pixels")}, {}, 400,
-             r"^notes\.png: not an image srn-serve reads \(PNG, JPEG, BMP or TIFF\)$"),
+             r"^notes\.png: not an image srn-serve reads \(PNG, JPEG, BMP, TIFF or WebP\)$"),
             ({"image": ("broken.png", _png(photo(0))[:60])}, {}, 400,
-             r"^broken\.png: cannot be decoded"),
+             r"^broken\.png: truncated PNG"),
             ({"image": ("empty.png", b"")}, {}, 400, r"^empty\.png: the file is empty$"),
             ({"other": ("a.png", _png(photo(0)))}, {}, 400, r"no file in the field 'image'"),
             ({"image": ("tiny.png", _png(photo(0, 8, 8)))}, {}, 400,
@@ -124,6 +124,66 @@ def test_over_size_non_image_and_empty_uploads_are_refused(server):
         response = client.post("/api/deblur", files={"image": ("ok.png", _png(photo(3)))})
         assert response.status_code == 200
     assert _eventually(lambda: os.listdir(service.folder) == [])
+
+
+def test_every_bad_file_of_the_corpus_is_refused_in_json_and_good_ones_are_deblurred(
+        server, tmp_path):
+    """The bad-input corpus (tests/bad_inputs.py) uploaded file by file: the header that
+    claims 60000x60000 answers 413 naming the pixel limit and its flag before anything is
+    decoded, every other bad file 400, each with a JSON error that starts with the upload's
+    file name; no 500. The good files (WebP and a CMYK JPEG among them) are deblurred, a
+    WebP result comes back as WebP, and the server goes on afterwards."""
+    from tests.bad_inputs import write_corpus
+
+    url, service = server
+    good, bad, unsupported = write_corpus(str(tmp_path / "corpus"))
+    expected = {name: 400 for name in list(bad) + list(unsupported)}
+    expected["bomb.png"] = 413
+    expected["one_pixel.png"] = 400  # below the model's smallest side
+    with httpx.Client(base_url=url, timeout=120) as client:
+        for name, status in expected.items():
+            path = bad.get(name) or unsupported.get(name) or good[name]
+            with open(path, "rb") as handle:
+                data = handle.read()
+            for route in ("/api/jobs", "/api/deblur"):
+                response = client.post(route, files={"image": (name, data)})
+                assert response.status_code == status, (name, route, response.text)
+                message = response.json()["error"]
+                assert message.startswith(f"{name}: ") and "\n" not in message, message
+        with open(bad["bomb.png"], "rb") as handle:
+            response = client.post("/api/jobs", files={"image": ("bomb.png", handle.read())})
+        assert re.fullmatch(r"bomb\.png: 60000x60000 \(3600\.0 megapixels\) is above the limit "
+                            r"of 200 megapixels \(raise it with --max_megapixels\)",
+                            response.json()["error"]), response.json()
+        for name in ("fine.webp", "cmyk.jpg", "good.png"):
+            with open(good[name], "rb") as handle:
+                response = client.post("/api/deblur", files={"image": (name, handle.read())})
+            assert response.status_code == 200, (name, response.text)
+            stem, extension = os.path.splitext(name)
+            assert f'filename="{stem}_deblurred{extension}"' in response.headers[
+                "content-disposition"], response.headers
+            assert response.headers["content-type"] == {
+                ".webp": "image/webp", ".jpg": "image/jpeg", ".png": "image/png"}[extension]
+            assert decoded(response.content, extension)[0].shape[:2] == (64, 64)
+    assert _eventually(lambda: os.listdir(service.folder) == [])
+
+
+def test_the_pixel_limit_is_the_services_own(tiny, tmp_path):
+    """An image of more pixels than the service's max_megapixels (srn-serve's flag)
+    answers 413 before it is decoded; one within it is deblurred."""
+    from srn_tf.serve.jobs import model_runner
+
+    service = make_service(model_runner(tiny[1]), str(tmp_path / "private"),
+                           max_megapixels=0.002)  # 2000 pixels: 48x48 is over, 32x32 not
+    os.mkdir(service.folder)
+    with running_server(service) as url, httpx.Client(base_url=url, timeout=120) as client:
+        response = client.post("/api/jobs", files={"image": ("wide.png", _png(photo(0, 48, 48)))})
+        assert response.status_code == 413, response.text
+        assert response.json()["error"] == (
+            "wide.png: 48x48 (0.0 megapixels) is above the limit of 0.002 megapixels "
+            "(raise it with --max_megapixels)")
+        response = client.post("/api/deblur", files={"image": ("ok.png", _png(photo(0, 32, 32)))})
+        assert response.status_code == 200, response.text
 
 
 def test_a_full_queue_answers_503_and_the_server_goes_on(tiny, tmp_path):
@@ -328,6 +388,8 @@ def test_srn_serve_refuses_bad_flags_before_tensorflow_loads(tmp_path):
     assert _refused("--port=70000") == "--port must be from 0 to 65535. Received: 70000"
     assert _refused("--max_upload_mb=0") == "--max_upload_mb must be above 0. Received: 0"
     assert _refused("--max_queue=0") == "--max_queue must be at least 1. Received: 0"
+    assert _refused("--max_megapixels=0").startswith(
+        "--max_megapixels must be above 0 and at most 1073.74")
     assert _refused(f"--checkpoint={tmp_path}/absent") == (
         f"--checkpoint={tmp_path}/absent: no such checkpoint, folder or preset")
     with __import__("socket").socket() as taken:

@@ -1,7 +1,7 @@
 r"""srn-serve: a local web page (and HTTP API) that deblurs photos with one model.
 
     srn-serve                                    # the bundled model, http://127.0.0.1:8000/
-    srn-serve --checkpoint=models/lstm --port=8080 --max_upload_mb=200
+    srn-serve --checkpoint=models/lstm --port=8080 --max_upload_mb=200 --max_megapixels=400
 
 Open the printed address in a browser, drop photos on the page, compare before and
 after, set the strength and download the results (docs/serve.md). Binds 127.0.0.1
@@ -15,7 +15,8 @@ import tempfile
 
 from absl import flags
 
-from srn_tf.cli.common import (MODEL_SOURCES, check_checkpoint, define_model_flags, fail,
+from srn_tf.cli.common import (MODEL_SOURCES, check_checkpoint, check_max_megapixels,
+                               define_max_megapixels_flag, define_model_flags, fail,
                                import_tensorflow, print_device, run_console_script)
 
 FLAGS = flags.FLAGS
@@ -27,6 +28,7 @@ flags.DEFINE_string("host", "127.0.0.1",
 flags.DEFINE_integer("port", 8000, "Port to listen on; 0 picks a free one (printed).")
 flags.DEFINE_float("max_upload_mb", 50, "Largest image file accepted, in MB (2^20 bytes); "
                    "larger uploads get HTTP 413.")
+define_max_megapixels_flag()
 flags.DEFINE_integer("max_queue", 32,
                      "How many images may wait for the model; more get HTTP 503 (the page "
                      "retries them). The model runs one image at a time.")
@@ -50,6 +52,7 @@ def main(argv):
         fail(f"--max_upload_mb must be above 0. Received: {FLAGS.max_upload_mb:g}")
     if FLAGS.max_queue < 1:
         fail(f"--max_queue must be at least 1. Received: {FLAGS.max_queue}")
+    max_megapixels = check_max_megapixels()
     check_checkpoint(FLAGS.checkpoint)
 
     from srn_tf.serve.server import bind, is_loopback, url_of
@@ -78,7 +81,8 @@ def main(argv):
     folder = tempfile.mkdtemp(prefix="srn-serve-")
     service = DeblurService(model_runner(model), folder, max_queue=FLAGS.max_queue,
                             min_side=model.size_multiple,
-                            description=_describe(FLAGS.checkpoint), log=sys.stdout)
+                            description=_describe(FLAGS.checkpoint), log=sys.stdout,
+                            max_megapixels=max_megapixels)
     app = create_app(service, int(FLAGS.max_upload_mb * 2**20), local_only=local)
     print(f"srn-serve: {url_of(sock)} serving {_describe(FLAGS.checkpoint)} "
           "(Ctrl-C stops)", flush=True)

@@ -12,8 +12,8 @@
     GET    /api/results.zip               ?jobs=ID[:STRENGTH],... -> a zip of results
 
 Errors are JSON {"error": "..."}: 400 a bad image or argument, 403 a request from
-another site, 404 no such job, 409 not done, 413 over --max_upload_mb, 503 the
-queue is full or the server is stopping.
+another site, 404 no such job, 409 not done, 413 over --max_upload_mb or an image of
+more pixels than --max_megapixels, 503 the queue is full or the server is stopping.
 """
 
 import contextlib
@@ -143,7 +143,7 @@ def create_app(service, max_upload_bytes, local_only=True):
         try:
             job = await run_in_threadpool(service.submit, upload)
         except BadImage as bad:
-            return None, error(400, str(bad))
+            return None, error(bad.status, str(bad))
         except (QueueFull, Stopping) as full:
             return None, error(503, str(full))
         return job, fields

@@ -38,7 +38,12 @@ FINAL_STATES = ("done", "failed", "cancelled")
 
 
 class BadImage(ValueError):
-    """An upload that is not an image srn-serve can deblur (HTTP 400)."""
+    """An upload that is not an image srn-serve can deblur: `status` is the HTTP status
+    to answer with, 413 for an image of more pixels than the limit, else 400."""
+
+    def __init__(self, message, status=400):
+        super().__init__(message)
+        self.status = status
 
 
 class QueueFull(RuntimeError):
@@ -103,17 +108,21 @@ class DeblurService:
             it in `close`).
         max_queue: how many images may wait for the model.
         min_side: the smallest side the model takes (its size multiple).
+        max_megapixels: the most pixels (millions) an upload may have, read from its
+            header before decoding (--max_megapixels); more is refused with 413.
         description: what model runs, for /api/status.
         log: a file to print one line per finished image to, or None.
     """
 
-    def __init__(self, run, folder, max_queue=32, min_side=16, description="", log=None):
+    def __init__(self, run, folder, max_queue=32, min_side=16, description="", log=None,
+                 max_megapixels=image_io.DEFAULT_MAX_MEGAPIXELS):
         if max_queue < 1:
             raise ValueError(f"max_queue must be at least 1. Received: {max_queue}")
         self.run = run
         self.folder = folder
         self.max_queue = max_queue
         self.min_side = min_side
+        self.max_megapixels = max_megapixels
         self.description = description
         self.log = log
         self._jobs = {}
@@ -174,8 +183,9 @@ class DeblurService:
 
         Raises:
             QueueFull, Stopping: no room (nothing is decoded then).
-            BadImage: the file is not an image the model can take; one line that
-                starts with the client's file name.
+            BadImage: the file is not an image the model can take (status 400), or
+                has more pixels than `max_megapixels` (413); one line that starts
+                with the client's file name.
         """
         with self._condition:
             if self._stopping:
@@ -213,16 +223,28 @@ class DeblurService:
         name = display_name(upload.filename)
         extension = sniff_format(upload.path)
         if extension is None:
-            raise BadImage(f"{name}: not an image srn-serve reads (PNG, JPEG, BMP or TIFF)")
+            raise BadImage(f"{name}: not an image srn-serve reads (PNG, JPEG, BMP, TIFF or WebP)")
         path = os.path.join(folder, "upload" + extension)
         os.replace(upload.path, path)
-        try:
-            image, metadata = image_io.read_image_with_metadata(path)
-        except (OSError, ValueError) as error:
+
+        def refused(error, status=400):
+            """BadImage with the client's name in place of the private path."""
             message = str(error).splitlines()[0] if str(error) else type(error).__name__
             if message.startswith(path):
                 message = message[len(path):].lstrip(": ")
-            raise BadImage(f"{name}: {message}") from None
+            return BadImage(f"{name}: {message}", status)
+
+        try:
+            # The pixel limit is told apart from other refusals: it answers 413.
+            too_big = image_io.pixel_limit_error(path, image_io.read_header(path),
+                                                 self.max_megapixels)
+            if too_big:
+                raise refused(too_big, 413)
+            image, metadata = image_io.read_image_with_metadata(path, self.max_megapixels)
+        except BadImage:
+            raise
+        except (OSError, ValueError) as error:
+            raise refused(error) from None
         finally:
             os.remove(path)
         if min(image.shape[:2]) < self.min_side:

@@ -23,12 +23,14 @@ _MAX_FIELD_BYTES = 1024
 _DRAIN_FACTOR = 4
 
 # The formats srn-serve accepts, told by their first bytes: extension, content type.
+# WebP is "RIFF", a 4-byte size, then "WEBP" (`sniff_format` checks both parts).
 _SIGNATURES = (
     (b"\x89PNG\r\n\x1a\n", ".png", "image/png"),
     (b"\xff\xd8\xff", ".jpg", "image/jpeg"),
     (b"II*\x00", ".tif", "image/tiff"),
     (b"MM\x00*", ".tif", "image/tiff"),
     (b"BM", ".bmp", "image/bmp"),
+    (b"RIFF", ".webp", "image/webp"),
 )
 CONTENT_TYPES = {extension: kind for _, extension, kind in _SIGNATURES}
 
@@ -54,11 +56,11 @@ class Upload:
 
 
 def sniff_format(path):
-    """The extension (".png", ".jpg", ".tif", ".bmp") a file's first bytes say, or None."""
+    """The extension (".png", ".jpg", ".tif", ".bmp", ".webp") a file's first bytes say, or None."""
     with open(path, "rb") as handle:
-        head = handle.read(8)
+        head = handle.read(12)
     for signature, extension, _ in _SIGNATURES:
-        if head.startswith(signature):
+        if head.startswith(signature) and (extension != ".webp" or head[8:12] == b"WEBP"):
             return extension
     return None
 
