@@ -200,6 +200,60 @@ def test_a_killed_run_finishes_on_rerun_with_no_output_lost_or_corrupt(
     _assert_same_images(_outputs(out), reference)
 
 
+def test_every_bad_file_of_the_corpus_fails_alone_with_a_one_line_reason(
+        beam, model_folder, tmp_path):
+    """Good photos plus the bad-input corpus (tests/bad_inputs.py): each bad file is one
+    failures.csv row naming it with its reason (the 60000x60000 header refused from the
+    header, naming --max_megapixels) and gets no output; every good file is done; exit 1,
+    no traceback."""
+    from tests.bad_inputs import photo, write_corpus
+
+    folder = tmp_path / "in"
+    good, bad, _ = write_corpus(str(folder))
+    # A one-pixel image reads, but the network needs 16 pixels a side: it fails too.
+    bad["one_pixel.png"] = good.pop("one_pixel.png")
+    for index in range(3):
+        image_io.write_image(folder / f"photo{index}.png", photo(offset=3 * index))
+    good = sorted(list(good) + [f"photo{index}.png" for index in range(3)])
+    out = tmp_path / "out"
+    result = _script("batch", f"--input_pattern={folder}", f"--output_path={out}",
+                     f"--checkpoint={model_folder}", "--gpu=-1")
+    assert result.returncode == 1, result.stderr
+    assert "Traceback" not in result.stderr + result.stdout
+    assert f"done {len(good)}, skipped 0 (output exists), failed {len(bad)}" in result.stdout
+    assert sorted(_outputs(out)) == good
+    with open(out / "failures.csv", newline="") as handle:
+        rows = {row["file"]: row["reason"] for row in csv.DictReader(handle)}
+    assert sorted(rows) == sorted(bad.values())
+    for path, reason in rows.items():
+        assert reason.startswith(path + ": ") and "\n" not in reason, reason
+    assert rows[bad["one_pixel.png"]].endswith("image is 1x1; SRN needs at least 16 pixels "
+                                                "on each side")
+    assert rows[bad["bomb.png"]].endswith(
+        "60000x60000 (3600.0 megapixels) is above the limit of 200 megapixels "
+        "(raise it with --max_megapixels)")
+
+
+def test_max_megapixels_is_passed_to_the_reader(beam, model_folder, tmp_path):
+    """--max_megapixels=0.002 (2000 pixels): a 64x64 photo fails from its header, naming
+    the flag; a 32x32 one is done."""
+    from tests.bad_inputs import photo
+
+    (tmp_path / "in").mkdir()
+    image_io.write_image(tmp_path / "in" / "big.png", photo())
+    image_io.write_image(tmp_path / "in" / "small.png", photo(size=32))
+    out = tmp_path / "out"
+    result = _script("batch", f"--input_pattern={tmp_path / 'in'}", f"--output_path={out}",
+                     f"--checkpoint={model_folder}", "--gpu=-1", "--max_megapixels=0.002")
+    assert result.returncode == 1, result.stderr
+    assert sorted(_outputs(out)) == ["small.png"]
+    with open(out / "failures.csv", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert [row["reason"] for row in rows] == [
+        f"{tmp_path / 'in' / 'big.png'}: 64x64 (0.0 megapixels) is above the limit of "
+        "0.002 megapixels (raise it with --max_megapixels)"]
+
+
 def test_unknown_options_are_refused(beam, collection, model_folder, tmp_path):
     result = _batch(collection, model_folder, tmp_path / "out", "--direct_num_wrokers=2")
     assert result.returncode == 1
@@ -228,6 +282,7 @@ def test_arguments_are_checked_before_beam_loads(tmp_path):
     cases = {
         ("--height=20", "--width=32"): "--height must be a positive multiple of 16",
         ("--batch_size=0",): "--batch_size must be at least 1",
+        ("--max_megapixels=0",): "--max_megapixels must be above 0",
         ("--flips=3",): "--flips must be one of 1, 2, 4, 8",
         ("--checkpoint=/nonexistent",): "no such checkpoint",
     }

@@ -8,8 +8,10 @@ r"""srn-batch: deblur a large collection of images on Apache Beam, as srn-deblur
 Every image gets srn-deblur's output, bit for bit, under the same name in the
 output folder. Options that are not srn-batch's own go to Apache Beam: --runner
 (default DirectRunner) and the runner's options. Existing outputs are skipped
-unless --overwrite, so a rerun finishes an interrupted run. Failed files are
-listed in OUTPUT/failures.csv (file, reason) and the exit status is then 1;
+unless --overwrite, so a rerun finishes an interrupted run. Failed files (corrupt,
+truncated, above --max_megapixels: refused from the header before decoding) are
+listed in OUTPUT/failures.csv (file, reason), the others still done, and the exit
+status is then 1;
 OUTPUT/summary.json gives the counts and the seconds per image of each worker.
 Needs Apache Beam: pip install 'srn-tf[batch]'.
 """
@@ -19,10 +21,10 @@ import logging
 from absl import flags
 
 from srn_tf.cli.common import (MODEL_SOURCES, check_checkpoint, check_file_run_flags,
-                               check_image_input, check_output_folder,
+                               check_image_input, check_max_megapixels, check_output_folder,
                                check_outputs_spare_inputs, check_tile_flags,
-                               define_device_flags, define_file_run_flags, define_model_flags,
-                               fail, pass_unknown_flags, run_console_script,
+                               define_device_flags, define_file_run_flags,
+                               define_max_megapixels_flag, define_model_flags, fail, pass_unknown_flags, run_console_script,
                                run_option_overrides, select_gpu, verbose)
 
 FLAGS = flags.FLAGS
@@ -37,6 +39,7 @@ flags.DEFINE_string("output_path", None,
                     "Output folder, local or a URI; file names and subfolders mirror the "
                     "input, and failures.csv and summary.json are written into it.")
 define_file_run_flags()
+define_max_megapixels_flag()
 flags.DEFINE_integer("batch_size", 8,
                      "Most images one RunInference call takes; same-size images of a "
                      "batch run one after another through the same traced model.")
@@ -81,6 +84,7 @@ def main(argv):
         # Beam logs every bundle at INFO and routine warnings; -v shows them.
         beam_arguments.append("--default_sdk_harness_log_level=ERROR")
     check_file_run_flags()
+    max_megapixels = check_max_megapixels()
     if FLAGS.batch_size < 1:
         fail(f"--batch_size must be at least 1. Received: {FLAGS.batch_size}")
     _check_paths()
@@ -104,7 +108,8 @@ def main(argv):
         checkpoint=FLAGS.checkpoint, model_type=FLAGS.model, height=FLAGS.height,
         width=FLAGS.width, precision=FLAGS.precision, tile=FLAGS.tile,
         tile_overlap=FLAGS.tile_overlap, output_format=FLAGS.format,
-        overwrite=FLAGS.overwrite, batch_size=FLAGS.batch_size, **overrides)
+        overwrite=FLAGS.overwrite, batch_size=FLAGS.batch_size,
+        max_megapixels=max_megapixels, **overrides)
     try:
         summary = run_batch(settings, options)
     except OutputRefused as refused:

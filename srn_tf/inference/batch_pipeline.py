@@ -62,6 +62,8 @@ class BatchSettings:
         overwrite: replace existing outputs (otherwise they are skipped).
         flips, flat_level, kernel_refinement, denoise: None takes the model's own.
         batch_size: most images one RunInference call takes.
+        max_megapixels: refuse images of more pixels (millions), read from each
+            file's header before decoding (`image_io.read_image_with_metadata`).
     """
 
     input_pattern: str
@@ -80,6 +82,7 @@ class BatchSettings:
     kernel_refinement: bool = None
     denoise: bool = None
     batch_size: int = 8
+    max_megapixels: float = image_io.DEFAULT_MAX_MEGAPIXELS
 
 
 # An input: its path, its path relative to the input root, its output's path.
@@ -205,28 +208,31 @@ class _SkipExisting(beam.DoFn):
         yield Item(source, relative, target)
 
 
-def _read(source):
+def _read(source, max_megapixels):
     """`image_io.read_image_with_metadata` on a local path, or on a URI's bytes copied
     to a local file of the same extension (messages name the URI)."""
     if not is_uri(source):
-        return image_io.read_image_with_metadata(source)
+        return image_io.read_image_with_metadata(source, max_megapixels)
     with tempfile.TemporaryDirectory() as folder:
         local = os.path.join(folder, "input" + os.path.splitext(source)[1])
         with FileSystems.open(source, compression_type=CompressionTypes.UNCOMPRESSED) as remote, \
                 open(local, "wb") as handle:
             handle.write(remote.read())
         try:
-            return image_io.read_image_with_metadata(local)
+            return image_io.read_image_with_metadata(local, max_megapixels)
         except (OSError, ValueError) as error:
             raise type(error)(str(error).replace(local, source)) from None
 
 
 class _Decode(beam.DoFn):
-    """Item -> Work; an unreadable or corrupt file to `_FAILED` as (path, reason)."""
+    """Item -> Work; an unreadable, corrupt or too big file to `_FAILED` as (path, reason)."""
+
+    def __init__(self, max_megapixels):
+        self._max_megapixels = max_megapixels
 
     def process(self, item):
         try:
-            image, metadata = _read(item.source)
+            image, metadata = _read(item.source, self._max_megapixels)
         except Exception as error:  # OSError, ValueError, or a filesystem's own
             yield beam.pvalue.TaggedOutput(
                 _FAILED, (item.source, per_file.failure_reason(item.source, error)))
@@ -367,7 +373,8 @@ def build_pipeline(pipeline, settings):
         _SKIPPED, main="todo")
     decoded = (todo.todo
                | "Spread" >> beam.Reshuffle()
-               | "Decode" >> beam.ParDo(_Decode()).with_outputs(_FAILED, main="work"))
+               | "Decode" >> beam.ParDo(_Decode(settings.max_megapixels)).with_outputs(
+                   _FAILED, main="work"))
     written = (decoded.work
                | "Deblur" >> RunInference(DeblurModelHandler(settings))
                | "Write" >> beam.ParDo(_Write()).with_outputs(_FAILED, main="written"))
