@@ -85,9 +85,9 @@ def test_srn_deblur_refuses_a_limit_opencv_cannot_decode_before_tensorflow(tmp_p
         "2**30 pixels). Received: 5000")
 
 
-def test_srn_synth_names_every_bad_source_and_writes_nothing(mixed_folder, tmp_path):
-    """srn-synth makes a dataset from all its sources or none (a split is drawn over
-    them): every unreadable source is named, with what is wrong, in its one error line."""
+def test_srn_synth_skips_each_bad_source_in_one_line_and_makes_the_rest(mixed_folder, tmp_path):
+    """srn-synth names every unreadable source in one line with what is wrong, leaves it
+    out, makes pairs from every good one, and exits 1."""
     source, good, bad, _ = mixed_folder
     # Scene names are file stems, so each file is copied under its whole name as stem.
     folder = tmp_path / "sharp"
@@ -96,16 +96,23 @@ def test_srn_synth_names_every_bad_source_and_writes_nothing(mixed_folder, tmp_p
     for name in (*good, *bad):
         renamed[name] = name.replace(".", "_") + os.path.splitext(name)[1]
         shutil.copy(os.path.join(source, name), folder / renamed[name])
-    result = _run("srn-synth", f"--sharp_dir={folder}", f"--output_dir={tmp_path / 'out'}")
-    assert result.returncode == 1
+    out = tmp_path / "out"
+    result = _run("srn-synth", f"--sharp_dir={folder}", f"--output_dir={out}",
+                  "--test_fraction=0")
+    assert result.returncode == 1, result.stderr
     assert "Traceback" not in result.stderr, result.stderr
-    [line] = result.stderr.strip().splitlines()
-    assert line.startswith(f"error: {folder}: {len(bad)} of {len(bad) + len(good)} images "
-                           "cannot be read: ")
+    skipped = [line for line in result.stderr.splitlines() if line.startswith("skipped: ")]
+    assert len(skipped) == len(bad), skipped
     for name in bad:
-        assert f" {renamed[name]} (" in line, name
-    assert "bomb_png.png (60000x60000 (3600.0 megapixels) is above the limit of 200" in line
-    assert not (tmp_path / "out").exists()
+        assert len([line for line in skipped if str(folder / renamed[name]) + ":" in line]) == 1
+    assert (f"skipped: {folder / renamed['bomb.png']}: 60000x60000 (3600.0 megapixels) is "
+            "above the limit of 200 megapixels (raise it with --max_megapixels)") in skipped
+    assert result.stderr.strip().splitlines()[-1] == (
+        f"error: {len(bad)} source image(s) could not be read and were left out "
+        "(each named above with its reason)")
+    scenes = sorted(os.listdir(out / "train"))
+    assert scenes == sorted(os.path.splitext(renamed[name])[0] for name in good)
+    assert f"wrote {len(good)} training and 0 test pairs" in result.stdout
 
 
 def _write_list(path, pairs):

@@ -281,22 +281,44 @@ def test_skimage_photos_load_offline_as_rgb_images():
     assert colour == {"astronaut", "chelsea", "coffee", "motorcycle", "rocket"}
 
 
-@pytest.mark.parametrize("problem", ["missing", "empty", "no_images", "unreadable"])
+@pytest.mark.parametrize("problem", ["missing", "empty", "no_images", "none_readable"])
 def test_bad_source_folder_is_a_clear_error_and_writes_nothing(tmp_path, problem):
     folder = tmp_path / "sharp"
     if problem != "missing":
         folder.mkdir()
     if problem == "no_images":
         (folder / "notes.txt").write_text("not an image")
-    if problem == "unreadable":
-        write_sources(folder, names=("good",))
+    if problem == "none_readable":
         (folder / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n garbage")
     expected = {"missing": "no such folder", "empty": "no images", "no_images": "no images",
-                "unreadable": "1 of 2 images cannot be read: broken.png"}[problem]
+                "none_readable": "none of its 1 images can be read: broken.png: "}[problem]
     with pytest.raises(sources.SourceError, match=expected) as error:
         dataset.synthesize_dataset(tmp_path / "out", sharp_dir=folder, report=lambda line: None)
     assert str(folder) in str(error.value) and "\n" not in str(error.value)
     assert not (tmp_path / "out").exists()
+
+
+def test_an_unreadable_source_is_reported_and_left_out(tmp_path):
+    """A source that does not decode, or is above max_megapixels, is reported in one line
+    naming it and left out; the dataset is made from the others and its config lists it."""
+    folder = write_sources(tmp_path / "sharp", names=("alpha", "beta"))
+    (folder / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n garbage")
+    skipped = []
+    pairs = dataset.synthesize_dataset(
+        tmp_path / "out", sharp_dir=folder, test_fraction=0, report=lambda line: None,
+        report_unreadable=skipped.append)
+    assert len(skipped) == 1 and skipped[0].startswith(f"{folder / 'broken.png'}: corrupt")
+    assert sorted(sharp.split("/")[1] for sharp, _ in pairs["train"]) == ["alpha", "beta"]
+    with open(tmp_path / "out" / dataset.CONFIG_FILE) as handle:
+        assert json.load(handle)["unreadable_sources"] == skipped
+    skipped.clear()
+    write_sources(folder, names=("wide",), height=80, width=112)
+    pairs = dataset.synthesize_dataset(
+        tmp_path / "out2", sharp_dir=folder, test_fraction=0, max_megapixels=40 * 56 / 1e6,
+        report=lambda line: None, report_unreadable=skipped.append)
+    assert skipped[1] == (f"{folder / 'wide.png'}: 112x80 (0.0 megapixels) is above the limit "
+                          "of 0.00224 megapixels (raise it with --max_megapixels)"), skipped
+    assert sorted(sharp.split("/")[1] for sharp, _ in pairs["train"]) == ["alpha", "beta"]
 
 
 # --- Dataset -------------------------------------------------------------------
@@ -532,7 +554,7 @@ def test_photo_leaves_are_cut_from_the_training_photographs_only(tmp_path, monke
 
     monkeypatch.setattr(sources, "dead_leaves_sources", record_photos)
     sharp = write_sources(tmp_path / "sharp", names=("alpha", "beta", "gamma"))
-    _, train, test = dataset.collect_sources(sharp, ["dead_leaves"], 3, 2, 64,
+    _, train, test, _ = dataset.collect_sources(sharp, ["dead_leaves"], 3, 2, 64,
                                              dead_leaves_photo=0.5, test_images=("beta",))
     assert test == ["beta"] and train == ["alpha", "dead_leaves_000", "dead_leaves_001", "gamma"]
     assert handed == ["alpha", "gamma"]
@@ -647,8 +669,8 @@ def test_srn_synth_console_script_fails_in_one_line_on_a_bad_folder(tmp_path):
     result = run_srn_synth(f"--sharp_dir={tmp_path / 'broken'}",
                            f"--output_dir={tmp_path / 'out'}")
     assert result.returncode == 1  # OpenCV's own decoder warnings are kept off stderr
-    assert result.stderr.strip() == (f"error: {tmp_path / 'broken'}: 1 of 1 images cannot be "
-                                     "read: a.png (corrupt image header (Truncated File Read))")
+    assert result.stderr.strip() == (f"error: {tmp_path / 'broken'}: none of its 1 images can "
+                                     "be read: a.png: corrupt image header (Truncated File Read)")
 
 
 def test_srn_synth_help_names_every_skimage_photograph():

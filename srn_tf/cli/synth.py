@@ -10,15 +10,22 @@ video frames; its sharp partner is the burst's middle frame. --blur_kind=object_
 camera_roll or depth_varying make blur that varies across the image. Writes
 <split>/<scene>/{blur,sharp}/NNNNNN.png, train_list.txt and test_list.txt
 (`sharp_path blur_path` per line, relative to --output_dir) and synth_config.json.
+A --sharp_dir image that cannot be read (corrupt, truncated, above --max_megapixels) is
+named in one line and left out; the others are made into pairs, and the exit status is 1.
 """
+
+import sys
+
 
 from absl import flags
 
-from srn_tf.cli.common import check_input_path, check_output_folder, fail, run_console_script
+from srn_tf.cli.common import (check_input_path, check_max_megapixels, check_output_folder,
+                               define_max_megapixels_flag, fail, run_console_script)
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string("sharp_dir", None, "Folder of sharp images (.png, .jpg, .bmp, .tif, .webp); "
                     "each image becomes one scene.")
+define_max_megapixels_flag()
 flags.DEFINE_multi_enum("source", [], ["skimage", "dead_leaves"],
                         "Built-in sharp images, instead of or beside --sharp_dir (repeat the "
                         "flag for both). 'skimage': the 11 photographs shipped with "
@@ -101,6 +108,12 @@ def main(argv):
         fail("give --sharp_dir=DIR, --source=skimage or --source=dead_leaves (or several)")
     check_input_path(FLAGS.sharp_dir, "folder")
     check_output_folder(FLAGS.output_dir)
+    max_megapixels = check_max_megapixels()
+    unreadable = []
+
+    def skip(reason):
+        unreadable.append(reason)
+        print(f"skipped: {reason}", file=sys.stderr, flush=True)
 
     from srn_tf.data.synth.dataset import synthesize_dataset
 
@@ -118,11 +131,15 @@ def main(argv):
             dead_leaves_size=FLAGS.dead_leaves_size,
             dead_leaves_texture=FLAGS.dead_leaves_texture,
             dead_leaves_photo=FLAGS.dead_leaves_photo, highlight_gain=FLAGS.highlight_gain,
-            jpeg_quality=FLAGS.jpeg_quality)
+            jpeg_quality=FLAGS.jpeg_quality, max_megapixels=max_megapixels,
+            report_unreadable=skip)
     except (ValueError, OSError) as error:
         fail(str(error))
     print(f"wrote {len(pairs['train'])} training and {len(pairs['test'])} test pairs "
           f"to {FLAGS.output_dir}")
+    if unreadable:
+        fail(f"{len(unreadable)} source image(s) could not be read and were left out "
+             "(each named above with its reason)")
 
 
 def run():

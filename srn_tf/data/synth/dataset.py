@@ -24,6 +24,7 @@ import cv2
 import numpy as np
 
 from srn_tf.atomic_files import atomic_file, write_json, write_text
+from srn_tf.data import image_io
 from srn_tf.data.synth import render, sources, spatially_varying, trajectory
 
 # The kinds a pair can be blurred with: blur alike everywhere, or varying across
@@ -194,7 +195,7 @@ def _prepare_output(output_dir):
 
 def collect_sources(sharp_dir, names, seed, dead_leaves_images, dead_leaves_size,
                     dead_leaves_texture=0.0, dead_leaves_photo=0.0, test_fraction=0.0,
-                    test_images=()):
+                    test_images=(), max_megapixels=image_io.DEFAULT_MAX_MEGAPIXELS):
     """The sharp images of a dataset and their split: `sharp_dir`'s, then each built-in source.
 
     The split is chosen first (`split_scenes`), so that photo leaves
@@ -202,13 +203,15 @@ def collect_sources(sharp_dir, names, seed, dead_leaves_images, dead_leaves_size
     the held-out ones stay unseen.
 
     Returns:
-        (sharp sources, training scene names, test scene names).
+        (sharp sources, training scene names, test scene names, unreadable): the
+        last is one line per `sharp_dir` image that does not decode (or is above
+        `max_megapixels`), left out (`sources.folder_sources`).
 
     Raises:
         ValueError: no source at all, an unknown source name, bad dead-leaves
             parameters, two images sharing a scene name, unknown test images, or
             photo leaves without a training photograph to cut them from.
-        sources.SourceError: a bad `sharp_dir`.
+        sources.SourceError: a bad `sharp_dir` (missing, no images, none readable).
     """
     unknown = [name for name in names if name not in BUILT_IN_SOURCES]
     if unknown:
@@ -225,7 +228,8 @@ def collect_sources(sharp_dir, names, seed, dead_leaves_images, dead_leaves_size
                          f"dead_leaves_size={dead_leaves_size}, "
                          f"dead_leaves_texture={dead_leaves_texture}, "
                          f"dead_leaves_photo={dead_leaves_photo}")
-    photographs = [] if sharp_dir is None else sources.folder_sources(sharp_dir)
+    photographs, unreadable = ([], []) if sharp_dir is None else sources.folder_sources(
+        sharp_dir, max_megapixels)
     if "skimage" in names:
         photographs += sources.skimage_sources()
     leaf_names = ([sources.dead_leaves_name(index) for index in range(dead_leaves_images)]
@@ -236,7 +240,7 @@ def collect_sources(sharp_dir, names, seed, dead_leaves_images, dead_leaves_size
         raise ValueError(f"scene names given by more than one source: {', '.join(clashes)}")
     train, test = split_scenes(list(scene_counts), seed, test_fraction, test_images)
     if not leaf_names:
-        return photographs, train, test
+        return photographs, train, test, unreadable
     training_photos = [photo for photo in photographs if photo.name in train]
     if dead_leaves_photo and not training_photos:
         raise ValueError(f"dead_leaves_photo={dead_leaves_photo} cuts leaves from the training "
@@ -244,7 +248,7 @@ def collect_sources(sharp_dir, names, seed, dead_leaves_images, dead_leaves_size
                          "--sharp_dir")
     leaves = sources.dead_leaves_sources(dead_leaves_images, dead_leaves_size, seed,
                                          dead_leaves_texture, dead_leaves_photo, training_photos)
-    return photographs + leaves, train, test
+    return photographs + leaves, train, test, unreadable
 
 
 def synthesize_dataset(output_dir, sharp_dir=None, source=(), pairs_per_image=1, seed=0,
@@ -253,7 +257,9 @@ def synthesize_dataset(output_dir, sharp_dir=None, source=(), pairs_per_image=1,
                        max_turn_degrees=90.0, max_rotation_degrees=1.0, noise_sigma=0.01,
                        response="gamma", gamma=2.2, crop_size=0, max_side=0, min_scale=1.0,
                        dead_leaves_images=48, dead_leaves_size=384, dead_leaves_texture=0.0,
-                       dead_leaves_photo=0.0, highlight_gain=0.0, jpeg_quality=0, report=print):
+                       dead_leaves_photo=0.0, highlight_gain=0.0, jpeg_quality=0,
+                       max_megapixels=image_io.DEFAULT_MAX_MEGAPIXELS, report=print,
+                       report_unreadable=None):
     """Makes blurred/sharp pairs from sharp images and writes them GOPRO-style.
 
     Args:
@@ -281,14 +287,19 @@ def synthesize_dataset(output_dir, sharp_dir=None, source=(), pairs_per_image=1,
         highlight_gain, jpeg_quality: near-white pixels brightened before
             averaging (0: none) and the blurred image's JPEG quality (0: none);
             see `make_pair`.
+        max_megapixels: `sharp_dir` images of more pixels (millions, read from
+            the header) are left out, as are those that do not decode.
         report: called with one progress line per source image.
+        report_unreadable: called with the one-line reason ("<path>: <what is
+            wrong>") of each `sharp_dir` image left out, before anything is
+            written; None: `report`. synth_config.json lists them too.
 
     Returns:
         {"train": [(sharp_path, blur_path), ...], "test": [...]}, paths relative
         to `output_dir`.
 
     Raises:
-        sources.SourceError: a missing or empty folder, or an unreadable image.
+        sources.SourceError: a missing or empty folder, or one with no readable image.
         ValueError: no or unknown sources, bad parameters, unknown test images,
             images too small.
         FileExistsError: `output_dir` is not empty.
@@ -317,9 +328,11 @@ def synthesize_dataset(output_dir, sharp_dir=None, source=(), pairs_per_image=1,
         camera_response = render.CameraResponse(response, gamma)
     output_dir = os.fspath(output_dir)
     source_names = [source] if isinstance(source, str) else list(source)
-    sharp_sources, train, test = collect_sources(
+    sharp_sources, train, test, unreadable = collect_sources(
         sharp_dir, source_names, seed, dead_leaves_images, dead_leaves_size,
-        dead_leaves_texture, dead_leaves_photo, test_fraction, test_images)
+        dead_leaves_texture, dead_leaves_photo, test_fraction, test_images, max_megapixels)
+    for reason in unreadable:
+        (report_unreadable or report)(reason)
     _check_sizes(sharp_sources, crop_size, max_side, min_scale)
     split_of = {**{name: "train" for name in train}, **{name: "test" for name in test}}
     _prepare_output(output_dir)
@@ -363,7 +376,7 @@ def synthesize_dataset(output_dir, sharp_dir=None, source=(), pairs_per_image=1,
         "max_rotation_degrees": max_rotation_degrees, "noise_sigma": noise_sigma,
         "response": response, "gamma": gamma, "crop_size": crop_size, "max_side": max_side,
         "min_scale": min_scale, "highlight_gain": highlight_gain, "jpeg_quality": jpeg_quality,
-        "train_scenes": train, "test_scenes": test,
+        "train_scenes": train, "test_scenes": test, "unreadable_sources": unreadable,
     }
     write_json(config, os.path.join(output_dir, CONFIG_FILE))
     return pairs

@@ -2,10 +2,10 @@
 
 A source is a list of `SharpSource`s, each a scene name (the file's stem, used as
 the scene folder) and a loader returning uint8 RGB (height, width, 3). Folders are
-checked before anything is written: every image must decode (through
-`image_io.read_image`, the package's one decoder, within its default pixel limit),
-so a bad file stops the job with a one-line error naming every such file and
-what is wrong with it, instead of leaving half a dataset.
+checked before anything is written: each image is decoded once (through
+`image_io.read_image`, the package's one decoder, within a pixel limit), and one
+that does not decode is left out with a one-line reason naming it and what is
+wrong, so the dataset is made from the others and the caller reports the rest.
 """
 
 import dataclasses
@@ -56,15 +56,16 @@ class SourceError(ValueError):
     """A source folder or image that cannot be used; the message is one line."""
 
 
-def read_rgb(path):
+def read_rgb(path, max_megapixels=image_io.DEFAULT_MAX_MEGAPIXELS):
     """Reads an image file as uint8 RGB (height, width, 3): 16 bits rounded to 8, gray
-    repeated, alpha dropped, EXIF orientation applied (`image_io.read_image`).
+    repeated, alpha dropped, EXIF orientation applied (`image_io.read_image`, refusing
+    more than `max_megapixels` million pixels from the header).
 
     Raises:
         SourceError: the file cannot be read; one line naming it and what is wrong.
     """
     try:
-        image = image_io.read_image(path)
+        image = image_io.read_image(path, max_megapixels)
     except (OSError, ValueError) as error:
         raise SourceError(image_io.one_line(error)) from None
     if image.dtype == np.uint16:
@@ -74,13 +75,16 @@ def read_rgb(path):
     return np.ascontiguousarray(image[:, :, :3])
 
 
-def folder_sources(directory):
+def folder_sources(directory, max_megapixels=image_io.DEFAULT_MAX_MEGAPIXELS):
     """The images of a folder (not its subfolders), sorted by name, each checked to decode.
+
+    Returns:
+        (sources, unreadable): the `SharpSource`s of the images that decode, and
+        one line per image that does not ("<path>: <what is wrong>"), left out.
 
     Raises:
         SourceError: the folder is missing or holds no images, two images share a
-            stem, or any image does not decode (every such file named, with what
-            is wrong).
+            stem, or no image decodes (every file named, with what is wrong).
     """
     directory = os.fspath(directory)
     if not os.path.isdir(directory):
@@ -100,16 +104,17 @@ def folder_sources(directory):
     for name in names:
         path = os.path.join(directory, name)
         try:
-            image = read_rgb(path)
+            image = read_rgb(path, max_megapixels)
         except SourceError as error:
-            unreadable.append(f"{name} ({str(error).removeprefix(path + ': ')})")
+            unreadable.append(str(error))
             continue
-        sources.append(SharpSource(os.path.splitext(name)[0], image.shape[0], image.shape[1],
-                                   lambda path=path: read_rgb(path)))
-    if unreadable:
-        raise SourceError(f"{directory}: {len(unreadable)} of {len(names)} images cannot be "
-                          f"read: {'; '.join(unreadable)}")
-    return sources
+        sources.append(SharpSource(
+            os.path.splitext(name)[0], image.shape[0], image.shape[1],
+            lambda path=path: read_rgb(path, max_megapixels)))
+    if not sources:
+        reasons = "; ".join(reason.removeprefix(directory + os.sep) for reason in unreadable)
+        raise SourceError(f"{directory}: none of its {len(names)} images can be read: {reasons}")
+    return sources, unreadable
 
 
 def skimage_sources():
