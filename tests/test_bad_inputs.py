@@ -120,21 +120,32 @@ def _write_list(path, pairs):
     return path
 
 
-def test_srn_eval_refuses_a_list_with_bad_headers_naming_each_file(mixed_folder, tmp_path):
-    """Headers are checked before the model loads: each bad file one line, nothing scored."""
+def test_srn_eval_leaves_out_each_bad_pair_in_one_line_and_scores_the_rest(mixed_folder,
+                                                                            tmp_path):
+    """Every bad file of the corpus as a blurred image beside a good pair: each is named in
+    one line (from its header before the model loads, or when it fails to decode), the good
+    pair is scored, the summary says its means are over 1 of the listed pairs, exit 1."""
+    import json
+
     folder, good, bad, _ = mixed_folder
     sharp = good["photo_0.png"]
-    header_bad = {name: path for name, path in bad.items()
-                  if name in ("bomb.png", "empty.png", "text.jpg", "odd_layout_16bit.tif")}
-    datalist = _write_list(tmp_path / "list.txt",
-                           [(good["photo_1.png"], sharp)] + [(path, sharp)
-                                                            for path in header_bad.values()])
-    result = _run("srn-eval", f"--datalist={datalist}", f"--output_dir={tmp_path / 'report'}")
-    assert result.returncode == 1
-    assert "Traceback" not in result.stderr, result.stderr
-    _assert_one_line_each(result.stderr, header_bad.values())
-    assert "nothing was evaluated" in result.stderr
-    assert not (tmp_path / "report").exists()
+    listed = [(good["photo_1.png"], sharp)] + [(path, sharp) for path in bad.values()]
+    datalist = _write_list(tmp_path / "list.txt", listed)
+    result = _run("srn-eval", f"--datalist={datalist}", f"--output_dir={tmp_path / 'report'}",
+                  "--quality=network")
+    assert result.returncode == 1, result.stderr
+    assert "Traceback" not in result.stdout + result.stderr, result.stderr
+    _assert_one_line_each(result.stderr, bad.values())
+    assert f"skipped: {bad['bomb.png']}: 60000x60000 (3600.0 megapixels) is above the limit " \
+           "of 200 megapixels (raise it with --max_megapixels)" in result.stderr.splitlines()
+    assert f"1 of {len(listed)} pairs ({len(bad)} not scored; the means are over these only)" \
+        in result.stdout
+    assert result.stderr.strip().splitlines()[-1] == (
+        f"error: {len(bad)} of {len(listed)} pairs could not be scored; the means are over "
+        "the other 1")
+    with open(tmp_path / "report" / "summary.json") as handle:
+        summary = json.load(handle)
+    assert (summary["images"], summary["pairs_listed"]) == (1, len(listed))
 
 
 def test_srn_eval_refuses_a_gray_blurred_image_paired_with_an_rgb_sharp_one(tmp_path):
@@ -145,5 +156,5 @@ def test_srn_eval_refuses_a_gray_blurred_image_paired_with_an_rgb_sharp_one(tmp_
                            [(tmp_path / "blur.png", tmp_path / "sharp.png")])
     result = _run("srn-eval", f"--datalist={datalist}")
     assert result.returncode == 1
-    assert (f"error: {tmp_path / 'blur.png'}: is gray (1 channel) but its sharp image "
+    assert (f"skipped: {tmp_path / 'blur.png'}: is gray (1 channel) but its sharp image "
             f"{tmp_path / 'sharp.png'} is RGB (3 channels)") in result.stderr.splitlines()

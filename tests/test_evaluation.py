@@ -258,8 +258,9 @@ def test_srn_eval_script_lists_missing_files_and_fails(test_set, tmp_path):
     assert result.returncode == 1
     lines = result.stderr.strip().splitlines()
     assert lines[-5:] == [
-        f"error: {tmp_path / name}.png: no such file" for name in "badc"] + [
-        "error: 4 problem(s) in the test set; nothing was evaluated"]
+        f"skipped: {tmp_path / name}.png: no such file" for name in "badc"] + [
+        "error: none of the 2 pairs can be scored (each problem named above); "
+        "nothing was evaluated"]
 
 
 def test_a_corrupt_image_is_reported_and_the_others_still_scored(test_set, model, tmp_path):

@@ -7,12 +7,14 @@ r"""srn-eval: PSNR and SSIM of a model on paired test images, as the paper repor
 Each blurred image is deblurred, converted as the release writes results (clip,
 * 255, truncate to 8 bits) and scored against its sharp image, beside the
 blurred input's own scores. PSNR and SSIM are MATLAB's (the paper's) unless
---ssim=per_channel. Every missing, unreadable or mismatched file (size or
-channels: a gray blurred image with an RGB sharp one), and every image above
---max_megapixels, is listed from the headers before anything runs, one line
-each, and nothing is evaluated (a mean over part of a test set is not that set's
-score); a file that fails to decode mid-run is reported and the others scored.
-The exit status is 1 when any image could not be scored.
+--ssim=per_channel. A pair with a missing, unreadable or mismatched file (size or
+channels: a gray blurred image with an RGB sharp one), or an image above
+--max_megapixels, is found from the headers before the model loads, named in one
+line and left out; a file that fails to decode mid-run is reported the same way.
+The other pairs are scored, the summary says over how many of the listed pairs
+its means are (a mean over part of a test set is not that set's score), and the
+exit status is 1 when any pair could not be scored. A missing or malformed list,
+or one with no usable pair, is refused.
 """
 
 from absl import flags
@@ -95,19 +97,25 @@ def main(argv):
 
     try:
         if FLAGS.datalist is not None:
-            pairs = paired_images.read_datalist(FLAGS.datalist, FLAGS.data_root,
-                                                max_megapixels=max_megapixels)
+            pairs = paired_images.read_datalist(FLAGS.datalist, FLAGS.data_root, check=False)
             dataset = os.path.abspath(FLAGS.datalist)
         else:
             pairs = paired_images.read_gopro(FLAGS.gopro_dir, blur_folder=FLAGS.blur_folder,
-                                             max_megapixels=max_megapixels)
+                                             check=False)
             dataset = os.path.join(os.path.abspath(FLAGS.gopro_dir), "test", FLAGS.blur_folder)
     except paired_images.PairListError as error:
         for problem in error.problems:
             print(f"error: {problem}", file=sys.stderr)
-        fail(f"{len(error.problems)} problem(s) in the test set; nothing was evaluated")
+        fail(f"{len(error.problems)} problem(s) in the test set's list; nothing was evaluated")
     if FLAGS.max_images:
         pairs = pairs[:FLAGS.max_images]
+    listed = len(pairs)
+    pairs, skipped = paired_images.usable_pairs(pairs, max_megapixels=max_megapixels)
+    for problem in skipped:
+        print(f"skipped: {problem}", file=sys.stderr, flush=True)
+    if not pairs:
+        fail(f"none of the {listed} pairs can be scored (each problem named above); "
+             "nothing was evaluated")
 
     from srn_tf.evaluation import evaluate as evaluation
     from srn_tf.checkpoints.loading import load_deblur_model
@@ -122,19 +130,20 @@ def main(argv):
     model_type = model_type_of(model) if isinstance(model, SRNDeblurNet) else "saved_model"
     checkpoint = resolve_model_path(FLAGS.checkpoint)
     metadata = {"checkpoint": os.path.abspath(checkpoint), "model_type": model_type,
-                "dataset": dataset}
+                "dataset": dataset, "skipped": skipped}
     summary = evaluation.evaluate(
         model, pairs, output_dir=FLAGS.output_dir, ssim_definition=FLAGS.ssim,
         precision=FLAGS.precision, tile=FLAGS.tile, tile_overlap=FLAGS.tile_overlap,
         save_images=FLAGS.save_images, contact_sheet_path=FLAGS.contact_sheet,
         contact_sheet_count=FLAGS.contact_sheet_count, metadata=metadata,
         progress=lambda line: print(line, flush=True), max_megapixels=max_megapixels,
-        **overrides)
+        listed=listed, **overrides)
     print(evaluation.format_summary(summary))
-    if summary["failures"]:
-        for failure in summary["failures"]:
-            print(f"error: {failure}", file=sys.stderr)
-        fail(f"{len(summary['failures'])} of {len(pairs)} images could not be scored")
+    for failure in summary["failures"]:
+        print(f"error: {failure}", file=sys.stderr)
+    if summary["images"] < listed:
+        fail(f"{listed - summary['images']} of {listed} pairs could not be scored; the means "
+             f"are over the other {summary['images']}")
 
 
 def run():

@@ -67,7 +67,8 @@ class PairListError(ValueError):
 
 
 def read_datalist(datalist, data_root=None, *, min_side=None, formats=None,
-                  exif_orientation=True, num_threads=16, max_megapixels=DEFAULT_MAX_MEGAPIXELS):
+                  exif_orientation=True, num_threads=16, max_megapixels=DEFAULT_MAX_MEGAPIXELS,
+                  check=True):
     """Reads a list in the release's format and checks every file it names.
 
     Each non-empty line is `sharp_path blur_path` (whitespace between). Relative
@@ -78,6 +79,8 @@ def read_datalist(datalist, data_root=None, *, min_side=None, formats=None,
         data_root: folder the paths are relative to (default: the list's folder).
         min_side, formats, exif_orientation, num_threads, max_megapixels: as in
             `check_pairs`.
+        check: check the files' headers (`check_pairs`); False: only the list
+            itself, the files left to `usable_pairs` (srn-eval).
 
     Returns:
         List of `ImagePair`, in the list's order.
@@ -109,16 +112,18 @@ def read_datalist(datalist, data_root=None, *, min_side=None, formats=None,
                                    os.path.join(data_root, sharp)))
     if not pairs and not problems:
         problems.append(f"{datalist}: lists no image pairs")
-    problems += _pair_problems(pairs, min_side=min_side, formats=formats,
-                              exif_orientation=exif_orientation, num_threads=num_threads,
-                              max_megapixels=max_megapixels)
+    if check:
+        problems += _pair_problems(pairs, min_side=min_side, formats=formats,
+                                   exif_orientation=exif_orientation, num_threads=num_threads,
+                                   max_megapixels=max_megapixels)
     if problems:
         raise PairListError(problems, f"{len(problems)} problem(s) in {datalist}")
     return pairs
 
 
 def read_gopro(gopro_dir, *, split="test", blur_folder="blur", min_side=None, formats=None,
-               exif_orientation=True, num_threads=16, max_megapixels=DEFAULT_MAX_MEGAPIXELS):
+               exif_orientation=True, num_threads=16, max_megapixels=DEFAULT_MAX_MEGAPIXELS,
+               check=True):
     """Lists GOPRO_Large's pairs, `<split>/<scene>/{blur_folder,sharp}/<frame>`, checked.
 
     Args:
@@ -129,6 +134,7 @@ def read_gopro(gopro_dir, *, split="test", blur_folder="blur", min_side=None, fo
             averaged in gamma-decoded space); another name is looked for as given.
         min_side, formats, exif_orientation, num_threads, max_megapixels: as in
             `check_pairs`.
+        check: as in `read_datalist`.
 
     Returns:
         List of `ImagePair`, scenes and frames in sorted order; names are paths
@@ -168,9 +174,10 @@ def read_gopro(gopro_dir, *, split="test", blur_folder="blur", min_side=None, fo
     if not pairs and not problems:
         problems.append(f"{split_dir}: holds no blurred images "
                         f"(<scene>/{blur_folder}/*.png)")
-    problems += _pair_problems(pairs, min_side=min_side, formats=formats,
-                              exif_orientation=exif_orientation, num_threads=num_threads,
-                              max_megapixels=max_megapixels)
+    if check:
+        problems += _pair_problems(pairs, min_side=min_side, formats=formats,
+                                   exif_orientation=exif_orientation, num_threads=num_threads,
+                                   max_megapixels=max_megapixels)
     if problems:
         raise PairListError(problems, f"{len(problems)} problem(s) in {split_dir}")
     return pairs
@@ -194,16 +201,34 @@ def _image_header(path, formats, exif_orientation, max_megapixels):
     return (height, width, header.channels), None
 
 
-def _pair_problems(pairs, *, min_side=None, formats=None, exif_orientation=True,
-                  num_threads=16, max_megapixels=DEFAULT_MAX_MEGAPIXELS):
+def _pair_problems(pairs, **checks):
     """The problems `check_pairs` raises, as a list (empty when every pair is usable)."""
+    return usable_pairs(pairs, **checks)[1]
+
+
+def usable_pairs(pairs, *, min_side=None, formats=None, exif_orientation=True,
+                 num_threads=16, max_megapixels=DEFAULT_MAX_MEGAPIXELS):
+    """Splits `pairs` into those `check_pairs` accepts and one line per problem of the rest.
+
+    srn-eval scores the usable pairs and reports the others, so one bad file does
+    not stop the evaluation of a test set (it says over how many pairs its means are).
+
+    Args:
+        pairs: `ImagePair`s.
+        min_side, formats, exif_orientation, num_threads, max_megapixels: as in
+            `check_pairs`.
+
+    Returns:
+        (usable pairs in their order, problems): a file in several pairs is named
+        once; a pair with a problem is left out of the first list.
+    """
     paths = list(dict.fromkeys(path for pair in pairs
                                for path in (pair.blur_path, pair.sharp_path)))
     with ThreadPoolExecutor(max(1, num_threads)) as pool:
         headers = dict(zip(paths, pool.map(
             lambda path: _image_header(path, formats, exif_orientation, max_megapixels),
             paths)))
-    problems, reported = [], set()
+    usable, problems, reported = [], [], set()
     for pair in pairs:
         for path in (pair.blur_path, pair.sharp_path):
             problem = headers[path][1]
@@ -224,7 +249,9 @@ def _pair_problems(pairs, *, min_side=None, formats=None, exif_orientation=True,
         elif min_side is not None and min(blur_size[:2]) < min_side:
             problems.append(f"{pair.blur_path}: is {blur_size[0]}x{blur_size[1]}, smaller "
                             f"than the {min_side}x{min_side} crop")
-    return problems
+        else:
+            usable.append(pair)
+    return usable, problems
 
 
 def _channels(count):

@@ -70,7 +70,7 @@ def evaluate(model, pairs, output_dir=None, ssim_definition="matlab", precision=
              tile=None, tile_overlap=None, save_images=False, contact_sheet_path=None,
              contact_sheet_count=4, metadata=None, progress=print, flips=None,
              flat_level=None, denoise=None, kernel_refinement=None,
-             max_megapixels=DEFAULT_MAX_MEGAPIXELS):
+             max_megapixels=DEFAULT_MAX_MEGAPIXELS, listed=None):
     """Deblurs every pair's blurred image and scores input and output against the sharp one.
 
     A pair that fails at run time (a corrupt file) is reported through `progress`
@@ -91,13 +91,16 @@ def evaluate(model, pairs, output_dir=None, ssim_definition="matlab", precision=
         metadata: dict of extra entries for the summary (checkpoint, data set).
         progress: called with one line of text per image.
         max_megapixels: images of more pixels (millions) fail before decoding.
+        listed: how many pairs the test set lists, when bad ones were left out
+            before (`paired_images.usable_pairs`); None: `len(pairs)`.
 
     Returns:
         The summary dict: `psnr`, `ssim`, `input_psnr`, `input_ssim` (means over
         the images), `psnr_gain`, `ssim_gain`, `images` (how many were scored),
         `seconds_per_image` (mean time of `deblur_image`, the first image's graph
         tracing included), `seconds_per_image_median`, `seconds_first_image`,
-        `failures` (one line each), the settings and `metadata`.
+        `failures` (one line each), `pairs_listed` (`listed`: the means are over
+        `images` of them), the settings and `metadata`.
     """
     if save_images and output_dir is None:
         raise ValueError("save_images needs an output_dir")
@@ -157,6 +160,7 @@ def evaluate(model, pairs, output_dir=None, ssim_definition="matlab", precision=
         "input_psnr": _mean([row["input_psnr"] for row in rows]),
         "input_ssim": _mean([row["input_ssim"] for row in rows]),
         "images": len(rows),
+        "pairs_listed": len(pairs) if listed is None else listed,
         "seconds_per_image": _mean(seconds),
         "seconds_per_image_median": statistics.median(seconds) if seconds else None,
         "seconds_first_image": seconds[0] if seconds else None,
@@ -181,14 +185,18 @@ def evaluate(model, pairs, output_dir=None, ssim_definition="matlab", precision=
 
 
 def format_summary(summary):
-    """One line: the averages of input and output, and the time per image."""
+    """One line: the averages of input and output, and the time per image; when some
+    listed pairs were not scored, over how many of them the means are."""
     if not summary["images"]:
         return "no image was scored"
 
     def number(value, digits):
         return "inf" if math.isinf(value) else f"{value:.{digits}f}"
 
-    return (f"{summary['images']} images: input {number(summary['input_psnr'], 2)} dB "
+    part = summary.get("pairs_listed", summary["images"]) - summary["images"]
+    count = (f"{summary['images']} of {summary['pairs_listed']} pairs ({part} not scored; "
+             "the means are over these only)" if part else f"{summary['images']} images")
+    return (f"{count}: input {number(summary['input_psnr'], 2)} dB "
             f"SSIM {summary['input_ssim']:.4f} -> output {number(summary['psnr'], 2)} dB "
             f"SSIM {summary['ssim']:.4f} ({summary['ssim_definition']} SSIM), "
             f"{summary['seconds_per_image']:.2f} s per image"
