@@ -24,8 +24,9 @@ from srn_tf.cli.common import (MODEL_SOURCES, check_checkpoint, check_file_run_f
                                check_image_input, check_max_megapixels, check_output_folder,
                                check_outputs_spare_inputs, check_tile_flags,
                                define_device_flags, define_file_run_flags,
-                               define_max_megapixels_flag, define_model_flags, fail, pass_unknown_flags, run_console_script,
-                               run_option_overrides, select_gpu, verbose)
+                               define_max_megapixels_flag, define_model_flags, fail,
+                               pass_unknown_flags, run_console_script, run_option_overrides,
+                               select_gpu, verbose)
 
 FLAGS = flags.FLAGS
 define_model_flags("Model to run: " + MODEL_SOURCES + " A path every worker can read at the "
