@@ -436,6 +436,9 @@ def test_ctrl_c_delivers_the_image_being_deblurred_then_cleans_up(tiny, tmp_path
                          line)
         assert match, line + process.stderr.read()
         url = match.group(1).rstrip("/")
+        device = process.stdout.readline()
+        assert device.startswith(("srn-serve: running on CPU (",
+                                  "srn-serve: running on GPU: ")), device
         assert [path.name.startswith("srn-serve-") for path in private_root.iterdir()] == [True]
         big = photo(21, 1200, 1800)  # tiled automatically; long enough to be caught running
         response = {}

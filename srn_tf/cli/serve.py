@@ -16,8 +16,8 @@ import tempfile
 from absl import flags
 
 from srn_tf.cli.common import (MODEL_SOURCES, check_checkpoint, check_max_megapixels,
-                               define_max_megapixels_flag, define_model_flags, fail,
-                               import_tensorflow, print_device, run_console_script)
+                               define_max_megapixels_flag, define_model_flags, device_line,
+                               fail, import_tensorflow, run_console_script)
 
 FLAGS = flags.FLAGS
 define_model_flags("Model to serve: " + MODEL_SOURCES)
@@ -67,7 +67,6 @@ def main(argv):
               "upload images to this server; use the default 127.0.0.1 to keep it to this "
               "machine", file=sys.stderr, flush=True)
     import_tensorflow()
-    print_device(None)
 
     from srn_tf.checkpoints.loading import load_deblur_model
     from srn_tf.serve.app import create_app
@@ -86,6 +85,8 @@ def main(argv):
     app = create_app(service, int(FLAGS.max_upload_mb * 2**20), local_only=local)
     print(f"srn-serve: {url_of(sock)} serving {_describe(FLAGS.checkpoint)} "
           "(Ctrl-C stops)", flush=True)
+    # After the address, which tools read from the first line.
+    print(f"srn-serve: {device_line()}", flush=True)
     try:
         serve(app, service, sock)
     except KeyboardInterrupt:
