@@ -16,7 +16,6 @@ bytes a pixel (24 GB at 100 MP): give it only sizes that fit.
 import json
 import math
 import os
-import resource
 import subprocess
 import sys
 import tempfile

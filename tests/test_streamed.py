@@ -67,8 +67,9 @@ def test_each_step_streamed_matches_the_whole_image_step(model, monkeypatch, ste
 
     Tolerances: the network and flat level differ only by the uint16 copy (steps of
     2.3e-5, 0.6% of an 8-bit level) and float sums, so by at most one level, on
-    well under 0.6% of the samples, where truncation falls on the other side; refinement and denoising per tile differ near tile edges (the
-    deconvolution's reach, BayesShrink's thresholds per tile): at least 45 dB PSNR
+    well under 0.6% of the samples, where truncation falls on the other side;
+    refinement and denoising per tile differ near tile edges (the deconvolution's
+    reach, BayesShrink's thresholds per tile): at least 45 dB PSNR
     between the two, a difference far below the steps' own effect (docs/tiling.md).
     """
     monkeypatch.setattr(streamed, "POSTPROCESS_TILE", 128)

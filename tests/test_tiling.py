@@ -89,9 +89,19 @@ def test_the_default_overlap_fits_every_tile_that_is_not_refused():
         tiling.check_tiling(64, -1, 16)
 
 
-def test_the_default_overlap_is_the_one_deblur_image_uses():
-    from srn_tf.inference import deblur
-    assert deblur.default_overlap is tiling.default_overlap
+def test_the_default_overlap_is_the_one_deblur_image_uses(monkeypatch):
+    from srn_tf.inference import streamed
+
+    overlaps = []
+    original = streamed.stream_tiled
+
+    def spy(function, read, shape, tile, overlap, *arguments, **keywords):
+        overlaps.append(overlap)
+        return original(function, read, shape, tile, overlap, *arguments, **keywords)
+
+    monkeypatch.setattr(streamed, "stream_tiled", spy)
+    srn_tf.deblur_image(_image_like_model(), _photo(96, 160), tile=80)
+    assert overlaps == [tiling.default_overlap(80, 16)] == [40]
 
 
 @pytest.mark.parametrize("multiple", [8, 16])

@@ -26,7 +26,7 @@ from srn_tf.precision import check_precision, keras_policy
 from srn_tf.inference.padding import check_min_size, pad_to_multiple
 from srn_tf.inference.samples import SCALES, from_float, to_float
 from srn_tf.inference.streamed import deblur_streamed
-from srn_tf.inference.tiling import check_tiling, default_overlap, tile_spans
+from srn_tf.inference.tiling import check_tiling, tile_spans
 
 _TENSORFLOW_BACKEND = keras.backend.backend() == "tensorflow"
 if _TENSORFLOW_BACKEND:

@@ -11,7 +11,6 @@ model, rounded up. NumPy only, so a file can be checked before TensorFlow loads.
 """
 
 import dataclasses
-import os
 
 # The process with TensorFlow and the model, before any image (fitted to the
 # whole-image plan's peaks at 2 and 3 MP: 1.58 and 2.18 GB).

@@ -3,10 +3,10 @@ with the image, beyond the input, the output and a compact copy of the network's
 
 `deblur_image` runs it when tiling (a tile given, or chosen by srn-deblur, srn-batch
 and srn-serve for big images, `per_file.auto_tile`). The whole-image plan holds
-about 240 bytes a pixel in float32 arrays; this one holds, per pixel, only the
-input (as decoded), the network's output (uint16 with headroom beyond [0, 1], or
-float32 for a float32 input) and the result (in the input's dtype), and otherwise
-bands and crops of bounded size (docs/tiling.md, "Memory"):
+about 610 bytes a pixel, network included (docs/tiling.md); this one holds, per
+pixel, only the input (as decoded), the network's output (uint16 with headroom
+beyond [0, 1], or float32 for a float32 input) and the result (in the input's
+dtype), and otherwise bands and crops of bounded size (docs/tiling.md, "Memory"):
 
 1. the network runs tile by tile (`tiling.stream_tiled`), each tile converted
    from the stored samples, finished rows stored compactly (`NetworkOutput`);
