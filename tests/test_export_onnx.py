@@ -205,8 +205,10 @@ def test_srn_deblur_runs_an_onnx_file_on_a_folder(exported, tmp_path):
         expected = srn_tf.deblur_image(models["color"], photo, tile=64, tile_overlap=16)
         assert written.dtype == photo.dtype and written.shape == photo.shape
         # The same tiles through another runtime: float32 outputs agree to ~1e-6, so
-        # integer outputs to one level (truncation at a boundary).
-        assert np.abs(written.astype(int) - expected.astype(int)).max() <= 1
+        # 8-bit outputs to one level (truncation at a boundary); 16-bit ones to two, as
+        # the tiled plan keeps the network's output in uint16 steps of 1.5 levels.
+        tolerance = 1 if photo.dtype == np.uint8 else 2
+        assert np.abs(written.astype(int) - expected.astype(int)).max() <= tolerance
 
 
 def test_srn_deblur_refuses_a_broken_onnx_file_in_one_line(onnx_extra, tmp_path):
