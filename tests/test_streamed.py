@@ -178,3 +178,20 @@ def test_deblur_files_reports_the_refusal_and_goes_on(model, monkeypatch, tmp_pa
     assert not summary.done and len(summary.failed) == 1
     assert "GB are free" in summary.failed[0][1] and "\n" not in summary.failed[0][1]
     assert not (tmp_path / "out" / "a.png").exists()
+
+
+@pytest.mark.slow
+def test_srn_deblur_keeps_a_25_megapixel_photo_under_3_gb(tmp_path):
+    """The issue's case at a quarter of its size: srn-deblur with no flags on a 5760 x
+    4320 JPEG (automatic tiles, streamed plan) peaked at 1.98 GB on the 2-core Xeon
+    (docs/tiling.md); the whole-image plan would need about 15 GB. 3 GB leaves room
+    for another machine's allocator and TensorFlow build."""
+    from benchmarks.peak_memory import peak_rss_of_run, write_photo
+
+    photo = str(tmp_path / "photo.jpg")
+    height, width = write_photo(photo, 25)
+    peak, _, status = peak_rss_of_run(photo, str(tmp_path / "out"), [])
+    assert status == 0
+    written = image_io.read_image(str(tmp_path / "out" / "photo.jpg"))
+    assert written.shape == (height, width, 3)
+    assert peak < 3e9, peak
