@@ -195,3 +195,22 @@ def test_srn_deblur_keeps_a_25_megapixel_photo_under_3_gb(tmp_path):
     written = image_io.read_image(str(tmp_path / "out" / "photo.jpg"))
     assert written.shape == (height, width, 3)
     assert peak < 3e9, peak
+
+
+def test_a_bomb_header_gets_the_pixel_limit_reason_not_a_memory_one(model, tmp_path):
+    """A 69-byte PNG claiming 60000 x 60000: the memory check reads the same header, so
+    it must give the pixel limit's reason (and its flag) first, as decoding would."""
+    import struct
+    import zlib
+
+    def chunk(kind, payload):
+        return (struct.pack(">I", len(payload)) + kind + payload
+                + struct.pack(">I", zlib.crc32(kind + payload)))
+
+    path = tmp_path / "bomb.png"
+    path.write_bytes(b"\x89PNG\r\n\x1a\n"
+                     + chunk(b"IHDR", struct.pack(">IIBBBBB", 60000, 60000, 8, 2, 0, 0, 0))
+                     + chunk(b"IDAT", zlib.compress(b"")) + chunk(b"IEND", b""))
+    with pytest.raises(ValueError, match="--max_megapixels") as info:
+        per_file.check_memory(str(path), model, available=1)
+    assert str(info.value).startswith(str(path))

@@ -85,22 +85,26 @@ def auto_tile(model, image_shape):
                int(math.sqrt(AUTO_TILE_PIXELS / planes)) // multiple * multiple)
 
 
-def check_memory(source, model, tile=None, height=None, available=None):
+def check_memory(source, model, tile=None, height=None, available=None,
+                 max_megapixels=image_io.DEFAULT_MAX_MEGAPIXELS):
     """Refuses `source` in one line, from its header and before it is decoded, when
     deblurring it as `deblur_decoded` would (same tile) needs more memory than is
     free (`memory_plan`). Nothing is checked in the fixed-size mode (`height`),
     which shrinks big images.
 
     Raises:
+        ValueError: the header cannot be read, or claims more than `max_megapixels`
+            (as `image_io.read_image_with_metadata` would say, checked first).
         MemoryError: the message names the file, the memory needed and free.
-        ValueError: the header cannot be read (as `image_io.read_image` would).
     """
     if height is not None:
         return
-    from srn_tf.data.image_header import read_header
     from srn_tf.inference import memory_plan
 
-    header = read_header(source)
+    header = image_io.read_header(source)
+    problem = image_io.pixel_limit_error(source, header, max_megapixels)
+    if problem:
+        raise ValueError(problem)
     side = (auto_tile(model, (header.height, header.width, header.channels)) if tile is None
             else (tile or None))
     memory_plan.check_fits(source, header.height, header.width,
