@@ -176,7 +176,9 @@ def test_deblur_files_reports_the_refusal_and_goes_on(model, monkeypatch, tmp_pa
     summary = deblur_files(str(tmp_path / "a.png"), str(tmp_path / "out"), checkpoint=model,
                            progress=False)
     assert not summary.done and len(summary.failed) == 1
-    assert "GB are free" in summary.failed[0][1] and "\n" not in summary.failed[0][1]
+    reason = summary.failed[0][1]
+    assert reason.startswith(f"{tmp_path / 'a.png'}: a 48 x 32 photo needs about ")
+    assert "GB are free" in reason and "\n" not in reason and "out of memory" not in reason
     assert not (tmp_path / "out" / "a.png").exists()
 
 

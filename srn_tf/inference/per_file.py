@@ -166,7 +166,8 @@ def file_errors():
 def failure_reason(source, error):
     """The one-line reason `source` failed, starting with its path."""
     message = str(error).splitlines()[0] if str(error) else type(error).__name__
-    if isinstance(error, MemoryError):
+    if isinstance(error, MemoryError) and not message.startswith(source):
+        # (A refusal of `check_memory` already says it all, starting with the path.)
         message = f"out of memory ({message})"
     if not message.startswith(source):
         message = f"{source}: {message}"
