@@ -172,7 +172,7 @@ def test_a_photo_that_cannot_fit_is_refused_in_one_line_before_decoding(model, t
 def test_deblur_files_reports_the_refusal_and_goes_on(model, monkeypatch, tmp_path):
     image_io.write_image(tmp_path / "a.png", _blurred_photo(32, 48))
     monkeypatch.setattr(memory_plan, "available_bytes", lambda: 1)
-    monkeypatch.setattr(memory_plan, "_own_resident_bytes", lambda: 1)
+    monkeypatch.setattr(memory_plan, "_own_status_bytes", lambda field: 1)
     summary = deblur_files(str(tmp_path / "a.png"), str(tmp_path / "out"), checkpoint=model,
                            progress=False)
     assert not summary.done and len(summary.failed) == 1
@@ -216,3 +216,14 @@ def test_a_bomb_header_gets_the_pixel_limit_reason_not_a_memory_one(model, tmp_p
     with pytest.raises(ValueError, match="--max_megapixels") as info:
         per_file.check_memory(str(path), model, available=1)
     assert str(info.value).startswith(str(path))
+
+
+def test_an_address_space_limit_counts_as_memory_not_free(monkeypatch):
+    """Under `ulimit -v` the room left is the limit less what the process has mapped."""
+    mapped = memory_plan._own_status_bytes("VmSize")
+    assert mapped > 0
+    limit = mapped + 123_000_000
+    monkeypatch.setattr(memory_plan.resource, "getrlimit", lambda kind: (limit, limit))
+    room = memory_plan.available_bytes()
+    # The process maps a little more between the two readings: within 50 MB.
+    assert 73_000_000 < room <= 123_000_000, room

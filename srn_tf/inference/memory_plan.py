@@ -11,6 +11,7 @@ model, rounded up. NumPy only, so a file can be checked before TensorFlow loads.
 """
 
 import dataclasses
+import resource
 
 # The process with TensorFlow and the model, before any image (fitted to the
 # whole-image plan's peaks at 2 and 3 MP: 1.58 and 2.18 GB).
@@ -71,9 +72,14 @@ def _read_number(path):
 
 def available_bytes():
     """The memory free for this process: /proc/meminfo's MemAvailable, or less where
-    a cgroup (v2) limits the process (memory.max minus memory.current); None when
-    neither can be read."""
+    a cgroup (v2) limits the process (memory.max minus memory.current) or an address
+    space limit (`ulimit -v`) leaves less room above what the process has mapped;
+    None when none can be read."""
     figures = []
+    limit, _ = resource.getrlimit(resource.RLIMIT_AS)
+    mapped = _own_status_bytes("VmSize")
+    if limit != resource.RLIM_INFINITY and mapped:
+        figures.append(max(0, limit - mapped))
     try:
         with open("/proc/meminfo") as handle:
             for line in handle:
@@ -88,12 +94,13 @@ def available_bytes():
     return min(figures) if figures else None
 
 
-def _own_resident_bytes():
-    """This process's resident memory (/proc/self/status VmRSS), 0 when unknown."""
+def _own_status_bytes(field):
+    """A size of this process from /proc/self/status (`field` "VmRSS": resident,
+    "VmSize": mapped), 0 when unknown."""
     try:
         with open("/proc/self/status") as handle:
             for line in handle:
-                if line.startswith("VmRSS:"):
+                if line.startswith(field + ":"):
                     return int(line.split()[1]) * 1024
     except OSError:
         pass
@@ -114,7 +121,7 @@ def check_fits(path, height, width, plan_of_image, available=None):
     """
     if available is None:
         free = available_bytes()
-        available = None if free is None else free + _own_resident_bytes()
+        available = None if free is None else free + _own_status_bytes("VmRSS")
     if available is None or plan_of_image.peak_bytes <= available:
         return
     advice = ("" if plan_of_image.streamed else
