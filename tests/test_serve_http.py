@@ -186,6 +186,33 @@ def test_the_pixel_limit_is_the_services_own(tiny, tmp_path):
         assert response.status_code == 200, response.text
 
 
+def test_an_upload_too_big_for_memory_answers_413_and_the_server_goes_on(tiny, tmp_path,
+                                                                        monkeypatch):
+    """Decoding that runs out of memory (a ulimit, a container) refuses that upload."""
+    from srn_tf.data import image_io
+    from srn_tf.serve.jobs import model_runner
+
+    real_read = image_io.read_image_with_metadata
+
+    def read(path, *args, **kwargs):
+        if read.calls == 0:
+            read.calls += 1
+            raise MemoryError("Unable to allocate 2.2 GiB for an array")
+        return real_read(path, *args, **kwargs)
+
+    read.calls = 0
+    monkeypatch.setattr(image_io, "read_image_with_metadata", read)
+    service = make_service(model_runner(tiny[1]), str(tmp_path / "private"))
+    os.mkdir(service.folder)
+    with running_server(service) as url, httpx.Client(base_url=url, timeout=120) as client:
+        response = client.post("/api/jobs", files={"image": ("huge.png", _png(photo(0, 32, 32)))})
+        assert response.status_code == 413, response.text
+        assert response.json()["error"] == ("huge.png: out of memory decoding it (Unable to "
+                                            "allocate 2.2 GiB for an array)")
+        response = client.post("/api/deblur", files={"image": ("ok.png", _png(photo(0, 32, 32)))})
+        assert response.status_code == 200, response.text
+
+
 def test_a_full_queue_answers_503_and_the_server_goes_on(tiny, tmp_path):
     from srn_tf.serve.jobs import model_runner
 

@@ -243,6 +243,8 @@ class DeblurService:
             image, metadata = image_io.read_image_with_metadata(path, self.max_megapixels)
         except BadImage:
             raise
+        except MemoryError as error:  # too big for this server's memory, as 413 says
+            raise refused(f"out of memory decoding it ({error})", 413) from None
         except (OSError, ValueError) as error:
             raise refused(error) from None
         finally:
