@@ -179,6 +179,7 @@ def test_stop_at_step_saves_there_and_a_rerun_without_it_finishes(tmp_path):
     stopped = _run([*run, "--stop_at_step=2"])
     assert stopped.returncode == 0, stopped.stderr[-2000:]
     assert "stopped at step 2 as asked" in stopped.stdout
+    assert stopped.stdout.startswith(("running on CPU (", "running on GPU: "))
     assert tf.train.latest_checkpoint(f"{tmp_path}/run").endswith("ckpt-2")
     finished = _run(run)
     assert finished.returncode == 0, finished.stderr[-2000:]

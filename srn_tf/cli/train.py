@@ -10,7 +10,8 @@ checkpoint in --checkpoint_dir at the same step, learning rate and data position
 
 from absl import flags
 
-from srn_tf.cli.common import check_output_folder, fail, run_console_script, select_gpu
+from srn_tf.cli.common import (check_output_folder, fail, print_device, run_console_script,
+                               select_gpu)
 from srn_tf.precision import PRECISIONS, normalize_precision
 from srn_tf.write_safety import run_folder_refusal
 
@@ -122,6 +123,7 @@ def main(argv):
         fail(refusal)
     if FLAGS.strategy == "default":
         select_gpu(FLAGS.gpu)
+    print_device("gpu" if FLAGS.strategy == "default" else None)
 
     from absl import logging
 
