@@ -125,7 +125,7 @@ def test_the_page_deblurs_two_photos_and_reports_a_corrupt_file(browser, page_ur
     failed = _card(page, "corrupt.png")
     sync_api.expect(failed).to_have_class("card failed")
     sync_api.expect(failed.locator(".message")).to_have_text(
-        "corrupt.png: cannot be decoded (corrupt or not an image)")
+        "corrupt.png: corrupt image header (Truncated File Read)")
     sync_api.expect(page.locator(".card.done")).to_have_count(2, timeout=TIMEOUT_MS)
     coffee, rocket = _card(page, "coffee_0.png"), _card(page, "rocket_0.jpg")
     sync_api.expect(coffee.locator(".message")).to_contain_text("done in ")
