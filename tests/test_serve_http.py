@@ -213,6 +213,29 @@ def test_an_upload_too_big_for_memory_answers_413_and_the_server_goes_on(tiny, t
         assert response.status_code == 200, response.text
 
 
+def test_an_upload_the_memory_plan_cannot_fit_answers_413_before_decoding(tiny, tmp_path,
+                                                                          monkeypatch):
+    """srn-serve's memory check is srn-deblur's (`per_file.check_memory`) on the upload's
+    header; its refusal names the upload, not the server's private file."""
+    from srn_tf.inference import memory_plan
+    from srn_tf.serve.jobs import memory_check_of, model_runner
+
+    service = make_service(model_runner(tiny[1]), str(tmp_path / "private"),
+                           memory_check=memory_check_of(tiny[1]))
+    os.mkdir(service.folder)
+    with running_server(service) as url, httpx.Client(base_url=url, timeout=120) as client:
+        monkeypatch.setattr(memory_plan, "available_bytes", lambda: 1)
+        monkeypatch.setattr(memory_plan, "_own_status_bytes", lambda field: 1)
+        response = client.post("/api/jobs", files={"image": ("big.png", _png(photo(0, 32, 48)))})
+        assert response.status_code == 413, response.text
+        error = response.json()["error"]
+        assert error.startswith("big.png: a 48 x 32 photo needs about "), error
+        assert "GB are free" in error and str(tmp_path) not in error
+        monkeypatch.undo()
+        response = client.post("/api/deblur", files={"image": ("ok.png", _png(photo(0, 32, 48)))})
+        assert response.status_code == 200, response.text
+
+
 def test_a_full_queue_answers_503_and_the_server_goes_on(tiny, tmp_path):
     from srn_tf.serve.jobs import model_runner
 

@@ -70,7 +70,7 @@ def main(argv):
 
     from srn_tf.checkpoints.loading import load_deblur_model
     from srn_tf.serve.app import create_app
-    from srn_tf.serve.jobs import DeblurService, model_runner
+    from srn_tf.serve.jobs import DeblurService, memory_check_of, model_runner
     from srn_tf.serve.server import serve
 
     try:
@@ -81,7 +81,8 @@ def main(argv):
     service = DeblurService(model_runner(model), folder, max_queue=FLAGS.max_queue,
                             min_side=model.size_multiple,
                             description=_describe(FLAGS.checkpoint), log=sys.stdout,
-                            max_megapixels=max_megapixels)
+                            max_megapixels=max_megapixels,
+                            memory_check=memory_check_of(model))
     app = create_app(service, int(FLAGS.max_upload_mb * 2**20), local_only=local)
     print(f"srn-serve: {url_of(sock)} serving {_describe(FLAGS.checkpoint)} "
           "(Ctrl-C stops)", flush=True)

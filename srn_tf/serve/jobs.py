@@ -112,10 +112,14 @@ class DeblurService:
             header before decoding (--max_megapixels); more is refused with 413.
         description: what model runs, for /api/status.
         log: a file to print one line per finished image to, or None.
+        memory_check: a function (upload path, max_megapixels) that raises a one-line
+            MemoryError, from the header, when `run` would need more memory than is
+            free (`memory_check_of`); the upload is then refused with 413. None:
+            uploads are not checked.
     """
 
     def __init__(self, run, folder, max_queue=32, min_side=16, description="", log=None,
-                 max_megapixels=image_io.DEFAULT_MAX_MEGAPIXELS):
+                 max_megapixels=image_io.DEFAULT_MAX_MEGAPIXELS, memory_check=None):
         if max_queue < 1:
             raise ValueError(f"max_queue must be at least 1. Received: {max_queue}")
         self.run = run
@@ -123,6 +127,7 @@ class DeblurService:
         self.max_queue = max_queue
         self.min_side = min_side
         self.max_megapixels = max_megapixels
+        self.memory_check = memory_check
         self.description = description
         self.log = log
         self._jobs = {}
@@ -240,6 +245,11 @@ class DeblurService:
                                                  self.max_megapixels)
             if too_big:
                 raise refused(too_big, 413)
+            if self.memory_check is not None:
+                try:
+                    self.memory_check(path, self.max_megapixels)
+                except MemoryError as error:  # the plan's refusal, before decoding
+                    raise refused(error, 413) from None
             image, metadata = image_io.read_image_with_metadata(path, self.max_megapixels)
         except BadImage:
             raise
@@ -489,3 +499,14 @@ def model_runner(model):
         return deblur_decoded(model, image, options)
 
     return run
+
+
+def memory_check_of(model):
+    """`DeblurService`'s `memory_check` for a loaded model: `per_file.check_memory` as
+    srn-deblur checks each file, for the tiles `model_runner` will use."""
+    from srn_tf.inference.per_file import check_memory
+
+    def check(path, max_megapixels):
+        check_memory(path, model, max_megapixels=max_megapixels)
+
+    return check
