@@ -302,3 +302,32 @@ def test_uri_patterns_are_taken_relative_to_their_part_before_a_wildcard():
     assert batch_pipeline._uri_root("gs://b/in/a*/x.jpg") == "gs://b/in"
     assert batch_pipeline.is_uri("gs://b/in") and not batch_pipeline.is_uri("/data/in")
     assert batch_pipeline._join("gs://b/out/", "a/b.png") == "gs://b/out/a/b.png"
+
+
+def test_an_image_the_memory_plan_cannot_fit_fails_alone_before_it_is_deblurred(
+        beam, model_folder, monkeypatch):
+    """The model handler checks each decoded image with srn-deblur's memory plan
+    (`per_file.check_memory_of_shape`) and fails it in one line, not the batch."""
+    from srn_tf.checkpoints.loading import load_deblur_model
+    from srn_tf.inference import memory_plan
+    from srn_tf.inference.batch_pipeline import (BatchSettings, DeblurModelHandler, Item,
+                                                 Work)
+
+    handler = DeblurModelHandler(BatchSettings(input_pattern="in", output_path="out",
+                                               checkpoint=str(model_folder)))
+    model = load_deblur_model(str(model_folder))
+    batch = [Work(Item(f"in/{name}.png", f"{name}.png", f"out/{name}.png"),
+                  np.full((32, 48, 3), 100, np.uint8), None) for name in ("a", "b")]
+    checks = []
+
+    def nothing_free_for_the_first_image():
+        checks.append(1)
+        return 1 if len(checks) == 1 else 10**12
+
+    monkeypatch.setattr(memory_plan, "available_bytes", nothing_free_for_the_first_image)
+    monkeypatch.setattr(memory_plan, "_own_status_bytes", lambda field: 1)
+    first, second = (result.inference for result in handler.run_inference(batch, model))
+    assert first.image is None and first.reason.startswith(
+        "in/a.png: a 48 x 32 photo needs about "), first.reason
+    assert "GB are free" in first.reason
+    assert second.reason is None and second.image.shape == (32, 48, 3)

@@ -275,6 +275,9 @@ class DeblurModelHandler(ModelHandler):
             work = batch[index]
             began = time.perf_counter()
             try:
+                if settings.height is None:  # the fixed-size mode shrinks big images
+                    per_file.check_memory_of_shape(work.item.source, model, work.image.shape,
+                                                   work.image.itemsize, settings.tile)
                 image = per_file.deblur_decoded(model, work.image, options, settings.precision,
                                                 settings.height, settings.width, settings.tile,
                                                 settings.tile_overlap)

@@ -99,17 +99,25 @@ def check_memory(source, model, tile=None, height=None, available=None,
     """
     if height is not None:
         return
-    from srn_tf.inference import memory_plan
-
     header = image_io.read_header(source)
     problem = image_io.pixel_limit_error(source, header, max_megapixels)
     if problem:
         raise ValueError(problem)
-    side = (auto_tile(model, (header.height, header.width, header.channels)) if tile is None
-            else (tile or None))
-    memory_plan.check_fits(source, header.height, header.width,
-                           memory_plan.plan(header.height, header.width, header.channels,
-                                            header.bytes_per_sample, side), available)
+    check_memory_of_shape(source, model, (header.height, header.width, header.channels),
+                          header.bytes_per_sample, tile, available)
+
+
+def check_memory_of_shape(source, model, shape, bytes_per_sample, tile=None, available=None):
+    """`check_memory` for an image of `shape` (height, width, channels) and
+    `bytes_per_sample`, known from its header or its decoded array (srn-batch checks
+    there, where its model is)."""
+    from srn_tf.inference import memory_plan
+
+    height, width, channels = shape
+    side = auto_tile(model, shape) if tile is None else (tile or None)
+    memory_plan.check_fits(source, height, width,
+                           memory_plan.plan(height, width, channels, bytes_per_sample, side),
+                           available)
 
 
 def deblur_decoded(model, image, options, precision="float32", height=None, width=None,
