@@ -215,8 +215,8 @@ def test_an_upload_too_big_for_memory_answers_413_and_the_server_goes_on(tiny, t
 
 def test_an_upload_the_memory_plan_cannot_fit_answers_413_before_decoding(tiny, tmp_path,
                                                                           monkeypatch):
-    """srn-serve's memory check is srn-deblur's (`per_file.check_memory`) on the upload's
-    header; its refusal names the upload, not the server's private file."""
+    """srn-serve's memory check is srn-deblur's (`per_file.check_memory_of_shape`) on
+    the upload's header; its refusal names the upload, not the server's private file."""
     from srn_tf.inference import memory_plan
     from srn_tf.serve.jobs import memory_check_of, model_runner
 

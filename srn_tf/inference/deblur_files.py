@@ -191,7 +191,6 @@ def deblur_files(input_path, output_path, checkpoint=None, model_type=None, heig
                 continue
             began, current = time.time(), source
             try:
-                image_io.checked_header(source, max_megapixels)  # the user's limit first
                 per_file.check_memory(source, model, tile, height,
                                       max_megapixels=max_megapixels)
                 image, metadata = image_io.read_image_with_metadata(source, max_megapixels)

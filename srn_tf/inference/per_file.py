@@ -99,10 +99,7 @@ def check_memory(source, model, tile=None, height=None, available=None,
     """
     if height is not None:
         return
-    header = image_io.read_header(source)
-    problem = image_io.pixel_limit_error(source, header, max_megapixels)
-    if problem:
-        raise ValueError(problem)
+    header = image_io.checked_header(source, max_megapixels)
     check_memory_of_shape(source, model, (header.height, header.width, header.channels),
                           header.bytes_per_sample, tile, available)
 

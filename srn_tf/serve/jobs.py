@@ -112,10 +112,10 @@ class DeblurService:
             header before decoding (--max_megapixels); more is refused with 413.
         description: what model runs, for /api/status.
         log: a file to print one line per finished image to, or None.
-        memory_check: a function (upload path, max_megapixels) that raises a one-line
-            MemoryError, from the header, when `run` would need more memory than is
-            free (`memory_check_of`); the upload is then refused with 413. None:
-            uploads are not checked.
+        memory_check: a function (upload path, its `ImageHeader`) that raises a
+            one-line MemoryError when `run` would need more memory than is free
+            (`memory_check_of`); the upload is then refused with 413. None: uploads
+            are not checked.
     """
 
     def __init__(self, run, folder, max_queue=32, min_side=16, description="", log=None,
@@ -241,13 +241,13 @@ class DeblurService:
 
         try:
             # The pixel limit is told apart from other refusals: it answers 413.
-            too_big = image_io.pixel_limit_error(path, image_io.read_header(path),
-                                                 self.max_megapixels)
+            header = image_io.read_header(path)
+            too_big = image_io.pixel_limit_error(path, header, self.max_megapixels)
             if too_big:
                 raise refused(too_big, 413)
             if self.memory_check is not None:
                 try:
-                    self.memory_check(path, self.max_megapixels)
+                    self.memory_check(path, header)
                 except MemoryError as error:  # the plan's refusal, before decoding
                     raise refused(error, 413) from None
             image, metadata = image_io.read_image_with_metadata(path, self.max_megapixels)
@@ -502,11 +502,13 @@ def model_runner(model):
 
 
 def memory_check_of(model):
-    """`DeblurService`'s `memory_check` for a loaded model: `per_file.check_memory` as
-    srn-deblur checks each file, for the tiles `model_runner` will use."""
-    from srn_tf.inference.per_file import check_memory
+    """`DeblurService`'s `memory_check` for a loaded model: the memory plan's check
+    srn-deblur makes of each file (`per_file.check_memory_of_shape`), for the tiles
+    `model_runner` will use, on the header the service has read."""
+    from srn_tf.inference.per_file import check_memory_of_shape
 
-    def check(path, max_megapixels):
-        check_memory(path, model, max_megapixels=max_megapixels)
+    def check(path, header):
+        check_memory_of_shape(path, model, (header.height, header.width, header.channels),
+                              header.bytes_per_sample)
 
     return check
