@@ -268,8 +268,8 @@ def test_orientation_reset_changes_only_the_orientation_value():
     assert len(reset) == len(block)
     differing = [i for i, (a, b) in enumerate(zip(block, reset)) if a != b]
     assert differing == [18]  # IFD0 at 8, count 2 bytes, then tag, type, count: value at 18
-    assert image_io._exif_orientation(reset) == 1
-    assert image_io._exif_orientation(block) == 6
+    assert image_io.exif_orientation(reset) == 1
+    assert image_io.exif_orientation(block) == 6
     # Pillow's blocks carry the "Exif\0\0" prefix; the reset drops it.
     assert image_io.exif_with_orientation_reset(b"Exif\x00\x00" + block) == reset
 

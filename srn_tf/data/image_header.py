@@ -11,7 +11,6 @@ page.
 """
 
 import dataclasses
-import io
 import os
 import struct
 import threading
@@ -25,6 +24,7 @@ OPENCV_FORMATS = ("PNG", "JPEG", "MPO", "BMP", "WEBP")
 # Headers read: those, and GIF for the training pipeline's decoder (tf.io.decode_image).
 _HEADER_FORMATS = OPENCV_FORMATS + ("GIF",)
 _ORIENTATION_TAG = 274
+EXIF_PREFIX = b"Exif\x00\x00"
 # EXIF orientations that turn an image by 90 degrees (read_image applies them).
 _TRANSPOSING_ORIENTATIONS = (5, 6, 7, 8)
 # Pillow's bomb check reads a module-wide setting; it is switched off only while
@@ -146,7 +146,7 @@ def _pillow_header(path):
                          "(reads PNG, JPEG, BMP, WebP and TIFF)")
     if width < 1 or height < 1:
         raise ValueError(f"{path}: header claims an empty {width}x{height} image")
-    orientation = _exif_orientation(info.get("exif"))
+    orientation = exif_orientation(info.get("exif"))
     height, width = _oriented(height, width, orientation)
     return ImageHeader(height, width, _opencv_channels(kind, mode, info),
                        _bytes_per_sample(path, kind, mode), kind, frames, orientation)
@@ -181,19 +181,42 @@ def _bytes_per_sample(path, kind, mode):
     return 2 if mode.startswith("I;16") else 1
 
 
-def _exif_orientation(exif):
-    """EXIF Orientation (1-8) of the block Pillow found in the header; 1 when none or invalid."""
+def orientation_entry(exif):
+    """Finds IFD0's Orientation in a raw EXIF block: (byte offset of its value, byte order, value).
+
+    OpenCV hands EXIF over as the TIFF structure it is ("II*\\0" or "MM\\0*", the
+    offset of the first IFD, then 12-byte entries); only IFD0's tag 274 matters.
+    Returns None when the block holds no (valid) Orientation.
+    """
+    if len(exif) < 8 or exif[:2] not in (b"II", b"MM"):
+        return None
+    order = "<" if exif[:2] == b"II" else ">"
+    try:
+        (ifd,) = struct.unpack_from(order + "I", exif, 4)
+        (count,) = struct.unpack_from(order + "H", exif, ifd)
+        for entry in range(count):
+            offset = ifd + 2 + 12 * entry
+            tag, kind, _, value = struct.unpack_from(order + "HHIH", exif, offset)
+            if tag == _ORIENTATION_TAG and kind == 3:
+                return offset + 8, order, value
+    except struct.error:
+        return None
+    return None
+
+
+def strip_exif_prefix(exif):
+    """A raw EXIF block without the "Exif\\0\\0" prefix JPEG's APP1 segment puts before it."""
+    return exif[len(EXIF_PREFIX):] if exif.startswith(EXIF_PREFIX) else exif
+
+
+def exif_orientation(exif):
+    """Returns the Orientation value (1-8) of a raw EXIF block, 1 when absent or invalid:
+    the one reader of it, for the header (Pillow's block) and the decoded image
+    (OpenCV's), so the two always agree."""
     if not exif:
         return 1
-    from PIL import Image
-
-    parsed = Image.Exif()
-    try:
-        parsed.load(exif if exif.startswith(b"Exif\x00\x00") else b"Exif\x00\x00" + exif)
-        orientation = int(parsed.get(_ORIENTATION_TAG, 1))
-    except (SyntaxError, ValueError, TypeError, struct.error, OSError, io.UnsupportedOperation):
-        return 1
-    return orientation if 1 <= orientation <= 8 else 1
+    entry = orientation_entry(strip_exif_prefix(exif))
+    return entry[2] if entry is not None and 1 <= entry[2] <= 8 else 1
 
 
 def one_line(error):

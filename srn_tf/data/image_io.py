@@ -36,6 +36,8 @@ from srn_tf.write_safety import is_within
 # ImageHeader and read_header are re-exported: image_io is where callers look for readers.
 from srn_tf.data.image_header import (OPENCV_FORMATS, TIFF_EXTENSIONS,  # noqa: F401
                                       ImageHeader, one_line, read_header)
+from srn_tf.data.image_header import (EXIF_PREFIX, exif_orientation, orientation_entry,
+                                      strip_exif_prefix)
 
 OPENCV_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".webp")
 EXTENSIONS = OPENCV_EXTENSIONS + TIFF_EXTENSIONS
@@ -65,12 +67,10 @@ DEFAULT_MAX_MEGAPIXELS = 200
 OPENCV_MAX_MEGAPIXELS = 2**30 / 1e6
 MAX_MEGAPIXELS_FLAG = "--max_megapixels"
 
-_ORIENTATION_TAG = 274
 _ICC_TAG = 34675
 # EXIF IFD0 tags a TIFF carries in its own IFD0 (ASCII): Make, Model, DateTime,
 # Artist, Copyright. The EXIF sub-IFD and the rest are not written to TIFF.
 TIFF_EXIF_TAGS = (271, 272, 306, 315, 33432)
-_EXIF_PREFIX = b"Exif\x00\x00"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -174,43 +174,10 @@ def no_images_message(input_path):
     return f"no images found in {os.fspath(input_path)} (reads {', '.join(EXTENSIONS)})"
 
 
-def _orientation_entry(exif):
-    """Finds IFD0's Orientation in a raw EXIF block: (byte offset of its value, byte order, value).
-
-    OpenCV hands EXIF over as the TIFF structure it is ("II*\\0" or "MM\\0*", the
-    offset of the first IFD, then 12-byte entries); only IFD0's tag 274 matters.
-    Returns None when the block holds no (valid) Orientation.
-    """
-    if len(exif) < 8 or exif[:2] not in (b"II", b"MM"):
-        return None
-    order = "<" if exif[:2] == b"II" else ">"
-    try:
-        (ifd,) = struct.unpack_from(order + "I", exif, 4)
-        (count,) = struct.unpack_from(order + "H", exif, ifd)
-        for entry in range(count):
-            offset = ifd + 2 + 12 * entry
-            tag, kind, _, value = struct.unpack_from(order + "HHIH", exif, offset)
-            if tag == _ORIENTATION_TAG and kind == 3:
-                return offset + 8, order, value
-    except struct.error:
-        return None
-    return None
-
-
-def _strip_exif_prefix(exif):
-    return exif[len(_EXIF_PREFIX):] if exif.startswith(_EXIF_PREFIX) else exif
-
-
-def _exif_orientation(exif):
-    """Returns the Orientation value (1-8) of a raw EXIF block, 1 when absent or invalid."""
-    entry = _orientation_entry(_strip_exif_prefix(exif))
-    return entry[2] if entry is not None and 1 <= entry[2] <= 8 else 1
-
-
 def exif_with_orientation_reset(exif):
     """The EXIF block with IFD0's Orientation set to 1, every other byte as it was."""
-    exif = _strip_exif_prefix(exif)
-    entry = _orientation_entry(exif)
+    exif = strip_exif_prefix(exif)
+    entry = orientation_entry(exif)
     if entry is None or entry[2] == 1:
         return exif
     offset, order, _ = entry
@@ -258,7 +225,7 @@ def _exif_from_tiff_tags(tags):
     exif = Image.Exif()
     for code, value in values.items():
         exif[code] = value
-    return _strip_exif_prefix(exif.tobytes())
+    return strip_exif_prefix(exif.tobytes())
 
 
 def _read_tiff(path):
@@ -362,7 +329,7 @@ def _read_with_opencv(path, header):
     for kind, block in zip(kinds, blocks):
         data = bytes(np.asarray(block).ravel())
         if kind == cv2.IMAGE_METADATA_EXIF and data:
-            orientation = _exif_orientation(data)
+            orientation = exif_orientation(data)
             exif = exif_with_orientation_reset(data)
         elif kind == cv2.IMAGE_METADATA_ICCP and data:
             icc = data
@@ -514,7 +481,7 @@ def _tiff_exif_tags(exif):
 
     parsed = Image.Exif()
     try:
-        parsed.load(_EXIF_PREFIX + _strip_exif_prefix(exif))
+        parsed.load(EXIF_PREFIX + strip_exif_prefix(exif))
     except (SyntaxError, ValueError, struct.error, OSError):
         return []  # an unreadable block: the pixels matter more than its tags
     tags = []
