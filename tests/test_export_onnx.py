@@ -22,7 +22,7 @@ pytestmark = pytest.mark.onnx
 BIN = os.path.dirname(sys.executable)
 # Another runtime with other kernels (onnxruntime's MLAS convolutions, other summation
 # orders): outputs agree to float32 rounding accumulated over the network's ~50 layers,
-# about 1e-6 here; 1e-4 is the contract (the issue's, and darktable's needs).
+# about 1e-6 here; 1e-4 is the contract docs/export.md states (and darktable's needs).
 TOLERANCE = 1e-4
 
 # Runs in a fresh interpreter that must never import srn_tf (nor TensorFlow): each

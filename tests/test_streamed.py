@@ -184,7 +184,7 @@ def test_deblur_files_reports_the_refusal_and_goes_on(model, monkeypatch, tmp_pa
 
 @pytest.mark.slow
 def test_srn_deblur_keeps_a_25_megapixel_photo_under_3_gb(tmp_path):
-    """The issue's case at a quarter of its size: srn-deblur with no flags on a 5760 x
+    """A 100 MP phone photo at a quarter of its size: srn-deblur with no flags on a 5760 x
     4320 JPEG (automatic tiles, streamed plan) peaked at 1.98 GB on the 2-core Xeon
     (docs/tiling.md); the whole-image plan would need about 15 GB. 3 GB leaves room
     for another machine's allocator and TensorFlow build."""
