@@ -30,7 +30,7 @@ import skimage.data
 
 from srn_tf import deblur_image, load_model, psnr
 from srn_tf.data.synth.render import CameraResponse, blur_along_path
-from srn_tf.inference.options import options_of
+from srn_tf.models.inference_options import options_of
 
 WALK_STEPS = 2000
 FRAMES = 31

@@ -36,7 +36,7 @@ import importlib.util
 import sys
 
 _EXPORTS = {
-    "InferenceOptions": "srn_tf.inference.options",
+    "InferenceOptions": "srn_tf.models.inference_options",
     "MODEL_TYPES": "srn_tf.models.model_types",
     "SRNDeblurNet": "srn_tf.models.srn_deblur_net",
     "TrainingConfig": "srn_tf.training.trainer",
@@ -48,8 +48,8 @@ _EXPORTS = {
     "load_model": "srn_tf.checkpoints.model_folder",
     "load_tf1_checkpoint": "srn_tf.checkpoints.tf1_checkpoint",
     "model_type_of": "srn_tf.models.model_types",
-    "predict_any_size": "srn_tf.inference.padding",
-    "predict_levels_any_size": "srn_tf.inference.padding",
+    "predict_any_size": "srn_tf.models.padding",
+    "predict_levels_any_size": "srn_tf.models.padding",
     "psnr": "srn_tf.evaluation.metrics",
     "save_model": "srn_tf.checkpoints.model_folder",
     "synthesize_dataset": "srn_tf.data.synth.dataset",

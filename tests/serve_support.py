@@ -28,7 +28,7 @@ def save_tiny_model(path):
 def expected_output(model, image, strength=1.0):
     """What srn-serve must hand out for `image` at `strength`: the library's result
     (each image as srn-deblur runs it) blended by `srn_tf.inference.strength`."""
-    from srn_tf.inference.options import options_of
+    from srn_tf.models.inference_options import options_of
     from srn_tf.inference.per_file import deblur_decoded
     from srn_tf.inference.strength import apply_strength
 

@@ -92,7 +92,7 @@ def model_folder(collection):
     """A tiny color model whose folder asks for flips, flat level, kernel refinement and
     denoising (so both scripts must read the folder's preset)."""
     import srn_tf
-    from srn_tf.inference.options import InferenceOptions, attach_options
+    from srn_tf.models.inference_options import InferenceOptions, attach_options
 
     model = srn_tf.build_model("color", base_filters=4, blocks_per_stage=1, kernel_size=3)
     attach_options(model, InferenceOptions(flips=2, flat_level=True, kernel_refinement=True,
@@ -296,7 +296,7 @@ def test_arguments_are_checked_before_beam_loads(tmp_path):
 
 def test_uri_patterns_are_taken_relative_to_their_part_before_a_wildcard():
     pytest.importorskip("apache_beam", reason="needs Apache Beam: pip install -e '.[batch]'")
-    from srn_tf.inference import batch_pipeline
+    from srn_tf.batch import pipeline as batch_pipeline
 
     assert batch_pipeline._uri_root("gs://b/in/**/*.png") == "gs://b/in"
     assert batch_pipeline._uri_root("gs://b/in/a*/x.jpg") == "gs://b/in"
@@ -310,7 +310,7 @@ def test_an_image_the_memory_plan_cannot_fit_fails_alone_before_it_is_deblurred(
     (`per_file.check_memory_of_shape`) and fails it in one line, not the batch."""
     from srn_tf.checkpoints.loading import load_deblur_model
     from srn_tf.inference import memory_plan
-    from srn_tf.inference.batch_pipeline import (BatchSettings, DeblurModelHandler, Item,
+    from srn_tf.batch.pipeline import (BatchSettings, DeblurModelHandler, Item,
                                                  Work)
 
     handler = DeblurModelHandler(BatchSettings(input_pattern="in", output_path="out",

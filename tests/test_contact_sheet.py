@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from srn_tf.evaluation.contact_sheet import LABEL_HEIGHT, contact_sheet
+from srn_tf.data.contact_sheet import LABEL_HEIGHT, contact_sheet
 
 
 def test_strips_stack_under_their_labels_and_pad_to_the_widest():

@@ -16,9 +16,9 @@ from srn_tf.inference import deblur as deblur_module
 from srn_tf.inference import deblur_files as deblur_files_module
 from srn_tf.inference import per_file
 from srn_tf.data import image_io
-from srn_tf.evaluation.comparison import comparison_strip
-from srn_tf.evaluation.contact_sheet import LABEL_HEIGHT
-from srn_tf.evaluation.evaluate import as_rgb8
+from srn_tf.data.comparison import comparison_strip
+from srn_tf.data.image_io import as_rgb8
+from srn_tf.data.contact_sheet import LABEL_HEIGHT
 from srn_tf.checkpoints.loading import load_deblur_model
 from srn_tf.inference.deblur_files import deblur_files, list_inputs
 from srn_tf.models import presets
@@ -190,7 +190,7 @@ def test_bundled_model_is_used_without_a_checkpoint(monkeypatch, checkpoint):
 
 def test_the_model_folder_decides_the_post_processing_by_default_by_name_or_by_path(
         monkeypatch, checkpoint, tmp_path):
-    from srn_tf.inference.options import InferenceOptions, attach_options
+    from srn_tf.models.inference_options import InferenceOptions, attach_options
 
     preset = tmp_path / "preset"
     options = ("flat_level", "kernel_refinement", "denoise")

@@ -11,8 +11,8 @@ import pytest
 
 import srn_tf
 from srn_tf.data import image_io
-from srn_tf.evaluation.comparison import STRIP_HEIGHT
-from srn_tf.evaluation.contact_sheet import LABEL_HEIGHT
+from srn_tf.data.comparison import STRIP_HEIGHT
+from srn_tf.data.contact_sheet import LABEL_HEIGHT
 from srn_tf.evaluation.metrics import psnr
 from srn_tf.checkpoints.model_folder import read_model_config
 from srn_tf.models.presets import default_model_path

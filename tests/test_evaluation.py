@@ -22,8 +22,8 @@ from skimage import data
 import srn_tf
 from srn_tf.data import pairs as paired_images
 from srn_tf.evaluation import evaluate as evaluation
-from srn_tf.evaluation.contact_sheet import LABEL_HEIGHT
-from srn_tf.data.image_io import read_image, write_image
+from srn_tf.data.contact_sheet import LABEL_HEIGHT
+from srn_tf.data.image_io import as_rgb8, read_image, write_image
 from srn_tf.evaluation.metrics import ssim_matlab, ssim_per_channel
 
 HEIGHT, WIDTH = 32, 48
@@ -182,9 +182,9 @@ def test_gopro_scene_without_sharp_frame_is_named(test_set, tmp_path):
 
 def test_images_become_8_bit_rgb_before_scoring():
     gray16 = np.full((4, 4, 1), 257 * 200 + 100, np.uint16)
-    assert evaluation.as_rgb8(gray16).tolist() == np.full((4, 4, 3), 200, np.uint8).tolist()
+    assert as_rgb8(gray16).tolist() == np.full((4, 4, 3), 200, np.uint8).tolist()
     rgba = np.zeros((4, 4, 4), np.uint8)
-    assert evaluation.as_rgb8(rgba).shape == (4, 4, 3)
+    assert as_rgb8(rgba).shape == (4, 4, 3)
 
 
 def srn_eval(*arguments):

@@ -279,7 +279,7 @@ def test_kernel_refinement_runs_after_the_flat_level_and_before_denoising(models
 
 
 def test_unset_steps_follow_the_models_own_inference_options(models):
-    from srn_tf.inference.options import InferenceOptions, attach_options
+    from srn_tf.models.inference_options import InferenceOptions, attach_options
 
     preset = _small_model("color")
     attach_options(preset, InferenceOptions(flips=2, flat_level=True, denoise=True))

@@ -5,7 +5,7 @@ import pytest
 import tensorflow as tf
 
 import srn_tf
-from srn_tf.inference.padding import pad_to_multiple, run_per_channel
+from srn_tf.models.padding import pad_to_multiple, run_per_channel
 
 
 @pytest.fixture(scope="module")

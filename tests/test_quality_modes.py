@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from srn_tf.inference.options import (QUALITY_MODES, RELEASE_OPTIONS, InferenceOptions,
+from srn_tf.models.inference_options import (QUALITY_MODES, RELEASE_OPTIONS, InferenceOptions,
                                       quality_options)
 from srn_tf.models.presets import default_model_path
 

@@ -199,7 +199,7 @@ def small_model():
 
 
 def test_a_saved_model_runs_as_the_release_unless_its_folder_says_otherwise(tmp_path):
-    from srn_tf.inference.options import RELEASE_OPTIONS, InferenceOptions, attach_options
+    from srn_tf.models.inference_options import RELEASE_OPTIONS, InferenceOptions, attach_options
 
     srn_tf.save_model(small_model(), tmp_path / "plain")
     assert "inference" not in read_model_config(tmp_path / "plain")

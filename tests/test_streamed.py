@@ -13,7 +13,7 @@ import srn_tf
 from srn_tf.data import image_io
 from srn_tf.inference import deblur, memory_plan, per_file, streamed
 from srn_tf.inference.deblur_files import deblur_files
-from srn_tf.inference.options import QUALITY_MODES, InferenceOptions
+from srn_tf.models.inference_options import QUALITY_MODES, InferenceOptions
 from srn_tf.inference.postprocess.denoising import denoise_output
 from srn_tf.inference.postprocess.flat_level import match_flat_level
 from srn_tf.inference.postprocess.kernel_refinement import refine_with_kernel

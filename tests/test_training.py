@@ -122,7 +122,7 @@ def test_validation_psnr_is_tf_image_psnr_of_the_clipped_output(tmp_path, model_
     """metrics.psnr at peak 1 gives the number tf.image.psnr gave (float32 vs float64 MSE)."""
     from srn_tf.data.input_pipeline import load_pair
     from srn_tf.data.pairs import read_datalist
-    from srn_tf.inference.padding import predict_levels_any_size
+    from srn_tf.models.padding import predict_levels_any_size
     from srn_tf.training.trainer import _psnr_on
 
     list_path, _, _ = write_random_pairs(str(tmp_path), 2, 40, 56, seed=5)

@@ -22,7 +22,7 @@ import srn_tf
 from srn_tf.evaluation.evaluate import evaluate
 from srn_tf.data.pairs import read_datalist
 from srn_tf.checkpoints.model_folder import save_model_folder
-from srn_tf.inference.options import attach_options, quality_options
+from srn_tf.models.inference_options import attach_options, quality_options
 from srn_tf.models.presets import DEFAULT_PRESET, PRESETS
 
 # What the bundled model's folder asks deblur_image to run around it: the "standard"

@@ -22,7 +22,7 @@ import os
 
 import numpy as np
 
-from srn_tf.inference.options import ATTRIBUTE, InferenceOptions
+from srn_tf.models.inference_options import ATTRIBUTE, InferenceOptions
 
 ONNX_EXTENSION = ".onnx"
 LITERT_EXTENSION = ".tflite"

@@ -25,7 +25,7 @@ import keras
 from srn_tf.atomic_files import atomic_file, atomic_folder, write_json
 from srn_tf.write_safety import check_destination
 
-from srn_tf.inference.options import RELEASE_OPTIONS, InferenceOptions, attach_options, options_of
+from srn_tf.models.inference_options import RELEASE_OPTIONS, InferenceOptions, attach_options, options_of
 from srn_tf.models.model_types import model_type_of
 from srn_tf.models.presets import resolve_model_path
 from srn_tf.models.srn_deblur_net import SRNDeblurNet

@@ -101,7 +101,7 @@ def main(argv):
         fail(BEAM_MISSING)
     options = _pipeline_options(beam_arguments)
 
-    from srn_tf.inference.batch_pipeline import FAILURES_FILE, BatchSettings, run_batch
+    from srn_tf.batch.pipeline import FAILURES_FILE, BatchSettings, run_batch
     from srn_tf.write_safety import OutputRefused
 
     settings = BatchSettings(

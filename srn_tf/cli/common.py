@@ -3,8 +3,8 @@
 Everything here runs before TensorFlow loads: the scripts check their arguments
 (paths exist, outputs can be written, flag ranges) with `check_*` and `fail`
 first, so a mistake costs no TensorFlow start-up and no model load, and only
-then `import_tensorflow`, which keeps TensorFlow's start-up lines off stderr
-unless --verbosity (absl's) asks for them.
+then `srn_tf.tensorflow_startup.import_tensorflow`, which keeps TensorFlow's
+start-up lines off stderr unless --verbosity (absl's) asks for them.
 """
 
 import os
@@ -12,7 +12,8 @@ import sys
 
 from absl import flags
 
-from srn_tf.inference.options import QUALITY_MODES
+from srn_tf.models.inference_options import QUALITY_MODES
+from srn_tf import tensorflow_startup
 from srn_tf.precision import PRECISIONS
 
 FLAGS = flags.FLAGS
@@ -87,8 +88,7 @@ def run_option_overrides():
     `deblur_image` keywords: the quality mode's options (all four) with each step
     flag given replaced; without --quality, None where unset (the model's own
     default then applies). Exits on a bad --flips."""
-    from srn_tf.inference.flip_ensemble import FLIPS
-    from srn_tf.inference.options import quality_options
+    from srn_tf.models.inference_options import FLIPS, quality_options
 
     if FLAGS.flips is not None and FLAGS.flips not in FLIPS:
         fail(f"--flips must be one of {', '.join(map(str, FLIPS))}. Received: {FLAGS.flips}")
@@ -166,20 +166,6 @@ def check_file_run_flags():
         fail(f"--tile must be 0 (never tile) or a side in pixels. Received: {FLAGS.tile}")
 
 
-# TensorFlow's start-up lines on a machine without a GPU, which read like errors but
-# are not: absl's C++ logging writes them to stderr before anything can set a level.
-_STARTUP_CHATTER = (
-    "All log messages before absl::InitializeLog() is called are written to STDERR",
-    "cudart_stub.cc", "Could not find cuda drivers", "cuda_platform.cc",
-    "failed call to cuInit", "Unable to register cuDNN factory",
-    "Unable to register cuFFT factory", "Unable to register cuBLAS factory",
-    "computation_placer.cc", "cpu_feature_guard.cc",
-    "This TensorFlow binary is optimized", "To enable the following instructions",
-    "oneDNN custom operations are on", "TF-TRT Warning",
-)
-_quiet = True
-
-
 def verbose():
     """True when the user raised absl's --verbosity (-v) to INFO (0) or more."""
     return FLAGS["verbosity"].present and FLAGS.verbosity >= 0
@@ -192,44 +178,13 @@ def quiet_tensorflow():
     Python-side absl logging to WARNING unless --verbosity was given. Runs once
     the flags are parsed, before TensorFlow is imported (`run_console_script`).
     """
-    global _quiet
     from absl import logging
 
-    _quiet = not verbose() and "TF_CPP_MIN_LOG_LEVEL" not in os.environ
+    tensorflow_startup.set_quiet(not verbose() and "TF_CPP_MIN_LOG_LEVEL" not in os.environ)
     if not verbose():
         os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
         if not FLAGS["verbosity"].present:
             logging.set_verbosity(logging.WARNING)
-
-
-def import_tensorflow():
-    """Imports TensorFlow, dropping its start-up lines from stderr when `quiet_tensorflow`
-    decided so; any other line it writes passes through.
-
-    The lines come from C++ code while the libraries load, so they are caught at
-    the file-descriptor level, only for the import itself.
-    """
-    if "tensorflow" in sys.modules or not _quiet:
-        import tensorflow  # noqa: F401
-        return
-    import tempfile
-
-    sys.stderr.flush()
-    saved = os.dup(2)
-    with tempfile.TemporaryFile() as captured:
-        os.dup2(captured.fileno(), 2)
-        try:
-            import tensorflow  # noqa: F401
-        finally:
-            sys.stderr.flush()
-            os.dup2(saved, 2)
-            os.close(saved)
-            captured.seek(0)
-            lines = captured.read().decode("utf-8", "replace").splitlines(keepends=True)
-            kept = [line for line in lines
-                    if not any(chatter in line for chatter in _STARTUP_CHATTER)]
-            sys.stderr.write("".join(kept))
-            sys.stderr.flush()
 
 
 def check_output_folder(path, staged_beside=False):

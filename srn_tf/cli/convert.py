@@ -7,7 +7,8 @@ r"""srn-convert: turn an original release TF1 checkpoint into an srn_tf checkpoi
 from absl import flags
 
 from srn_tf.cli.common import (check_output_folder, check_replaceable_output, fail,
-                               import_tensorflow, run_console_script)
+                               run_console_script)
+from srn_tf.tensorflow_startup import import_tensorflow
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string("tf1_checkpoint", None,

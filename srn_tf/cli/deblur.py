@@ -16,11 +16,11 @@ from absl import flags
 
 from srn_tf.cli.common import (MODEL_SOURCES, check_checkpoint, check_file_run_flags,
                                check_image_input, check_max_megapixels, check_output_file,
-                               check_output_folder, check_outputs_spare_inputs,
-                               check_tile_flags, define_device_flags, define_file_run_flags,
-                               define_max_megapixels_flag, define_model_flags, fail,
-                               import_tensorflow, print_device, run_console_script,
-                               run_option_overrides, select_gpu)
+                               check_output_folder, check_outputs_spare_inputs, check_tile_flags,
+                               define_device_flags, define_file_run_flags,
+                               define_max_megapixels_flag, define_model_flags, fail, print_device,
+                               run_console_script, run_option_overrides, select_gpu)
+from srn_tf.tensorflow_startup import import_tensorflow
 
 FLAGS = flags.FLAGS
 define_model_flags("Model to run: " + MODEL_SOURCES)

@@ -27,7 +27,8 @@ from absl import flags
 
 from srn_tf.cli.common import (check_checkpoint, check_output_file, check_output_folder,
                                check_replaceable_output, define_model_flags, fail,
-                               import_tensorflow, run_console_script)
+                               run_console_script)
+from srn_tf.tensorflow_startup import import_tensorflow
 
 FLAGS = flags.FLAGS
 FORMATS = ("saved_model", "onnx", "litert", "keras")
@@ -169,7 +170,7 @@ def main(argv):
     import_tensorflow()
 
     from srn_tf.checkpoints.loading import load_deblur_model
-    from srn_tf.inference.options import RELEASE_OPTIONS, options_of
+    from srn_tf.models.inference_options import RELEASE_OPTIONS, options_of
     from srn_tf.models.presets import resolve_model_path
     from srn_tf.models.srn_deblur_net import SRNDeblurNet
 

@@ -16,8 +16,9 @@ import tempfile
 from absl import flags
 
 from srn_tf.cli.common import (MODEL_SOURCES, check_checkpoint, check_max_megapixels,
-                               define_max_megapixels_flag, define_model_flags, device_line,
-                               fail, import_tensorflow, run_console_script)
+                               define_max_megapixels_flag, define_model_flags, device_line, fail,
+                               run_console_script)
+from srn_tf.tensorflow_startup import import_tensorflow
 
 FLAGS = flags.FLAGS
 define_model_flags("Model to serve: " + MODEL_SOURCES)

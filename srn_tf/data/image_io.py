@@ -550,3 +550,19 @@ def write_image(path, image, metadata=None):
             _encode_tiff(temporary, image, metadata)
         else:
             _encode_with_opencv(temporary, image, metadata, path)
+
+
+def as_rgb8(image):
+    """The 8-bit RGB image the metrics compare: 16 bits rounded to 8, gray to RGB, alpha off.
+
+    Args:
+        image: (height, width, channels) uint8 or uint16 array from `read_image`.
+
+    Returns:
+        (height, width, 3) uint8 array.
+    """
+    if image.dtype == np.uint16:
+        image = np.round(image / 257.0).astype(np.uint8)
+    if image.shape[2] == 1:
+        image = np.repeat(image, 3, axis=2)
+    return np.ascontiguousarray(image[:, :, :3])

@@ -1,2 +1,1 @@
-"""Scoring a model as the paper did: PSNR and SSIM, the evaluation loop, and sheets of
-images to look at."""
+"""Scoring a model as the paper did: PSNR and SSIM and the evaluation loop."""

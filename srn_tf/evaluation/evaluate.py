@@ -18,10 +18,10 @@ import time
 import numpy as np
 
 from srn_tf.atomic_files import atomic_file
-from srn_tf.evaluation.contact_sheet import contact_sheet
-from srn_tf.data.image_io import DEFAULT_MAX_MEGAPIXELS, read_image, write_image
+from srn_tf.data.contact_sheet import contact_sheet
+from srn_tf.data.image_io import DEFAULT_MAX_MEGAPIXELS, as_rgb8, read_image, write_image
 from srn_tf.inference.deblur import deblur_image
-from srn_tf.inference.options import options_of
+from srn_tf.models.inference_options import options_of
 from srn_tf.evaluation.metrics import psnr, ssim
 from srn_tf.atomic_files import write_json
 
@@ -30,22 +30,6 @@ SUMMARY_FILE = "summary.json"
 IMAGES_FOLDER = "images"
 PER_IMAGE_COLUMNS = ("name", "blur_path", "sharp_path", "height", "width", "input_psnr",
                      "input_ssim", "psnr", "ssim", "psnr_gain", "seconds")
-
-
-def as_rgb8(image):
-    """The 8-bit RGB image the metrics compare: 16 bits rounded to 8, gray to RGB, alpha off.
-
-    Args:
-        image: (height, width, channels) uint8 or uint16 array from `read_image`.
-
-    Returns:
-        (height, width, 3) uint8 array.
-    """
-    if image.dtype == np.uint16:
-        image = np.round(image / 257.0).astype(np.uint8)
-    if image.shape[2] == 1:
-        image = np.repeat(image, 3, axis=2)
-    return np.ascontiguousarray(image[:, :, :3])
 
 
 def _output_image_path(output_dir, name):

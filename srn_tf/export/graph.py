@@ -2,7 +2,7 @@
 
 `deblur_levels_graph` checks the size, pads to the model's size multiple, runs
 gray models plane by plane and crops each level back
-(`srn_tf.inference.padding.predict_levels_any_size`); the SavedModel's
+(`srn_tf.models.padding.predict_levels_any_size`); the SavedModel's
 signatures, the ONNX file and the LiteRT file all trace it, so they compute the
 same thing.
 """
@@ -10,7 +10,7 @@ same thing.
 import tensorflow as tf
 
 from srn_tf.export.metadata import check_export_options
-from srn_tf.inference.padding import predict_levels_any_size
+from srn_tf.models.padding import predict_levels_any_size
 
 INPUT_NAME = "images"
 

@@ -21,7 +21,7 @@ import importlib.metadata
 import json
 import os
 
-from srn_tf.inference.options import options_of
+from srn_tf.models.inference_options import options_of
 from srn_tf.models.model_types import model_type_of
 from srn_tf.models.presets import PRESETS, resolve_model_path
 

@@ -18,12 +18,12 @@ import numpy as np
 from srn_tf.inference.postprocess.denoising import denoise_output
 from srn_tf.inference.postprocess.flat_level import match_flat_level
 from srn_tf.inference.flip_ensemble import flip_ensemble
-from srn_tf.inference.options import options_of
+from srn_tf.models.inference_options import options_of
 from srn_tf.inference.postprocess.kernel_refinement import refine_with_kernel
 from srn_tf.inference.postprocess.noise import noise_level
 from srn_tf.models.srn_deblur_net import SRNDeblurNet
 from srn_tf.precision import check_precision, keras_policy
-from srn_tf.inference.padding import check_min_size, pad_to_multiple
+from srn_tf.models.padding import check_min_size, pad_to_multiple
 from srn_tf.inference.samples import SCALES, from_float, to_float
 from srn_tf.inference.streamed import deblur_streamed
 from srn_tf.inference.tiling import check_tiling, tile_spans

@@ -16,9 +16,9 @@ import numpy as np
 
 from srn_tf.checkpoints.loading import load_deblur_model
 from srn_tf.data import image_io
-from srn_tf.evaluation.comparison import comparison_strip, side_by_side
+from srn_tf.data.comparison import comparison_strip, side_by_side
 from srn_tf.inference import per_file
-from srn_tf.inference.options import options_of
+from srn_tf.models.inference_options import options_of
 from srn_tf.inference.tiling import check_tiling
 
 
@@ -133,12 +133,12 @@ def deblur_files(input_path, output_path, checkpoint=None, model_type=None, heig
         overwrite: replace existing outputs (otherwise they are skipped); an output
             that is one of the inputs is refused whatever `overwrite` says.
         side_by_side_path: PNG file to write a blurred | deblurred sheet into
-            (`srn_tf.evaluation.comparison`), or None: every image deblurred in
+            (`srn_tf.data.comparison`), or None: every image deblurred in
             this call, and every skipped one beside its existing output.
         progress: print progress on stdout.
         flips, flat_level, denoise, kernel_refinement: as for `deblur_image`;
             None takes the model's own inference defaults (its folder's
-            `srn_config.json`, `srn_tf.inference.options`).
+            `srn_config.json`, `srn_tf.models.inference_options`).
         max_megapixels: an input of more pixels (millions, from its header) fails
             before it is decoded (`image_io.read_image_with_metadata`).
 

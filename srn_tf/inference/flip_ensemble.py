@@ -1,7 +1,4 @@
-"""Flip ensembles: a model run on flipped (and transposed) copies of its input, averaged.
-
-Numpy only, so that the command line can check `--flips` before TensorFlow loads.
-"""
+"""Flip ensembles: a model run on flipped (and transposed) copies of its input, averaged."""
 
 import numpy as np
 
@@ -14,15 +11,6 @@ _FLIP_COPIES = {1: ((False, ()),), 2: ((False, ()), (False, (2,))),
                 4: tuple((False, axes) for axes in _FOUR_FLIPS),
                 8: tuple((transposed, axes) for transposed in (False, True)
                          for axes in _FOUR_FLIPS)}
-FLIPS = tuple(_FLIP_COPIES)
-
-
-def check_flips(flips):
-    """Raises ValueError unless `flips` is one of `FLIPS`."""
-    if flips not in FLIPS:
-        raise ValueError(f"flips must be one of {', '.join(map(str, FLIPS))}. "
-                         f"Received: flips={flips}")
-
 
 def _transpose(images):
     """Swaps height and width of a (batch, h, w, c) array."""

@@ -1,5 +1,5 @@
 """What is done to each file of a folder run, shared by `deblur_files` (srn-deblur) and
-srn-batch (`srn_tf.inference.batch_pipeline`), so the two write the same files.
+srn-batch (`srn_tf.batch.pipeline`), so the two write the same files.
 
 The output name of an input, the automatic tile side, the run of one decoded
 image (the fixed-size mode or `deblur_image`, with the model's inference

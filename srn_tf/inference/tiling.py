@@ -261,7 +261,7 @@ def run_tiled(function, images, tile, overlap, multiple):
     _, height, width, _ = images.shape
     # Imported here: the console scripts check tiles with this module before
     # TensorFlow loads.
-    from srn_tf.inference.padding import pad_to_multiple
+    from srn_tf.models.padding import pad_to_multiple
 
     padded = np.asarray(pad_to_multiple(images, multiple))
     rows = tile_spans(padded.shape[1], tile, overlap, multiple)

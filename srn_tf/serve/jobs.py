@@ -490,7 +490,7 @@ def model_runner(model):
     (`per_file.deblur_decoded`): the model's own inference defaults (its preset),
     float32, and automatic tiling (`per_file.auto_tile`), so memory stays bounded on
     big images."""
-    from srn_tf.inference.options import options_of
+    from srn_tf.models.inference_options import options_of
     from srn_tf.inference.per_file import deblur_decoded
 
     options = options_of(model)

@@ -31,7 +31,7 @@ from srn_tf.evaluation import metrics
 from srn_tf.training.losses import loss_function
 from srn_tf.models.presets import resolve_model_path
 from srn_tf.models.model_types import MODEL_TYPES, build_model
-from srn_tf.inference.padding import predict_levels_any_size
+from srn_tf.models.padding import predict_levels_any_size
 from srn_tf.precision import check_precision, keras_policy, normalize_precision
 from srn_tf.checkpoints.model_folder import (CONFIG_FILE, read_model_config,
                                              remove_stale_keras_weights, restore_weights,

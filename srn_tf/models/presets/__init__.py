@@ -2,7 +2,7 @@
 
 A preset is an srn_tf checkpoint folder (`srn_config.json` and weights) whose
 config also holds its inference defaults (the "inference" section, see
-`srn_tf.inference.options`). `default` is the bundled default model, run when no
+`srn_tf.models.inference_options`). `default` is the bundled default model, run when no
 checkpoint is given. Paths only, no TensorFlow: the console scripts resolve
 `--checkpoint` before TensorFlow loads.
 """

@@ -10,9 +10,17 @@ Numpy only, so the command line can check values before TensorFlow loads.
 
 import dataclasses
 
-from srn_tf.inference.flip_ensemble import check_flips
-
 ATTRIBUTE = "inference_options"
+
+# The numbers of flipped copies `srn_tf.inference.flip_ensemble` can average.
+FLIPS = (1, 2, 4, 8)
+
+
+def check_flips(flips):
+    """Raises ValueError unless `flips` is one of `FLIPS`."""
+    if flips not in FLIPS:
+        raise ValueError(f"flips must be one of {', '.join(map(str, FLIPS))}. "
+                         f"Received: flips={flips}")
 
 
 @dataclasses.dataclass(frozen=True)

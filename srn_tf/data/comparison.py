@@ -7,8 +7,8 @@ small file) and writes them as one contact sheet at the end.
 
 import cv2
 
-from srn_tf.evaluation.contact_sheet import contact_sheet
-from srn_tf.evaluation.evaluate import as_rgb8
+from srn_tf.data.contact_sheet import contact_sheet
+from srn_tf.data.image_io import as_rgb8
 
 STRIP_HEIGHT = 360
 

@@ -253,7 +253,7 @@ class DeblurModelHandler(ModelHandler):
         self._settings = settings
 
     def load_model(self):
-        from srn_tf.cli.common import import_tensorflow
+        from srn_tf.tensorflow_startup import import_tensorflow
 
         import_tensorflow()  # without its start-up lines on each worker's stderr
         from srn_tf.checkpoints.loading import load_deblur_model
@@ -261,7 +261,7 @@ class DeblurModelHandler(ModelHandler):
         return load_deblur_model(self._settings.checkpoint, self._settings.model_type)
 
     def run_inference(self, batch, model, inference_args=None):
-        from srn_tf.inference.options import options_of
+        from srn_tf.models.inference_options import options_of
 
         settings = self._settings
         options = options_of(model).override(

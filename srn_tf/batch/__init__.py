@@ -1,0 +1,1 @@
+"""srn-batch: deblurring many images as an Apache Beam pipeline (`pipeline.run_batch`)."""
