@@ -119,7 +119,7 @@ def test_the_uint8_file_truncates_like_the_release(exported):
 
 
 def test_the_runner_pads_smaller_images_and_refuses_larger_ones(exported):
-    from srn_tf.export.litert_file import read_metadata
+    from srn_tf.checkpoints.litert_metadata import read_metadata
 
     folder, models = exported[:2]
     path = folder / "color_48x64.tflite"

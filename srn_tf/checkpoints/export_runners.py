@@ -173,7 +173,7 @@ class LiteRTRunner:
         self._input_index = inputs[0]["index"]
         self._output_index = outputs[0]["index"]
         self.height, self.width = (int(side) for side in inputs[0]["shape"][1:3])
-        from srn_tf.export.litert_file import read_metadata
+        from srn_tf.checkpoints.litert_metadata import read_metadata
 
         _apply_metadata(self, read_metadata(content), self.path)
 

@@ -18,7 +18,7 @@ in the graph, so height and width need not be multiples of 16.
 Input `images` and output `deblurred`: (1, height, width, 3) float32 in [0, 1]
 (or uint8 in and out, as the SavedModel's `serving_uint8`). The metadata
 (`srn_tf.export.metadata`) is a JSON buffer named "srn_tf" in the model's
-metadata list.
+metadata list, read back by `srn_tf.checkpoints.litert_metadata.read_metadata`.
 """
 
 import json
@@ -27,11 +27,10 @@ import os
 import tensorflow as tf
 
 from srn_tf.atomic_files import atomic_file
+from srn_tf.checkpoints.litert_metadata import METADATA_NAME
 from srn_tf.write_safety import check_destination
 from srn_tf.export.graph import export_graph_function
 from srn_tf.export.metadata import export_metadata
-
-METADATA_NAME = "srn_tf"
 
 
 def convert_to_litert(model, height, width, input_dtype="float32"):
@@ -69,19 +68,6 @@ def with_metadata(content, metadata):
     entry.buffer = len(model.buffers) - 1
     model.metadata = [*(model.metadata or []), entry]
     return bytes(flatbuffer_utils.convert_object_to_bytearray(model))
-
-
-def read_metadata(content):
-    """The "srn_tf" metadata of .tflite bytes as {str: str} ({} if it has none)."""
-    from tensorflow.lite.python import schema_py_generated as schema
-
-    model = schema.Model.GetRootAs(content, 0)
-    for index in range(model.MetadataLength()):
-        entry = model.Metadata(index)
-        if entry.Name() == METADATA_NAME.encode():
-            data = model.Buffers(entry.Buffer()).DataAsNumpy()
-            return json.loads(bytes(data).decode("utf-8"))
-    return {}
 
 
 def export_litert(model, path, height, width, input_dtype="float32", metadata=None,
