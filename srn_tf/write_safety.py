@@ -24,7 +24,8 @@ import re
 import tempfile
 import zipfile
 
-CONFIG_FILE = "srn_config.json"
+from srn_tf.config_file import CONFIG_FILE
+
 # Leftovers of an interrupted atomic write (`atomic_files.temporary_name`).
 _TEMPORARY = re.compile(r"^\..+\.(tmp|staging|old)-\d+-[0-9a-f]{8}(\.[^.]*)?$")
 # What `tf.saved_model.save` and `export_saved_model` put in an export folder.

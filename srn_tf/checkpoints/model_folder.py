@@ -23,14 +23,15 @@ import re
 import keras
 
 from srn_tf.atomic_files import atomic_file, atomic_folder, write_json
+from srn_tf.config_file import CONFIG_FILE
 from srn_tf.write_safety import check_destination
 
-from srn_tf.models.inference_options import RELEASE_OPTIONS, InferenceOptions, attach_options, options_of
+from srn_tf.models.inference_options import (RELEASE_OPTIONS, InferenceOptions, attach_options,
+                                             options_of)
 from srn_tf.models.model_types import model_type_of
 from srn_tf.models.presets import resolve_model_path
 from srn_tf.models.srn_deblur_net import SRNDeblurNet
 
-CONFIG_FILE = "srn_config.json"
 FORMAT_VERSION = 1
 WEIGHTS_DTYPES = ("float32", "float16")
 KERAS_WEIGHTS_SUFFIX = ".weights.h5"
@@ -101,6 +102,20 @@ def read_model_config(directory):
     """Returns the parsed `srn_config.json` of a checkpoint folder."""
     with open(os.path.join(directory, CONFIG_FILE)) as handle:
         return json.load(handle)
+
+
+def folder_options(directory, config=None):
+    """The `InferenceOptions` of a folder's `srn_config.json` "inference" section (the
+    release's when it has none); `config` is the parsed file when already read.
+
+    Raises:
+        ValueError: the section is bad; the message names the file.
+    """
+    config = read_model_config(directory) if config is None else config
+    try:
+        return InferenceOptions.from_config(config.get("inference"))
+    except ValueError as error:
+        raise ValueError(f"{os.path.join(directory, CONFIG_FILE)}: {error}") from None
 
 
 def _built_model(config, dtype):
@@ -255,10 +270,7 @@ def load_model(path, dtype=None):
     if prefix is None:
         raise ValueError(f"{path}: has {CONFIG_FILE} but no checkpoint files")
     config = read_model_config(folder)
-    try:
-        options = InferenceOptions.from_config(config.get("inference"))
-    except ValueError as error:
-        raise ValueError(f"{os.path.join(folder, CONFIG_FILE)}: {error}") from None
+    options = folder_options(folder, config)
     model = _built_model(config, dtype)
     if keras.backend.backend() == "tensorflow":
         restore_weights(model, config, prefix)

@@ -11,10 +11,9 @@ import os
 import tensorflow as tf
 
 from srn_tf.checkpoints.export_runners import apply_exported_config
+from srn_tf.config_file import CONFIG_FILE
 
 SAVED_MODEL_FILE = "saved_model.pb"
-# Written beside it by `export_saved_model`: the config of the model exported.
-CONFIG_FILE = "srn_config.json"
 SIGNATURE = "serving_default"
 
 

@@ -14,7 +14,9 @@ from absl import flags
 
 from srn_tf.models.inference_options import QUALITY_MODES
 from srn_tf import tensorflow_startup
+from srn_tf.config_file import CONFIG_FILE
 from srn_tf.precision import PRECISIONS
+from srn_tf.tensorflow_startup import import_tensorflow
 
 FLAGS = flags.FLAGS
 
@@ -38,8 +40,7 @@ def define_model_flags(checkpoint_help):
 
 
 def define_device_flags():
-    """The release's --gpu, and `srn_tf.deblur_image`'s --precision; --quality and its
-    overrides --flips, --flat_level, --kernel_refinement and --denoise."""
+    """The release's --gpu, and `srn_tf.deblur_image`'s --precision."""
     flags.DEFINE_integer("gpu", 0,
                          "GPU index to run on; -1 runs on the CPU (the release's --gpu).")
     flags.DEFINE_enum("precision", "float32", list(PRECISIONS),
@@ -47,12 +48,16 @@ def define_device_flags():
                       "AVX512_BF16 and on recent GPUs, slightly less exact) or float16 (GPUs). "
                       "docs/precision-and-speed.md gives measured speeds and errors with their "
                       "commands.")
+
+
+def define_quality_flags():
+    """--quality and the steps it sets, --flips, --flat_level, --kernel_refinement and
+    --denoise: together one `InferenceOptions` (`options_from_flags`)."""
     flags.DEFINE_enum("quality", None, list(QUALITY_MODES),
                       "What runs around the network. network: its output alone, once (the "
                       "release's way); standard: once, then flat level, kernel refinement where "
-                      "one blur kernel explains the image, and denoising (1.6 times the "
-                      "network's time end to end at 1280x720); best: the same on 4 flipped "
-                      "copies (2.7 times). "
+                      "one blur kernel explains the image, and denoising; best: the same on 4 "
+                      "flipped copies (4 runs of the network). "
                       "--flips, --[no]flat_level, --[no]kernel_refinement and --[no]denoise "
                       "override single steps. Default: the model folder's own (standard for the "
                       "bundled model, network for a model you train or convert). "
@@ -83,20 +88,35 @@ def define_device_flags():
                          "level estimated in its blurred input (wavelet shrinkage)." + preset)
 
 
-def run_option_overrides():
-    """--quality, --flips, --flat_level, --denoise and --kernel_refinement as
-    `deblur_image` keywords: the quality mode's options (all four) with each step
-    flag given replaced; without --quality, None where unset (the model's own
-    default then applies). Exits on a bad --flips."""
-    from srn_tf.models.inference_options import FLIPS, quality_options
+def check_quality_flags():
+    """Exits on a bad --flips, before TensorFlow loads."""
+    from srn_tf.models.inference_options import FLIPS
 
     if FLAGS.flips is not None and FLAGS.flips not in FLIPS:
         fail(f"--flips must be one of {', '.join(map(str, FLIPS))}. Received: {FLAGS.flips}")
-    overrides = {"flips": FLAGS.flips, "flat_level": FLAGS.flat_level,
-                 "denoise": FLAGS.denoise, "kernel_refinement": FLAGS.kernel_refinement}
-    if FLAGS.quality is None:
-        return overrides
-    return quality_options(FLAGS.quality).override(**overrides).to_config()
+
+
+def options_from_flags(checkpoint):
+    """The `InferenceOptions` the quality flags ask for, built once per run: --quality's
+    options, else the model's own (`inference_options_at(checkpoint)`), with each step
+    flag given (--flips, --[no]flat_level, --[no]kernel_refinement, --[no]denoise)
+    replaced; None when no such flag is given (the model's own, read where it loads).
+    Exits when the model's options cannot be read."""
+    from srn_tf.models.inference_options import quality_options
+
+    steps = {"flips": FLAGS.flips, "flat_level": FLAGS.flat_level,
+             "kernel_refinement": FLAGS.kernel_refinement, "denoise": FLAGS.denoise}
+    if FLAGS.quality is not None:
+        return quality_options(FLAGS.quality).override(**steps)
+    if all(value is None for value in steps.values()):
+        return None
+    import_tensorflow()
+    from srn_tf.checkpoints.loading import inference_options_at
+
+    try:
+        return inference_options_at(checkpoint).override(**steps)
+    except (OSError, ValueError) as error:
+        fail(str(error).splitlines()[0])
 
 
 def define_file_run_flags():
@@ -298,7 +318,7 @@ def _size_multiple_of(checkpoint_path):
     folder = checkpoint_path if os.path.isdir(checkpoint_path) else os.path.dirname(
         checkpoint_path) or "."
     try:
-        with open(os.path.join(folder, "srn_config.json")) as handle:
+        with open(os.path.join(folder, CONFIG_FILE)) as handle:
             architecture = json.load(handle).get("model", {})
     except (OSError, ValueError, AttributeError):
         architecture = {}

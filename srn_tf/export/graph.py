@@ -10,7 +10,7 @@ same thing.
 import tensorflow as tf
 
 from srn_tf.export.metadata import check_export_options
-from srn_tf.models.padding import predict_levels_any_size
+from srn_tf.models.padding import predict_levels_any_size, too_small_message
 
 INPUT_NAME = "images"
 
@@ -28,7 +28,7 @@ def deblur_levels_graph(model, images):
     shape = tf.shape(images)
     tf.debugging.assert_greater_equal(
         tf.minimum(shape[1], shape[2]), model.size_multiple,
-        message=f"SRN needs images of at least {model.size_multiple} pixels on each side")
+        message=too_small_message(model.size_multiple))
     return predict_levels_any_size(model, images)
 
 

@@ -13,6 +13,18 @@ from keras import ops
 from srn_tf.models.legacy_resize import scaled_length, spatial_size
 
 
+def too_small_message(min_side, height=None, width=None):
+    """The one wording of "this image is smaller than the network takes", for every check
+    of it (the eager check below, the exported graphs' assertion, srn-serve's upload).
+
+    Args:
+        min_side: the smallest side the model takes (its `size_multiple`).
+        height, width: the image's size, when known (None inside a traced graph).
+    """
+    needs = f"SRN needs at least {min_side} pixels on each side"
+    return needs if height is None else f"image is {height}x{width}; {needs}"
+
+
 def check_min_size(height, width, min_side):
     """Raises ValueError when an image is smaller than `min_side` on a side.
 
@@ -20,8 +32,7 @@ def check_min_size(height, width, min_side):
     see less than one cell of the network's subsampling.
     """
     if height < min_side or width < min_side:
-        raise ValueError(
-            f"image is {height}x{width}; SRN needs at least {min_side} pixels on each side")
+        raise ValueError(too_small_message(min_side, height, width))
 
 
 def pad_to_multiple(images, multiple):

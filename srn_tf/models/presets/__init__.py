@@ -9,10 +9,11 @@ checkpoint is given. Paths only, no TensorFlow: the console scripts resolve
 
 import os
 
+from srn_tf.config_file import CONFIG_FILE
+
 _FOLDER = os.path.dirname(__file__)
 DEFAULT_PRESET = "default"
 PRESETS = {DEFAULT_PRESET: os.path.join(_FOLDER, DEFAULT_PRESET)}
-CONFIG_FILE = "srn_config.json"
 
 
 def preset_path(name=DEFAULT_PRESET):
