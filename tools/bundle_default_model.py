@@ -4,10 +4,11 @@
         --datalist=data/default_model/test_list.txt
 
 Loads the run's newest checkpoint, scores it on --datalist in float32 and again
-with its weights rounded to float16 (the paper's PSNR, `srn_tf.evaluate`), and
-writes `srn_tf/models/presets/default/` (with the bundled inference preset in its
-srn_config.json) with float16 weights when the mean PSNR moves
-by at most --max_float16_loss dB, float32 weights otherwise. Prints both scores
+with its weights rounded to float16 (the paper's PSNR, by
+`srn_tf.evaluation.evaluate.evaluate`, as srn-eval), and writes
+`srn_tf/models/presets/default/` (with the bundled inference preset in its
+srn_config.json) with float16 weights when the mean PSNR moves by at most
+--max_float16_loss dB, float32 weights otherwise. Prints both scores
 as JSON. The command above is the last step of tools/rebuild_default_model.sh
 (docs/default-model.md).
 """
