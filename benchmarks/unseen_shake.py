@@ -11,10 +11,10 @@ and scaled to a path length drawn from --min_length to --max_length pixels. Each
 photograph is blurred by each path twice: averaged in gamma-2.2 linear light (as
 GOPRO and `srn-synth` by default) and on the 8-bit values (as a blur kernel
 convolved with a photograph), plus noise (`--noise`, default 0.01), with
-`srn_tf.data.synth.render`, and deblurs it as `srn-deblur` would: the bundled model's 4
-flipped copies with its flat level matched, refined by the kernel estimated from it
-and denoised (`--flips`, `--no-flat_level`, `--no-kernel_refinement`,
-`--no-denoise` to change that).
+`srn_tf.data.synth.render`, and deblurs it as `srn-deblur` would: the bundled model's
+`standard` quality, the network once with its flat level matched, refined by the kernel
+estimated from it where one kernel explains the image, and denoised (`--flips`,
+`--no-flat_level`, `--no-kernel_refinement`, `--no-denoise` to change that).
 
 Photographs: `coffee` and `rocket`, the two that every stage held out, and three
 scikit-image pictures no stage used (`immunohistochemistry`, and the centre 512x512
@@ -97,8 +97,8 @@ def main():
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--checkpoint", help="srn_tf checkpoint folder (default: the bundled model)")
     parser.add_argument("--flips", type=int, default=None,
-                        help="flipped copies averaged (default: the bundled model's 4, "
-                             "1 with --checkpoint)")
+                        help="flipped copies averaged (default: the model folder's own, "
+                             "1 for the bundled model)")
     parser.add_argument("--flat_level", action=argparse.BooleanOptionalAction, default=None,
                         help="match the output's level to the input's over flat areas "
                              "(default: the model folder's own)")
