@@ -62,7 +62,7 @@ def evaluate(model, pairs, output_dir=None, ssim_definition="matlab", precision=
 
     Args:
         model: an `SRNDeblurNet`, or a `SavedModelRunner` (an srn-export SavedModel).
-        pairs: list of `ImagePair` (from `paired_images.read_datalist` or `read_gopro`).
+        pairs: list of `ImagePair` (from `srn_tf.data.pairs.read_datalist` or `read_gopro`).
         output_dir: folder for `per_image.csv` (rewritten after every image) and
             `summary.json`, both written atomically; None writes no report.
         ssim_definition: "matlab" (the paper's) or "per_channel" (see metrics.py).
@@ -76,7 +76,7 @@ def evaluate(model, pairs, output_dir=None, ssim_definition="matlab", precision=
         progress: called with one line of text per image.
         max_megapixels: images of more pixels (millions) fail before decoding.
         listed: how many pairs the test set lists, when bad ones were left out
-            before (`paired_images.usable_pairs`); None: `len(pairs)`.
+            before (`srn_tf.data.pairs.usable_pairs`); None: `len(pairs)`.
 
     Returns:
         The summary dict: `psnr`, `ssim`, `input_psnr`, `input_ssim` (means over

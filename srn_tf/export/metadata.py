@@ -1,8 +1,8 @@
 """What an ONNX or LiteRT export says about itself, as string key/value pairs.
 
 ONNX files carry them as `metadata_props`, LiteRT files as one JSON metadata
-buffer named `srn_tf`. The runners (`srn_tf.checkpoints.onnx_runner`,
-`litert_runner`) read `srn_config` back: the architecture (for the size
+buffer named `srn_tf`. The runners (`OnnxRunner` and `LiteRTRunner` in
+`srn_tf.checkpoints.export_runners`) read `srn_config` back: the architecture (for the size
 multiple) and the post-processing defaults of the model exported, which the
 file's graph does not run.
 
