@@ -7,8 +7,8 @@ Held-out sets, each made from photographs no training run used: scikit-learn's
 columns), seeded. Per set, each photograph is blurred twice:
 
 - `uniform`: camera shake without rotation, one path for the whole image, drawn
-  from the random walk of `benchmarks.unseen_shake` (a model of shake no training
-  stage used), once averaged in linear light and once on the 8-bit values;
+  from the random walk of `srn_tf.data.synth.trajectory.shake_poses` (a model of
+  shake no training stage used), once averaged in linear light and once on the 8-bit values;
 - `object_motion`, `camera_roll`, `depth_varying`: blur that varies across the
   image (`srn_tf.data.synth.spatially_varying`), averaged in linear light;
 
@@ -61,11 +61,11 @@ except ImportError as error:
                      "matplotlib") from None
 
 from benchmarks.machine import machine
-from benchmarks.unseen_shake import shake_poses
 from srn_tf import deblur_image, load_model, psnr
 from srn_tf.atomic_files import write_json
 from srn_tf.data.synth.render import CameraResponse, blur_along_path, compress_jpeg
 from srn_tf.data.synth.spatially_varying import SPATIAL_KINDS, render_spatially_varying
+from srn_tf.data.synth.trajectory import shake_poses
 from srn_tf.inference.postprocess.denoising import denoise_output
 from srn_tf.inference.postprocess.flat_level import match_flat_level
 from srn_tf.inference.postprocess.kernel_agreement import disagreement

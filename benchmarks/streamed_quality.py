@@ -20,10 +20,10 @@ import skimage.data
 from absl import app, flags
 
 from benchmarks.machine import machine
-from benchmarks.unseen_shake import shake_poses
 from srn_tf import deblur_image, load_deblur_model, psnr
 from srn_tf.data.synth.render import CameraResponse, blur_along_path
 from srn_tf.data.synth.spatially_varying import SPATIAL_KINDS, render_spatially_varying
+from srn_tf.data.synth.trajectory import shake_poses
 from srn_tf.inference.per_file import auto_tile
 
 FLAGS = flags.FLAGS

@@ -4,13 +4,13 @@
 
 `srn-synth` draws its camera paths from smooth arcs, hand shake and straight lines;
 this benchmark draws them from another model, so that no trained stage has seen
-their shape: a random walk with inertia, a pull back towards its start and
-occasional jerks (after Boracchi and Foi, "Modeling the performance of image
-restoration from motion blur", IEEE TIP 2012), no rotation, resampled to 31 frames
-and scaled to a path length drawn from --min_length to --max_length pixels. Each
-photograph is blurred by each path twice: averaged in gamma-2.2 linear light (as
-GOPRO and `srn-synth` by default) and on the 8-bit values (as a blur kernel
-convolved with a photograph), plus noise (`--noise`, default 0.01), with
+their shape (`srn_tf.data.synth.trajectory.shake_poses`): a random walk with inertia,
+a pull back towards its start and occasional jerks (after Boracchi and Foi, "Modeling
+the performance of image restoration from motion blur", IEEE TIP 2012), no rotation,
+resampled to 31 frames and scaled to a path length drawn from --min_length to
+--max_length pixels. Each photograph is blurred by each path twice: averaged in
+gamma-2.2 linear light (as GOPRO and `srn-synth` by default) and on the 8-bit values
+(as a blur kernel convolved with a photograph), plus noise (`--noise`, default 0.01), with
 `srn_tf.data.synth.render`, and deblurs it as `srn-deblur` would: the bundled model's
 `standard` quality, the network once with its flat level matched, refined by the kernel
 estimated from it where one kernel explains the image, and denoised (`--flips`,
@@ -30,10 +30,9 @@ import skimage.data
 
 from srn_tf import deblur_image, load_model, psnr
 from srn_tf.data.synth.render import CameraResponse, blur_along_path
+from srn_tf.data.synth.trajectory import shake_poses
 from srn_tf.models.inference_options import options_of
 
-WALK_STEPS = 2000
-FRAMES = 31
 NOISE_SIGMA = 0.01
 RESPONSES = {"linear_light": CameraResponse("gamma"), "8bit": CameraResponse("linear")}
 
@@ -50,42 +49,6 @@ def photographs():
             "immunohistochemistry": skimage.data.immunohistochemistry(),
             "hubble_deep_field": _centre(skimage.data.hubble_deep_field()),
             "retina": _centre(skimage.data.retina())}
-
-
-def random_walk(rng, steps=WALK_STEPS):
-    """(steps,) complex positions of a shaking camera, unit speed per step of 1/(steps-1).
-
-    The velocity keeps its direction (inertia) but is nudged each step by Gaussian
-    shake and a pull back towards the start; with a small probability it jerks
-    round by about half a turn.
-    """
-    anxiety = 0.005 * rng.random()
-    pull = 0.7 * rng.random()
-    jerk_probability = 0.2 * rng.random()
-    shake = 10.0 * rng.random()
-    speed = 1.0 / (steps - 1)
-    velocity = speed * np.exp(2j * np.pi * rng.random())
-    positions = np.zeros(steps, complex)
-    for t in range(steps - 1):
-        jerk = 0.0
-        if rng.random() < jerk_probability * anxiety:
-            jerk = 2 * velocity * np.exp(1j * (np.pi + rng.random() - 0.5))
-        nudge = shake * complex(rng.normal(), rng.normal()) - pull * positions[t]
-        velocity = velocity + jerk + anxiety * nudge * speed
-        velocity = speed * velocity / abs(velocity)
-        positions[t + 1] = positions[t] + velocity
-    return positions
-
-
-def shake_poses(rng, length):
-    """(FRAMES, 3) poses (dx, dy, angle 0) along a random walk of `length` pixels.
-
-    The middle frame is the identity, so the sharp photograph is aligned with it.
-    """
-    walk = random_walk(rng)
-    frames = walk[np.linspace(0, len(walk) - 1, FRAMES).round().astype(int)]
-    frames = (frames - frames[FRAMES // 2]) * length / np.sum(np.abs(np.diff(frames)))
-    return np.stack([frames.real, frames.imag, np.zeros(FRAMES)], axis=1)
 
 
 def _means(rows, key):
@@ -134,7 +97,7 @@ def main():
             poses = shake_poses(rng, length)
             for averaging, response in RESPONSES.items():
                 blurred = blur_along_path(sharp, poses, response, rng, args.noise)
-                output = deblur_image(model, blurred, **options.to_config())
+                output = deblur_image(model, blurred, options)
                 input_psnr = psnr(blurred, sharp)
                 rows.append({"photo": name, "averaging": averaging, "path_px": round(length, 1),
                              "input_psnr": round(input_psnr, 3),

@@ -1,8 +1,9 @@
-"""The unseen-shake benchmark's camera paths: centred, as long as asked, and seeded."""
+"""The random-walk shake paths the unseen-shake benchmarks blur with: centred, as long as
+asked, and seeded."""
 
 import numpy as np
 
-from benchmarks.unseen_shake import FRAMES, random_walk, shake_poses
+from srn_tf.data.synth.trajectory import SHAKE_FRAMES, random_walk, shake_poses
 
 
 def test_paths_are_centred_on_the_middle_frame_with_the_requested_length():
@@ -10,8 +11,8 @@ def test_paths_are_centred_on_the_middle_frame_with_the_requested_length():
     # the identity; the length is the sum of the frame-to-frame steps (float64,
     # so 1e-9 pixels is rounding).
     poses = shake_poses(np.random.default_rng(3), 17.5)
-    assert poses.shape == (FRAMES, 3)
-    np.testing.assert_array_equal(poses[FRAMES // 2], [0.0, 0.0, 0.0])
+    assert poses.shape == (SHAKE_FRAMES, 3)
+    np.testing.assert_array_equal(poses[SHAKE_FRAMES // 2], [0.0, 0.0, 0.0])
     steps = np.hypot(*np.diff(poses[:, :2], axis=0).T)
     assert abs(steps.sum() - 17.5) < 1e-9
     np.testing.assert_array_equal(poses[:, 2], 0.0)

@@ -188,7 +188,7 @@ def test_srn_deblur_keeps_a_25_megapixel_photo_under_3_gb(tmp_path):
     4320 JPEG (automatic tiles, streamed plan) peaked at 1.98 GB on the 2-core Xeon
     (docs/tiling.md); the whole-image plan would need about 15 GB. 3 GB leaves room
     for another machine's allocator and TensorFlow build."""
-    from benchmarks.peak_memory import peak_rss_of_run, write_photo
+    from tests.peak_memory_support import peak_rss_of_run, write_photo
 
     photo = str(tmp_path / "photo.jpg")
     height, width = write_photo(photo, 25)

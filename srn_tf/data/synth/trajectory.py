@@ -11,11 +11,21 @@ sharp frame of a pair is the middle one of the averaged burst.
 speed change from frame to frame (in the spirit of Boracchi and Foi's random
 trajectories), so the blur kernel is jagged and uneven in brightness rather than
 a smooth arc.
+
+`shake_poses` draws a third kind, which no srn-synth data set uses, so that the
+benchmarks and tests can blur with shake no trained stage has seen: Boracchi and
+Foi's random walk itself ("Modeling the performance of image restoration from
+motion blur", IEEE TIP 2012), with inertia, a pull back towards its start and
+occasional jerks, no rotation.
 """
 
 import dataclasses
 
 import numpy as np
+
+# Steps of the walk `shake_poses` resamples, and the frames it resamples it to.
+SHAKE_WALK_STEPS = 2000
+SHAKE_FRAMES = 31
 
 
 @dataclasses.dataclass(frozen=True)
@@ -139,3 +149,40 @@ def random_shaky_path(rng, parameters):
                            * rng.uniform(0.0, 1.0))
         poses[:, :2] -= poses[num_frames // 2, :2]
     return poses, length
+
+
+def random_walk(rng, steps=SHAKE_WALK_STEPS):
+    """(steps,) complex positions of a shaking camera, unit speed per step of 1/(steps-1).
+
+    The velocity keeps its direction (inertia) but is nudged each step by Gaussian
+    shake and a pull back towards the start; with a small probability it jerks
+    round by about half a turn (Boracchi and Foi's model).
+    """
+    anxiety = 0.005 * rng.random()
+    pull = 0.7 * rng.random()
+    jerk_probability = 0.2 * rng.random()
+    shake = 10.0 * rng.random()
+    speed = 1.0 / (steps - 1)
+    velocity = speed * np.exp(2j * np.pi * rng.random())
+    positions = np.zeros(steps, complex)
+    for t in range(steps - 1):
+        jerk = 0.0
+        if rng.random() < jerk_probability * anxiety:
+            jerk = 2 * velocity * np.exp(1j * (np.pi + rng.random() - 0.5))
+        nudge = shake * complex(rng.normal(), rng.normal()) - pull * positions[t]
+        velocity = velocity + jerk + anxiety * nudge * speed
+        velocity = speed * velocity / abs(velocity)
+        positions[t + 1] = positions[t] + velocity
+    return positions
+
+
+def shake_poses(rng, length):
+    """(SHAKE_FRAMES, 3) float64 poses (dx, dy, angle 0) along a `random_walk` of
+    `length` pixels, as `camera_path` returns them.
+
+    The middle frame is the identity, so the sharp image is aligned with it.
+    """
+    walk = random_walk(rng)
+    frames = walk[np.linspace(0, len(walk) - 1, SHAKE_FRAMES).round().astype(int)]
+    frames = (frames - frames[SHAKE_FRAMES // 2]) * length / np.sum(np.abs(np.diff(frames)))
+    return np.stack([frames.real, frames.imag, np.zeros(SHAKE_FRAMES)], axis=1)
