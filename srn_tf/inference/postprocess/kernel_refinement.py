@@ -22,11 +22,12 @@ One kernel for the whole image is wrong where the blur varies across it (a camer
 rolling, an object moving, depth): there the deconvolution cost up to 4 dB
 against the network's own output. `refine_with_kernel` therefore first asks
 `kernel_agreement` whether one kernel explains the image and refines only as far
-as it does; it keeps the refinement within the range of the network's output
-around each pixel (ringing, where the kernel is wrong for a region, overshoots
-it), and keeps a share of the change that grows with the input's noise
-(`refined_share`); `refine_with_one_kernel` is the refinement alone. Measured in
-docs/real-photographs.md. The kernel pieces are `blur_kernels`'.
+as it does; it keeps a share of the change that grows with the input's noise
+(`refined_share`) and then clips the result to the range of the network's output
+around each pixel (`keep_share`; ringing, where the kernel is wrong for a region,
+overshoots that range); `refine_with_one_kernel` is the refinement alone.
+Measured in docs/deblurring.md and docs/real-photographs.md. The kernel pieces are
+`blur_kernels`'.
 """
 
 import cv2
@@ -185,8 +186,8 @@ def kernel_plan(blurred, deblurred, noise):
 
 def refine_with_plan(blurred, deblurred, plan, share):
     """`deblurred` refined with the kernels of `kernel_plan`, as `refine_with_kernel`
-    refines a whole image: the kinds' deconvolutions blended, kept
-    `within_local_range` of `deblurred`, `share` of the change kept.
+    refines a whole image: the kinds' deconvolutions blended, `share` of the change
+    kept, then clipped `within_local_range` of `deblurred` (`keep_share`).
 
     The deconvolution reaches beyond the kernel, so a part of an image is refined
     with a margin of its neighbours around it (`streamed.REFINE_MARGIN`).
@@ -197,14 +198,31 @@ def refine_with_plan(blurred, deblurred, plan, share):
         share: the agreement's share times `refined_share` of the noise.
 
     Returns:
-        float32 array of that shape (not clipped).
+        float32 array of that shape (not clipped to [0, 1]).
     """
     refined = sum(share_of_kind * FROM_DOMAIN[domain](
                       Deconvolution(TO_DOMAIN[domain](blurred), TO_DOMAIN[domain](deblurred),
                                     kernel.shape[0])(kernel, weight))
                   for domain, kernel, weight, share_of_kind in plan)
-    refined = within_local_range(refined / sum(entry[3] for entry in plan), deblurred)
-    return (deblurred + np.float32(share) * (refined - deblurred)).astype(np.float32)
+    return keep_share(refined / sum(entry[3] for entry in plan), deblurred, share)
+
+
+def keep_share(refined, deblurred, share):
+    """`deblurred` plus `share` of the change to `refined`, kept `within_local_range`
+    of `deblurred`.
+
+    The clip comes after the share, so the result never leaves the output's local
+    range, even where the share is above 1 (on noisy input, `refined_share`).
+
+    Args:
+        refined, deblurred: (height, width, channels) float32 arrays.
+        share: float >= 0, the fraction of the change kept.
+
+    Returns:
+        float32 array of that shape.
+    """
+    kept = (deblurred + np.float32(share) * (refined - deblurred)).astype(np.float32)
+    return within_local_range(kept, deblurred)
 
 
 def refined_share(noise):
@@ -243,9 +261,10 @@ def refine_with_kernel(blurred, deblurred, noise=None):
             needs it too); estimated here when None.
 
     Returns:
-        float32 array of that shape (not clipped): `deblurred` plus the agreement's
-        share times `refined_share` of the input's noise times the change of
-        `refine_with_one_kernel`, kept `within_local_range` of `deblurred`;
+        float32 array of that shape (not clipped to [0, 1]): `deblurred` plus the
+        agreement's share times `refined_share` of the input's noise times the
+        change of `refine_with_one_kernel`, then clipped `within_local_range` of
+        `deblurred` (`keep_share`);
         `deblurred` itself, without the cost of a refinement, where the blur
         varies across the image.
     """
@@ -256,9 +275,8 @@ def refine_with_kernel(blurred, deblurred, noise=None):
         return deblurred
     if noise is None:
         noise = noise_level(blurred)
-    refined = within_local_range(_refine(blurred, deblurred, noise), deblurred)
-    share = np.float32(agreement * refined_share(noise))
-    return (deblurred + share * (refined - deblurred)).astype(np.float32)
+    return keep_share(_refine(blurred, deblurred, noise), deblurred,
+                      agreement * refined_share(noise))
 
 
 def _check_shapes(blurred, deblurred):
