@@ -17,6 +17,7 @@ Public API:
                                          with the model's inference defaults
     psnr(image, reference)               MATLAB's psnr on 8-bit images (the paper's)
     ssim(image, reference, definition)   MATLAB's 3-D ssim ("matlab") or "per_channel"
+    export_model(model, path, format)    a SavedModel, ONNX, LiteRT or .keras file
     export_saved_model(model, export_dir) a SavedModel serving any size with TF alone
     export_keras_file(model, path)       a .keras file, loaded on every Keras backend
     train(TrainingConfig(...))           the release's training recipe, resumable
@@ -43,6 +44,7 @@ _EXPORTS = {
     "build_model": "srn_tf.models.model_types",
     "deblur_image": "srn_tf.inference.deblur",
     "export_keras_file": "srn_tf.export.keras_file",
+    "export_model": "srn_tf.export.formats",
     "export_saved_model": "srn_tf.export.saved_model",
     "load_deblur_model": "srn_tf.checkpoints.loading",
     "load_model": "srn_tf.checkpoints.model_folder",

@@ -69,8 +69,9 @@ def litert_extra():
 
 @pytest.fixture(scope="module")
 def exported(litert_extra, tmp_path_factory):
-    """Color and gray models, one float32 file per size (and a uint8 one), LiteRT's outputs."""
-    from srn_tf.export.litert_file import export_litert
+    """Color and gray models, one float32 file per size (and a uint8 one) through
+    `export_model`, and LiteRT's outputs."""
+    from srn_tf.export import export_model
 
     folder = tmp_path_factory.mktemp("litert")
     rng = np.random.default_rng(0)
@@ -79,11 +80,11 @@ def exported(litert_extra, tmp_path_factory):
     for seed, model_type in enumerate(MODEL_TYPES):
         models[model_type] = small_model(model_type, seed)
         for height, width in SIZES:
-            files.append(export_litert(models[model_type],
-                                       folder / f"{model_type}_{height}x{width}.tflite",
-                                       height, width))
-    files.append(export_litert(models["color"], folder / "color_uint8.tflite", 35, 51,
-                               input_dtype="uint8"))
+            files.append(export_model(models[model_type],
+                                      folder / f"{model_type}_{height}x{width}.tflite",
+                                      "litert", height=height, width=width))
+    files.append(export_model(models["color"], folder / "color_uint8.tflite", "litert",
+                              height=35, width=51, input_dtype="uint8"))
     return folder, models, inputs, run_without_srn_tf(folder, LITERT_SCRIPT, files, inputs)
 
 

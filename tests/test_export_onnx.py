@@ -65,8 +65,9 @@ def onnx_extra():
 
 @pytest.fixture(scope="module")
 def exported(onnx_extra, tmp_path_factory):
-    """Color and gray models, their exports (NHWC, NCHW, uint8) and onnxruntime's outputs."""
-    from srn_tf.export.onnx_file import export_onnx
+    """Color and gray models, their exports (NHWC, NCHW, uint8) through `export_model`, and
+    onnxruntime's outputs."""
+    from srn_tf.export import export_model
 
     folder = tmp_path_factory.mktemp("onnx")
     rng = np.random.default_rng(0)
@@ -77,10 +78,10 @@ def exported(onnx_extra, tmp_path_factory):
         for layout, input_dtype in (("nhwc", "float32"), ("nchw", "float32"),
                                     ("nhwc", "uint8")):
             path = folder / f"{model_type}_{layout}_{input_dtype}.onnx"
-            files.append(export_onnx(models[model_type], path, layout=layout,
-                                     input_dtype=input_dtype,
-                                     metadata={"preset": "", "release_name": "test weights",
-                                               "license": "MIT"}))
+            files.append(export_model(models[model_type], path, "onnx", layout=layout,
+                                      input_dtype=input_dtype,
+                                      metadata={"preset": "", "release_name": "test weights",
+                                                "license": "MIT"}))
     return folder, models, inputs, run_without_srn_tf(folder, ONNXRUNTIME_SCRIPT, files, inputs)
 
 

@@ -21,21 +21,20 @@ metadata, which srn-deblur and srn-eval read when given the export, and which
 other runtimes ignore.
 """
 
-import importlib.util
-
 from absl import flags
 
 from srn_tf.cli.common import (check_checkpoint, check_output_file, check_output_folder,
                                check_replaceable_output, define_model_flags, fail,
                                run_console_script)
+from srn_tf.export.formats import (EXTENSIONS, FORMAT_ARGUMENTS, FORMATS, MIN_OPSET,
+                                   missing_modules)
 from srn_tf.tensorflow_startup import import_tensorflow
 
 FLAGS = flags.FLAGS
-FORMATS = ("saved_model", "onnx", "litert", "keras")
-# The extension each file format's --output must have.
-EXTENSIONS = {"onnx": ".onnx", "litert": ".tflite", "keras": ".keras"}
-# The modules each format's export imports beyond TensorFlow, and the extra installing them.
-REQUIREMENTS = {"onnx": (("tf2onnx", "onnx"), "onnx")}
+# The flags that fill each of export_model's format arguments (metadata: two of them).
+ARGUMENT_FLAGS = {"layout": ("layout",), "input_dtype": ("input_dtype",), "opset": ("opset",),
+                  "height": ("height",), "width": ("width",),
+                  "metadata": ("release_name", "license")}
 
 define_model_flags(
     "Model to export: an srn_tf checkpoint folder (srn-convert, srn-train, save_model), an "
@@ -65,7 +64,7 @@ flags.DEFINE_integer("height", None,
                      "--format=litert: the image height the file takes (at least 16; any "
                      "value, the graph pads to a multiple of 16).")
 flags.DEFINE_integer("width", None, "--format=litert: the image width the file takes.")
-flags.DEFINE_integer("opset", 17, "--format=onnx: the ONNX opset, at least 17.")
+flags.DEFINE_integer("opset", MIN_OPSET, f"--format=onnx: the ONNX opset, at least {MIN_OPSET}.")
 flags.DEFINE_string("release_name", None,
                     "--format=onnx or litert: what the weights are, for the file's metadata. "
                     "Default: said from --checkpoint (the bundled model, a release "
@@ -91,25 +90,18 @@ def check_flags():
     output = FLAGS.output if FLAGS.output is not None else FLAGS.export_dir
     if output is None:
         fail("give --output (or --export_dir for a SavedModel)")
-    specific = {"layout": FLAGS.layout != "nhwc", "opset": FLAGS["opset"].present,
-                "height": FLAGS.height is not None, "width": FLAGS.width is not None,
-                "input_dtype": FLAGS.input_dtype != "float32",
-                "release_name": FLAGS.release_name is not None,
-                "license": FLAGS.license is not None}
-    allowed = {"saved_model": (), "keras": (),
-               "onnx": ("layout", "opset", "input_dtype", "release_name", "license"),
-               "litert": ("height", "width", "input_dtype", "release_name", "license")}
-    for name, given in specific.items():
-        if given and name not in allowed[FLAGS.format]:
-            fail(f"--{name} does not apply to --format={FLAGS.format}")
+    for argument, names in ARGUMENT_FLAGS.items():
+        for name in names:
+            if FLAGS[name].present and argument not in FORMAT_ARGUMENTS[FLAGS.format]:
+                fail(f"--{name} does not apply to --format={FLAGS.format}")
     if FLAGS.format == "litert":
         if FLAGS.height is None or FLAGS.width is None:
             fail("--format=litert writes one fixed size: give --height and --width")
         for name in ("height", "width"):
             if FLAGS[name].value < 16:
                 fail(f"--{name} must be at least 16. Received: {FLAGS[name].value}")
-    if FLAGS.format == "onnx" and FLAGS.opset < 17:
-        fail(f"--opset must be at least 17. Received: {FLAGS.opset}")
+    if FLAGS.format == "onnx" and FLAGS.opset < MIN_OPSET:
+        fail(f"--opset must be at least {MIN_OPSET}. Received: {FLAGS.opset}")
     flag = "--export_dir" if FLAGS.output is None else "--output"
     if FLAGS.format == "saved_model":
         check_output_folder(output, staged_beside=True)
@@ -121,44 +113,37 @@ def check_flags():
 
 def check_extra():
     """Stops, naming the extra to install, when --format needs a module that is missing."""
-    modules, extra = REQUIREMENTS.get(FLAGS.format, ((), None))
-    missing = [module for module in modules if importlib.util.find_spec(module) is None]
+    missing, extra = missing_modules(FLAGS.format)
     if missing:
         fail(f"--format={FLAGS.format} needs {' and '.join(missing)}, not installed: "
              f"pip install 'srn-tf[{extra}]'")
 
 
-def export(model, output):
-    """Writes `model` to `output` in --format; returns a description of what was written."""
-    if FLAGS.format == "saved_model":
-        from srn_tf.export.saved_model import export_saved_model
+def format_arguments(model_source):
+    """export_model's format arguments from the flags that --format takes."""
+    arguments = {"layout": FLAGS.layout, "input_dtype": FLAGS.input_dtype,
+                 "opset": FLAGS.opset, "height": FLAGS.height, "width": FLAGS.width}
+    if "metadata" in FORMAT_ARGUMENTS[FLAGS.format]:
+        from srn_tf.export.metadata import describe_source
 
-        export_saved_model(model, output, overwrite=FLAGS.overwrite)
-        return "signatures: serving_default, serving_uint8, levels"
-    if FLAGS.format == "keras":
-        from srn_tf.export.keras_file import export_keras_file
+        preset, release_name, license = describe_source(model_source)
+        arguments["metadata"] = {
+            "preset": preset,
+            "release_name": FLAGS.release_name if FLAGS.release_name is not None
+            else release_name,
+            "license": FLAGS.license if FLAGS.license is not None else license}
+    return {name: value for name, value in arguments.items()
+            if name in FORMAT_ARGUMENTS[FLAGS.format]}
 
-        export_keras_file(model, output, overwrite=FLAGS.overwrite)
-        return "keras.saving.load_model restores it"
-    from srn_tf.export.metadata import describe_source
 
-    preset, release_name, license = describe_source(FLAGS.checkpoint)
-    metadata = {"preset": preset,
-                "release_name": FLAGS.release_name if FLAGS.release_name is not None
-                else release_name,
-                "license": FLAGS.license if FLAGS.license is not None else license}
-    if FLAGS.format == "onnx":
-        from srn_tf.export.onnx_file import export_onnx
-
-        export_onnx(model, output, layout=FLAGS.layout, input_dtype=FLAGS.input_dtype,
-                    metadata=metadata, overwrite=FLAGS.overwrite, opset=FLAGS.opset)
-        return (f"opset {FLAGS.opset}, {FLAGS.input_dtype} {FLAGS.layout.upper()} images of "
-                "any size")
-    from srn_tf.export.litert_file import export_litert
-
-    export_litert(model, output, FLAGS.height, FLAGS.width, input_dtype=FLAGS.input_dtype,
-                  metadata=metadata, overwrite=FLAGS.overwrite)
-    return f"{FLAGS.input_dtype} images of {FLAGS.height}x{FLAGS.width}, TFLite builtins only"
+def described():
+    """What was written, for the line srn-export prints."""
+    return {"saved_model": "signatures: serving_default, serving_uint8, levels",
+            "keras": "keras.saving.load_model restores it",
+            "onnx": f"opset {FLAGS.opset}, {FLAGS.input_dtype} {FLAGS.layout.upper()} images "
+                    "of any size",
+            "litert": f"{FLAGS.input_dtype} images of {FLAGS.height}x{FLAGS.width}, TFLite "
+                      "builtins only"}[FLAGS.format]
 
 
 def main(argv):
@@ -170,6 +155,7 @@ def main(argv):
     import_tensorflow()
 
     from srn_tf.checkpoints.loading import load_deblur_model
+    from srn_tf.export.formats import export_model
     from srn_tf.models.inference_options import RELEASE_OPTIONS, options_of
     from srn_tf.models.presets import resolve_model_path
     from srn_tf.models.srn_deblur_net import SRNDeblurNet
@@ -179,10 +165,11 @@ def main(argv):
         if not isinstance(model, SRNDeblurNet):
             fail(f"{resolve_model_path(FLAGS.checkpoint)}: is already an export "
                  f"({type(model).__name__}); export the checkpoint it came from")
-        described = export(model, output)
+        export_model(model, output, FLAGS.format, overwrite=FLAGS.overwrite,
+                     **format_arguments(FLAGS.checkpoint))
     except (OSError, ValueError) as error:
         fail(str(error))
-    print(f"exported {resolve_model_path(FLAGS.checkpoint)} -> {output} ({described})")
+    print(f"exported {resolve_model_path(FLAGS.checkpoint)} -> {output} ({described()})")
     options = options_of(model)
     if options != RELEASE_OPTIONS:
         steps = ", ".join(f"{name}={value}" for name, value in options.to_config().items())

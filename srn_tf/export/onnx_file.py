@@ -22,10 +22,10 @@ import tensorflow as tf
 
 from srn_tf.atomic_files import atomic_file
 from srn_tf.write_safety import check_destination
+from srn_tf.export.formats import MIN_OPSET
 from srn_tf.export.metadata import check_export_options, export_metadata
 from srn_tf.export.graph import export_graph_function
 
-MIN_OPSET = 17
 OUTPUT_NAME = "deblurred"
 
 
