@@ -109,9 +109,8 @@ def build_paths(model, weights, image, folder, names):
         else:
             skipped["litert"] = "pip install 'srn-tf[litert]'"
     if "deblur_image" in names:
-        paths["deblur_image"] = lambda: srn_tf.deblur_image(model, image, flips=1,
-                                                            flat_level=False, denoise=False,
-                                                            kernel_refinement=False)[None]
+        paths["deblur_image"] = lambda: srn_tf.deblur_image(
+            model, image, srn_tf.quality_options("network"))[None]
     return paths, skipped
 
 

@@ -61,7 +61,7 @@ except ImportError as error:
                      "matplotlib") from None
 
 from benchmarks.machine import machine
-from srn_tf import deblur_image, load_model, psnr
+from srn_tf import InferenceOptions, deblur_image, load_model, psnr
 from srn_tf.atomic_files import write_json
 from srn_tf.data.synth.render import CameraResponse, blur_along_path, compress_jpeg
 from srn_tf.data.synth.spatially_varying import SPATIAL_KINDS, render_spatially_varying
@@ -144,8 +144,7 @@ def run_stages(model, blurred):
     """stage -> float32 output, and step -> seconds, for one uint8 blurred image."""
     planes = blurred.astype(np.float32) / 255.0
     seconds = {}
-    network = lambda flips: deblur_image(model, planes, flips=flips, flat_level=False,  # noqa: E731
-                                         kernel_refinement=False, denoise=False)
+    network = lambda flips: deblur_image(model, planes, InferenceOptions(flips=flips))  # noqa: E731
     out = {}
     out["network"], seconds["network"] = _timed(network, 1)
     out["flips4"], seconds["flips4"] = _timed(network, 4)

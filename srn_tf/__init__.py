@@ -11,10 +11,12 @@ Public API:
                                          TF1 checkpoint, preset name; None: the bundled model
     InferenceOptions(...)                what runs around the network (flips, flat
                                          level, kernel refinement, denoise)
+    quality_options(name)                the InferenceOptions of a quality mode
+                                         ("network", "standard", "best")
     predict_any_size(model, images)      any height and width, gray models on RGB
     synthesize_dataset(output_dir, ...)  GOPRO-style blurred/sharp pairs from sharp images
-    deblur_image(model, image)           one numpy image (any size, dtype, channels),
-                                         with the model's inference defaults
+    deblur_image(model, image, options)  one numpy image (any size, dtype, channels);
+                                         options None: the model's own
     psnr(image, reference)               MATLAB's psnr on 8-bit images (the paper's)
     ssim(image, reference, definition)   MATLAB's 3-D ssim ("matlab") or "per_channel"
     export_model(model, path, format)    a SavedModel, ONNX, LiteRT or .keras file
@@ -53,6 +55,7 @@ _EXPORTS = {
     "predict_any_size": "srn_tf.models.padding",
     "predict_levels_any_size": "srn_tf.models.padding",
     "psnr": "srn_tf.evaluation.metrics",
+    "quality_options": "srn_tf.models.inference_options",
     "save_model": "srn_tf.checkpoints.model_folder",
     "synthesize_dataset": "srn_tf.data.synth.dataset",
     "ssim": "srn_tf.evaluation.metrics",
@@ -81,8 +84,14 @@ class _RegisterOnKerasImport:
     """A one-shot import hook: once `keras` has been imported, imports the network's
     module, whose decorators register its classes with Keras.
 
-    Importing Keras here instead would load TensorFlow (its default backend) when
-    the console scripts import `srn_tf`, before they check their flags.
+    Why a hook and not a plain mechanism: Keras offers none for a package outside its
+    own. `keras.saving.load_model` finds "srn_tf>SRNDeblurNet" only among classes
+    already registered (or passed as `custom_objects`): it imports a config's module
+    only for keras, keras_hub, keras_cv and keras_nlp, and reads no entry point.
+    Registering means running `keras.saving.register_keras_serializable`, which needs
+    Keras imported, and importing Keras loads its backend, TensorFlow: 5 to 10 s on
+    every `import srn_tf`, and before the console scripts check their flags (all of
+    them import this package first). So registration waits for Keras's own import.
     """
 
     def find_spec(self, name, path=None, target=None):

@@ -87,9 +87,8 @@ def main(work):
         arrays[f"keras_file_{level}"] = output
 
     default = srn_tf.load_model("default")
-    arrays["default_network"] = srn_tf.deblur_image(default, inputs["default_image"], flips=1,
-                                                    flat_level=False, kernel_refinement=False,
-                                                    denoise=False)
+    arrays["default_network"] = srn_tf.deblur_image(default, inputs["default_image"],
+                                                    srn_tf.quality_options("network"))
     arrays["default_deblurred"] = srn_tf.deblur_image(default, inputs["default_image"])
 
     without_weights = os.path.join(work, "without_keras_weights")

@@ -106,9 +106,8 @@ def reference(tmp_path_factory):
                                                                   inputs["images_keras_file"]),
             "resized": resized,
             "default_network": srn_tf.deblur_image(srn_tf.load_model("default"),
-                                                   inputs["default_image"], flips=1,
-                                                   flat_level=False, kernel_refinement=False,
-                                                   denoise=False),
+                                                   inputs["default_image"],
+                                                   srn_tf.quality_options("network")),
             "default_deblurred": srn_tf.deblur_image(srn_tf.load_model("default"),
                                                      inputs["default_image"])}
 

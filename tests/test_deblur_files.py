@@ -211,13 +211,14 @@ def test_the_model_folder_decides_the_post_processing_by_default_by_name_or_by_p
     np.testing.assert_array_equal(results[None], results["default"])
     np.testing.assert_array_equal(results[None], results[str(preset)])
     for source, refined in ((None, True), (checkpoint, False)):
-        expected = srn_tf.deblur_image(model, image, **dict.fromkeys(options, refined))
+        expected = srn_tf.deblur_image(model, image,
+                                       InferenceOptions(**dict.fromkeys(options, refined)))
         # Another model instance: truncation may flip a value within float32 noise
         # of an integer boundary.
         assert np.mean(results[source] != expected) < 1e-3
         for option in options:
             settings = dict.fromkeys(options, refined) | {option: not refined}
-            other = srn_tf.deblur_image(model, image, **settings)
+            other = srn_tf.deblur_image(model, image, InferenceOptions(**settings))
             assert np.mean(results[source] != other) > 0.1, option
 
 
@@ -240,9 +241,9 @@ def test_big_images_are_tiled_automatically(monkeypatch, checkpoint, tmp_path):
     seen = []
     original = deblur_module.deblur_image
 
-    def spy(model, image, **kwargs):
+    def spy(model, image, *args, **kwargs):
         seen.append(kwargs["tile"])
-        return original(model, image, **kwargs)
+        return original(model, image, *args, **kwargs)
 
     monkeypatch.setattr(deblur_module, "deblur_image", spy)
     image_io.write_image(tmp_path / "big.png", _random((80, 96, 3), np.uint8))

@@ -140,17 +140,18 @@ def test_first_command_runs_the_network_once_and_refines_the_output(deblurred_ex
     assert model.inference_options.to_config() == dict(
         flips=1, flat_level=True, kernel_refinement=True, denoise=True)
     refined = dict(flat_level=True, kernel_refinement=True, denoise=True)
-    once = srn_tf.deblur_image(model, blurred, flips=1, **refined)
+    once = srn_tf.deblur_image(model, blurred, srn_tf.InferenceOptions(flips=1, **refined))
     # Another process, the same arithmetic: truncation to 8 bits may flip a value
     # lying within float32 noise of an integer boundary.
     assert np.mean(result != once) < 1e-3
-    four = srn_tf.deblur_image(model, blurred, flips=4, **refined)
+    four = srn_tf.deblur_image(model, blurred, srn_tf.InferenceOptions(flips=4, **refined))
     assert np.mean(result != four) > 0.05
     # The flat level is matched, the output refined by its kernel (one kernel
     # explains this image: disagreement 1.19) and denoised too. Measured: each one
     # left out changes 20%, 36% and 82% of the values.
     for option in refined:
-        other = srn_tf.deblur_image(model, blurred, flips=1, **(refined | {option: False}))
+        other = srn_tf.deblur_image(
+            model, blurred, srn_tf.InferenceOptions(flips=1, **(refined | {option: False})))
         assert np.mean(result != other) > 0.1, option
 
 

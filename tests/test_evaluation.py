@@ -222,7 +222,8 @@ def test_srn_eval_flip_ensemble_scores_like_evaluate_and_bad_counts_are_refused(
     _, datalist, _, _, checkpoint = test_set
     stdout, summary = _srn_eval_report(checkpoint, datalist, tmp_path / "report", "--flips=2")
     assert "2 flipped copies averaged" in stdout
-    expected = evaluation.evaluate(model, paired_images.read_datalist(datalist), flips=2,
+    expected = evaluation.evaluate(model, paired_images.read_datalist(datalist),
+                                   options=srn_tf.InferenceOptions(flips=2),
                                    progress=lambda line: None)
     assert summary["flips"] == 2 and summary["psnr"] == pytest.approx(expected["psnr"], abs=1e-9)
     result = srn_eval(f"--checkpoint={checkpoint}", f"--datalist={datalist}", "--flips=3")
@@ -242,7 +243,8 @@ def test_srn_eval_output_options_score_like_evaluate(test_set, model, tmp_path, 
     assert [phrase for phrase in OUTPUT_OPTIONS.values() if phrase in stdout] == [
         OUTPUT_OPTIONS[option]]
     pairs = paired_images.read_datalist(datalist)
-    expected = evaluation.evaluate(model, pairs, progress=lambda line: None, **{option: True})
+    options = srn_tf.InferenceOptions(**{option: True})
+    expected = evaluation.evaluate(model, pairs, options=options, progress=lambda line: None)
     plain = evaluation.evaluate(model, pairs, progress=lambda line: None)
     assert [key for key in OUTPUT_OPTIONS if summary[key]] == [option]
     assert summary["psnr"] == pytest.approx(expected["psnr"], abs=1e-9)

@@ -188,15 +188,16 @@ def test_flip_ensemble_averages_the_outputs_of_flipped_copies_flipped_back(model
     assert np.abs(outputs[4] - outputs[0]).mean() > 0.01
     for flips in (2, 4, 8):
         expected = np.clip(np.mean(outputs[:flips], axis=0), 0, 1)
-        np.testing.assert_allclose(srn_tf.deblur_image(model, image, flips=flips), expected,
+        np.testing.assert_allclose(srn_tf.deblur_image(model, image, srn_tf.InferenceOptions(flips=flips)), expected,
                                    atol=FLOAT_TOLERANCE, rtol=0)
-    np.testing.assert_allclose(srn_tf.deblur_image(model, image, flips=1),
+    np.testing.assert_allclose(srn_tf.deblur_image(model, image, srn_tf.InferenceOptions(flips=1)),
                                np.clip(outputs[0], 0, 1), atol=FLOAT_TOLERANCE, rtol=0)
 
 
 def test_unknown_flips_is_a_clear_error(models):
     with pytest.raises(ValueError, match="flips must be one of 1, 2, 4, 8. Received: flips=3"):
-        srn_tf.deblur_image(models["color"], np.zeros((32, 32, 3), np.uint8), flips=3)
+        srn_tf.deblur_image(models["color"], np.zeros((32, 32, 3), np.uint8),
+                            srn_tf.InferenceOptions(flips=3))
 
 
 def test_unknown_precision_is_a_clear_error(models):
@@ -225,7 +226,8 @@ def test_flat_level_matches_the_whole_output_to_the_input_over_flat_areas(models
     expected = np.clip(match_flat_level(image, output), 0, 1)
     # A random model moves flat grey, so matching changes the result.
     assert np.abs(expected - np.clip(output, 0, 1)).mean() > 1e-3
-    np.testing.assert_allclose(srn_tf.deblur_image(model, image, flat_level=True), expected,
+    np.testing.assert_allclose(srn_tf.deblur_image(model, image, srn_tf.InferenceOptions(flat_level=True)),
+                               expected,
                                atol=FLOAT_TOLERANCE, rtol=0)
     # Off by default, as the release.
     np.testing.assert_allclose(srn_tf.deblur_image(model, image), np.clip(output, 0, 1),
@@ -233,7 +235,8 @@ def test_flat_level_matches_the_whole_output_to_the_input_over_flat_areas(models
     # Tiled, one offset per channel for the whole stitched image, not one per tile:
     # where neither result is clipped, they differ by the same constant everywhere.
     tiled = srn_tf.deblur_image(model, image, tile=64, tile_overlap=16)
-    tiled_matched = srn_tf.deblur_image(model, image, tile=64, tile_overlap=16, flat_level=True)
+    tiled_matched = srn_tf.deblur_image(model, image, srn_tf.InferenceOptions(flat_level=True),
+                                        tile=64, tile_overlap=16)
     covered = []
     for channel in range(3):
         inside = ((tiled[..., channel] > 0) & (tiled[..., channel] < 1)
@@ -255,9 +258,10 @@ def test_denoise_removes_the_inputs_noise_level_from_the_output_after_the_flat_l
     expected = denoise_output(image, match_flat_level(image, output))
     assert np.abs(expected - np.clip(match_flat_level(image, output), 0, 1)).mean() > 1e-3
     np.testing.assert_allclose(
-        srn_tf.deblur_image(model, image, flat_level=True, denoise=True), expected,
+        srn_tf.deblur_image(model, image, srn_tf.InferenceOptions(flat_level=True, denoise=True)),
+        expected,
         atol=FLOAT_TOLERANCE, rtol=0)
-    np.testing.assert_allclose(srn_tf.deblur_image(model, image, denoise=True),
+    np.testing.assert_allclose(srn_tf.deblur_image(model, image, srn_tf.InferenceOptions(denoise=True)),
                                denoise_output(image, output), atol=FLOAT_TOLERANCE, rtol=0)
 
 
@@ -270,25 +274,30 @@ def test_kernel_refinement_runs_after_the_flat_level_and_before_denoising(models
     output = srn_tf.predict_any_size(model, image[None]).numpy()[0]
     refined = refine_with_kernel(image, output)
     assert np.abs(np.clip(refined, 0, 1) - np.clip(output, 0, 1)).mean() > 1e-3
-    np.testing.assert_allclose(srn_tf.deblur_image(model, image, kernel_refinement=True),
+    np.testing.assert_allclose(srn_tf.deblur_image(model, image, srn_tf.InferenceOptions(kernel_refinement=True)),
                                np.clip(refined, 0, 1), atol=FLOAT_TOLERANCE, rtol=0)
     expected = denoise_output(image, refine_with_kernel(image, match_flat_level(image, output)))
     np.testing.assert_allclose(
-        srn_tf.deblur_image(model, image, flat_level=True, kernel_refinement=True, denoise=True),
+        srn_tf.deblur_image(model, image, srn_tf.InferenceOptions(flat_level=True, kernel_refinement=True,
+                                                            denoise=True)),
         expected, atol=FLOAT_TOLERANCE, rtol=0)
 
 
-def test_unset_steps_follow_the_models_own_inference_options(models):
+def test_no_options_run_the_models_own_and_given_options_replace_them(models):
     from srn_tf.models.inference_options import InferenceOptions, attach_options
 
     preset = _small_model("color")
-    attach_options(preset, InferenceOptions(flips=2, flat_level=True, denoise=True))
+    own = InferenceOptions(flips=2, flat_level=True, denoise=True)
+    attach_options(preset, own)
     image = _image((40, 56, 3), np.uint8, seed=4)
-    steps = dict(flips=2, flat_level=True, kernel_refinement=False, denoise=True)
     # The same weights and the same steps: the same arithmetic, bit for bit.
     np.testing.assert_array_equal(srn_tf.deblur_image(preset, image),
-                                  srn_tf.deblur_image(models["color"], image, **steps))
-    # A given value overrides the model's; a model without options runs as the release.
-    np.testing.assert_array_equal(srn_tf.deblur_image(preset, image, flips=1, flat_level=False,
-                                                      denoise=False),
+                                  srn_tf.deblur_image(models["color"], image, own))
+    # Given options replace the model's; a model without options runs as the release.
+    np.testing.assert_array_equal(srn_tf.deblur_image(preset, image, InferenceOptions()),
                                   srn_tf.deblur_image(models["color"], image))
+
+
+def test_options_that_are_not_inference_options_are_a_clear_error(models):
+    with pytest.raises(TypeError, match="options must be an InferenceOptions"):
+        srn_tf.deblur_image(models["color"], np.zeros((32, 32, 3), np.uint8), {"flips": 2})

@@ -28,35 +28,39 @@ def test_the_modes_and_the_bundled_preset():
 
 
 # In a process of its own: srn-deblur's flags are absl globals, and other tests define
-# flags of the same names (srn-train's) in this one. Importing srn_tf.cli.deblur loads
-# no TensorFlow, so this costs a second.
-OVERRIDES = (
+# flags of the same names (srn-train's) in this one.
+OPTIONS_FROM_FLAGS = (
     "import json, sys\n"
     "from absl import flags\n"
     "import srn_tf.cli.deblur\n"
-    "from srn_tf.cli.common import run_option_overrides\n"
+    "from srn_tf.cli.common import options_from_flags\n"
     "results = []\n"
     "for arguments in json.loads(sys.argv[1]):\n"
     "    flags.FLAGS.unparse_flags()\n"
     "    flags.FLAGS(['srn-deblur', *arguments])\n"
-    "    results.append(run_option_overrides())\n"
+    "    options = options_from_flags(flags.FLAGS.checkpoint)\n"
+    "    results.append(options and options.to_config())\n"
     "print(json.dumps(results))\n")
 
 
-def run_option_overrides_for(*argument_lists):
-    result = subprocess.run([sys.executable, "-c", OVERRIDES, json.dumps(argument_lists)],
+def options_from_flags_for(*argument_lists):
+    result = subprocess.run([sys.executable, "-c", OPTIONS_FROM_FLAGS,
+                             json.dumps(argument_lists)],
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout)
 
 
 def test_quality_sets_every_step_and_step_flags_override_it():
-    unset, best, best_overridden, network_refined = run_option_overrides_for(
+    unset, best, best_overridden, network_refined, default_flipped = options_from_flags_for(
         [], ["--quality=best"], ["--quality=best", "--flips=2", "--nodenoise"],
-        ["--quality=network", "--kernel_refinement"])
-    # Without --quality, unset steps stay None: the model folder's own then apply.
-    assert unset == dict(flips=None, flat_level=None, denoise=None, kernel_refinement=None)
+        ["--quality=network", "--kernel_refinement"], ["--flips=2"])
+    # No quality flag: no options built, the model's own then apply where it loads.
+    assert unset is None
     assert best == quality_options("best").to_config()
+    # A step flag alone changes that step of the model's own options (the bundled
+    # model's: the standard quality).
+    assert default_flipped == quality_options("standard").override(flips=2).to_config()
     assert best_overridden == dict(flips=2, flat_level=True, kernel_refinement=True,
                                    denoise=False)
     assert network_refined == dict(flips=1, flat_level=False, kernel_refinement=True,

@@ -76,9 +76,7 @@ def test_each_step_streamed_matches_the_whole_image_step(model, monkeypatch, ste
     options = STEPS[step]
     image = _blurred_photo()
     expected = _whole_image_steps(model, image, options, 128)
-    result = srn_tf.deblur_image(model, image, tile=128, tile_overlap=64, flips=options.flips,
-                                 flat_level=options.flat_level, denoise=options.denoise,
-                                 kernel_refinement=options.kernel_refinement)
+    result = srn_tf.deblur_image(model, image, options, tile=128, tile_overlap=64)
     assert result.shape == image.shape and result.dtype == image.dtype
     difference = np.abs(result.astype(int) - expected.astype(int))
     if step in ("network", "flat level"):

@@ -37,6 +37,7 @@ from apache_beam.ml.inference.base import ModelHandler, PredictionResult, RunInf
 from srn_tf.atomic_files import temporary_name
 from srn_tf.data import image_io
 from srn_tf.inference import per_file
+from srn_tf.models.inference_options import InferenceOptions
 from srn_tf.write_safety import OutputRefused, replaced_input_message
 
 FAILURES_FILE = "failures.csv"
@@ -56,11 +57,12 @@ class BatchSettings:
         output_path: output folder, local or a URI; outputs mirror the input tree.
         checkpoint, model_type: the model (`load_deblur_model`), a path the
             workers can read; None for the bundled model.
+        options: the `InferenceOptions` run around the network; None: the
+            model's own.
         height, width: both for the release's fixed-size mode, or neither.
         precision, tile, tile_overlap: as for `per_file.deblur_decoded`.
         output_format: None to keep each input's format, else an extension.
         overwrite: replace existing outputs (otherwise they are skipped).
-        flips, flat_level, kernel_refinement, denoise: None takes the model's own.
         batch_size: most images one RunInference call takes.
         max_megapixels: refuse images of more pixels (millions), read from each
             file's header before decoding (`image_io.read_image_with_metadata`).
@@ -70,6 +72,7 @@ class BatchSettings:
     output_path: str
     checkpoint: str = None
     model_type: str = None
+    options: InferenceOptions = None
     height: int = None
     width: int = None
     precision: str = "float32"
@@ -77,10 +80,6 @@ class BatchSettings:
     tile_overlap: int = None
     output_format: str = None
     overwrite: bool = False
-    flips: int = None
-    flat_level: bool = None
-    kernel_refinement: bool = None
-    denoise: bool = None
     batch_size: int = 8
     max_megapixels: float = image_io.DEFAULT_MAX_MEGAPIXELS
 
@@ -261,12 +260,7 @@ class DeblurModelHandler(ModelHandler):
         return load_deblur_model(self._settings.checkpoint, self._settings.model_type)
 
     def run_inference(self, batch, model, inference_args=None):
-        from srn_tf.models.inference_options import options_of
-
         settings = self._settings
-        options = options_of(model).override(
-            flips=settings.flips, flat_level=settings.flat_level, denoise=settings.denoise,
-            kernel_refinement=settings.kernel_refinement)
         errors = per_file.file_errors()
         outcomes = [None] * len(batch)
         same_size_together = sorted(
@@ -278,9 +272,9 @@ class DeblurModelHandler(ModelHandler):
                 if settings.height is None:  # the fixed-size mode shrinks big images
                     per_file.check_memory_of_shape(work.item.source, model, work.image.shape,
                                                    work.image.itemsize, settings.tile)
-                image = per_file.deblur_decoded(model, work.image, options, settings.precision,
-                                                settings.height, settings.width, settings.tile,
-                                                settings.tile_overlap)
+                image = per_file.deblur_decoded(
+                    model, work.image, settings.options, settings.precision, settings.height,
+                    settings.width, settings.tile, settings.tile_overlap)
                 reason = None
             except errors as error:
                 image, reason = None, per_file.failure_reason(work.item.source, error)

@@ -4,9 +4,10 @@ import os
 
 from srn_tf.checkpoints.export_runners import (LITERT_EXTENSION, ONNX_EXTENSION, LiteRTRunner,
                                                OnnxRunner, export_file_kind)
-from srn_tf.checkpoints.model_folder import CONFIG_FILE, load_model
+from srn_tf.checkpoints.model_folder import CONFIG_FILE, folder_options, load_model
 from srn_tf.checkpoints.saved_model_runner import SavedModelRunner, is_saved_model
 from srn_tf.checkpoints.tf1_checkpoint import is_tf1_checkpoint, load_tf1_checkpoint
+from srn_tf.models.inference_options import RELEASE_OPTIONS, options_of
 from srn_tf.models.model_types import build_model, model_type_of
 from srn_tf.models.presets import resolve_model_path
 
@@ -56,3 +57,20 @@ def load_deblur_model(checkpoint=None, model_type=None):
         raise FileNotFoundError(f"{checkpoint}: no such checkpoint")
     raise ValueError(f"{checkpoint}: not an srn_tf checkpoint folder, a SavedModel, an "
                      ".onnx or .tflite file or an original TF1 checkpoint")
+
+
+def inference_options_at(checkpoint=None):
+    """The `InferenceOptions` `load_deblur_model(checkpoint)` attaches, without building
+    the network: a checkpoint or SavedModel folder's `srn_config.json` "inference"
+    section, an export file's metadata, the release's for a TF1 checkpoint.
+
+    Raises:
+        ValueError: the section or the export file is bad.
+    """
+    path = resolve_model_path(checkpoint)
+    if export_file_kind(path) is not None and os.path.isfile(path):
+        return options_of(load_deblur_model(path))
+    folder = path if os.path.isdir(path) else os.path.dirname(path) or "."
+    if not os.path.isfile(os.path.join(folder, CONFIG_FILE)):
+        return RELEASE_OPTIONS
+    return folder_options(folder)

@@ -22,16 +22,17 @@ from absl import flags
 
 from srn_tf.cli.common import (MODEL_SOURCES, check_checkpoint, check_file_run_flags,
                                check_image_input, check_max_megapixels, check_output_folder,
-                               check_outputs_spare_inputs, check_tile_flags,
+                               check_outputs_spare_inputs, check_quality_flags, check_tile_flags,
                                define_device_flags, define_file_run_flags,
-                               define_max_megapixels_flag, define_model_flags, fail,
-                               pass_unknown_flags, run_console_script, run_option_overrides,
-                               select_gpu, verbose)
+                               define_max_megapixels_flag, define_model_flags,
+                               define_quality_flags, fail, options_from_flags, pass_unknown_flags,
+                               run_console_script, select_gpu, verbose)
 
 FLAGS = flags.FLAGS
 define_model_flags("Model to run: " + MODEL_SOURCES + " A path every worker can read at the "
                    "same place (the bundled model always can).")
 define_device_flags()
+define_quality_flags()
 flags.DEFINE_string("input_pattern", None,
                     "An image, a folder (searched recursively) or a quoted glob pattern "
                     "('**' matches subfolders): a local path, listed as srn-deblur lists "
@@ -91,7 +92,7 @@ def main(argv):
     _check_paths()
     checkpoint = check_checkpoint(FLAGS.checkpoint)
     check_tile_flags(FLAGS.tile, FLAGS.tile_overlap, checkpoint, zero_means_untiled=True)
-    overrides = run_option_overrides()
+    check_quality_flags()
     select_gpu(FLAGS.gpu)
     if not verbose():
         logging.getLogger().setLevel(logging.ERROR)
@@ -99,7 +100,7 @@ def main(argv):
         import apache_beam  # noqa: F401
     except ImportError:
         fail(BEAM_MISSING)
-    options = _pipeline_options(beam_arguments)
+    pipeline_options = _pipeline_options(beam_arguments)
 
     from srn_tf.batch.pipeline import FAILURES_FILE, BatchSettings, run_batch
     from srn_tf.write_safety import OutputRefused
@@ -110,9 +111,9 @@ def main(argv):
         width=FLAGS.width, precision=FLAGS.precision, tile=FLAGS.tile,
         tile_overlap=FLAGS.tile_overlap, output_format=FLAGS.format,
         overwrite=FLAGS.overwrite, batch_size=FLAGS.batch_size,
-        max_megapixels=max_megapixels, **overrides)
+        max_megapixels=max_megapixels, options=options_from_flags(FLAGS.checkpoint))
     try:
-        summary = run_batch(settings, options)
+        summary = run_batch(settings, pipeline_options)
     except OutputRefused as refused:
         fail(str(refused))
     if not summary["images"]:

@@ -107,16 +107,18 @@ def options_from_flags(checkpoint):
     steps = {"flips": FLAGS.flips, "flat_level": FLAGS.flat_level,
              "kernel_refinement": FLAGS.kernel_refinement, "denoise": FLAGS.denoise}
     if FLAGS.quality is not None:
-        return quality_options(FLAGS.quality).override(**steps)
-    if all(value is None for value in steps.values()):
+        base = quality_options(FLAGS.quality)
+    elif all(value is None for value in steps.values()):
         return None
-    import_tensorflow()
-    from srn_tf.checkpoints.loading import inference_options_at
+    else:
+        import_tensorflow()
+        from srn_tf.checkpoints.loading import inference_options_at
 
-    try:
-        return inference_options_at(checkpoint).override(**steps)
-    except (OSError, ValueError) as error:
-        fail(str(error).splitlines()[0])
+        try:
+            base = inference_options_at(checkpoint)
+        except (OSError, ValueError) as error:
+            fail(str(error).splitlines()[0])
+    return base.override(**steps)
 
 
 def define_file_run_flags():

@@ -16,15 +16,17 @@ from absl import flags
 
 from srn_tf.cli.common import (MODEL_SOURCES, check_checkpoint, check_file_run_flags,
                                check_image_input, check_max_megapixels, check_output_file,
-                               check_output_folder, check_outputs_spare_inputs, check_tile_flags,
-                               define_device_flags, define_file_run_flags,
-                               define_max_megapixels_flag, define_model_flags, fail, print_device,
-                               run_console_script, run_option_overrides, select_gpu)
+                               check_output_folder, check_outputs_spare_inputs,
+                               check_quality_flags, check_tile_flags, define_device_flags,
+                               define_file_run_flags, define_max_megapixels_flag,
+                               define_model_flags, define_quality_flags, fail, options_from_flags,
+                               print_device, run_console_script, select_gpu)
 from srn_tf.tensorflow_startup import import_tensorflow
 
 FLAGS = flags.FLAGS
 define_model_flags("Model to run: " + MODEL_SOURCES)
 define_device_flags()
+define_quality_flags()
 flags.DEFINE_string("input_path", "./testing_set",
                     "An image file, a folder (searched recursively for .png, .jpg, .jpeg, "
                     ".bmp, .webp, .tif, .tiff) or a quoted glob pattern ('**' matches "
@@ -58,7 +60,7 @@ def main(argv):
     _check_paths()
     check_tile_flags(FLAGS.tile, FLAGS.tile_overlap, check_checkpoint(FLAGS.checkpoint),
                      zero_means_untiled=True)
-    overrides = run_option_overrides()
+    check_quality_flags()
     select_gpu(FLAGS.gpu)
     import_tensorflow()
     print_device()
@@ -72,7 +74,7 @@ def main(argv):
             precision=FLAGS.precision, tile=FLAGS.tile, tile_overlap=FLAGS.tile_overlap,
             output_format=FLAGS.format, overwrite=FLAGS.overwrite,
             side_by_side_path=FLAGS.side_by_side, max_megapixels=max_megapixels,
-            **overrides)
+            options=options_from_flags(FLAGS.checkpoint))
     except (FileNotFoundError, ValueError) as error:
         fail(str(error))
     if summary.side_by_side:

@@ -21,14 +21,16 @@ from absl import flags
 
 from srn_tf.cli.common import (MODEL_SOURCES, check_checkpoint, check_input_path,
                                check_max_megapixels, check_output_file, check_output_folder,
-                               check_tile_flags, define_device_flags, define_max_megapixels_flag,
-                               define_model_flags, fail, print_device, run_console_script,
-                               run_option_overrides, select_gpu)
+                               check_quality_flags, check_tile_flags, define_device_flags,
+                               define_max_megapixels_flag, define_model_flags,
+                               define_quality_flags, fail, options_from_flags, print_device,
+                               run_console_script, select_gpu)
 from srn_tf.tensorflow_startup import import_tensorflow
 
 FLAGS = flags.FLAGS
 define_model_flags("Model to evaluate: " + MODEL_SOURCES)
 define_device_flags()
+define_quality_flags()
 flags.DEFINE_string("datalist", None,
                     "Test list in the release's format: one 'sharp_path blur_path' pair per "
                     "line, relative to --data_root.")
@@ -84,7 +86,7 @@ def main(argv):
         fail(f"unexpected arguments: {' '.join(argv[1:])}")
     _check_flags()
     max_megapixels = check_max_megapixels()
-    overrides = run_option_overrides()
+    check_quality_flags()
     select_gpu(FLAGS.gpu)
 
     import os
@@ -137,7 +139,7 @@ def main(argv):
         save_images=FLAGS.save_images, contact_sheet_path=FLAGS.contact_sheet,
         contact_sheet_count=FLAGS.contact_sheet_count, metadata=metadata,
         progress=lambda line: print(line, flush=True), max_megapixels=max_megapixels,
-        listed=listed, **overrides)
+        listed=listed, options=options_from_flags(FLAGS.checkpoint))
     print(evaluation.format_summary(summary))
     for failure in summary["failures"]:
         print(f"error: {failure}", file=sys.stderr)

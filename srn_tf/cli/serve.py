@@ -16,12 +16,14 @@ import tempfile
 from absl import flags
 
 from srn_tf.cli.common import (MODEL_SOURCES, check_checkpoint, check_max_megapixels,
-                               define_max_megapixels_flag, define_model_flags, device_line, fail,
-                               run_console_script)
+                               check_quality_flags, define_max_megapixels_flag,
+                               define_model_flags, define_quality_flags, device_line, fail,
+                               options_from_flags, run_console_script)
 from srn_tf.tensorflow_startup import import_tensorflow
 
 FLAGS = flags.FLAGS
 define_model_flags("Model to serve: " + MODEL_SOURCES)
+define_quality_flags()
 flags.DEFINE_string("host", "127.0.0.1",
                     "Address to listen on. The default answers this machine only; another "
                     "address (0.0.0.0: every network) lets anyone who reaches it upload "
@@ -55,6 +57,7 @@ def main(argv):
         fail(f"--max_queue must be at least 1. Received: {FLAGS.max_queue}")
     max_megapixels = check_max_megapixels()
     check_checkpoint(FLAGS.checkpoint)
+    check_quality_flags()
 
     from srn_tf.serve.server import bind, is_loopback, url_of
 
@@ -79,8 +82,8 @@ def main(argv):
     except (OSError, ValueError) as error:
         fail(str(error).splitlines()[0])
     folder = tempfile.mkdtemp(prefix="srn-serve-")
-    service = DeblurService(model_runner(model), folder, max_queue=FLAGS.max_queue,
-                            min_side=model.size_multiple,
+    run = model_runner(model, options_from_flags(FLAGS.checkpoint))
+    service = DeblurService(run, folder, max_queue=FLAGS.max_queue, min_side=model.size_multiple,
                             description=_describe(FLAGS.checkpoint), log=sys.stdout,
                             max_megapixels=max_megapixels,
                             memory_check=memory_check_of(model))

@@ -21,7 +21,7 @@ from srn_tf.atomic_files import atomic_file
 from srn_tf.data.contact_sheet import contact_sheet
 from srn_tf.data.image_io import DEFAULT_MAX_MEGAPIXELS, as_rgb8, read_image, write_image
 from srn_tf.inference.deblur import deblur_image
-from srn_tf.models.inference_options import options_of
+from srn_tf.models.inference_options import options_for
 from srn_tf.evaluation.metrics import psnr, ssim
 from srn_tf.atomic_files import write_json
 
@@ -50,10 +50,9 @@ def _mean(values):
     return float(np.mean(values)) if values else None
 
 
-def evaluate(model, pairs, output_dir=None, ssim_definition="matlab", precision="float32",
-             tile=None, tile_overlap=None, save_images=False, contact_sheet_path=None,
-             contact_sheet_count=4, metadata=None, progress=print, flips=None,
-             flat_level=None, denoise=None, kernel_refinement=None,
+def evaluate(model, pairs, output_dir=None, options=None, ssim_definition="matlab",
+             precision="float32", tile=None, tile_overlap=None, save_images=False,
+             contact_sheet_path=None, contact_sheet_count=4, metadata=None, progress=print,
              max_megapixels=DEFAULT_MAX_MEGAPIXELS, listed=None):
     """Deblurs every pair's blurred image and scores input and output against the sharp one.
 
@@ -66,9 +65,9 @@ def evaluate(model, pairs, output_dir=None, ssim_definition="matlab", precision=
         output_dir: folder for `per_image.csv` (rewritten after every image) and
             `summary.json`, both written atomically; None writes no report.
         ssim_definition: "matlab" (the paper's) or "per_channel" (see metrics.py).
-        precision, tile, tile_overlap, flips, flat_level, denoise,
-            kernel_refinement: passed to `deblur_image` (None: the model's
-            inference defaults); the summary records the values that ran.
+        options: the `InferenceOptions` run around the network (`deblur_image`);
+            None: the model's own. The summary records the values that ran.
+        precision, tile, tile_overlap: passed to `deblur_image`.
         save_images: also write each deblurred image to `output_dir/images/<name>`.
         contact_sheet_path: PNG to write blurred | deblurred | sharp strips of the
             `contact_sheet_count` images with the smallest PSNR gain into.
@@ -88,8 +87,7 @@ def evaluate(model, pairs, output_dir=None, ssim_definition="matlab", precision=
     """
     if save_images and output_dir is None:
         raise ValueError("save_images needs an output_dir")
-    options = options_of(model).override(flips=flips, flat_level=flat_level, denoise=denoise,
-                                         kernel_refinement=kernel_refinement)
+    options = options_for(model, options)
     if output_dir is not None:
         os.makedirs(output_dir, exist_ok=True)
     rows, failures, seconds = [], [], []
@@ -103,10 +101,8 @@ def evaluate(model, pairs, output_dir=None, ssim_definition="matlab", precision=
                 raise ValueError(f"{pair.blur_path}: is {blurred.shape[1]}x{blurred.shape[0]} "
                                  f"but its sharp image is {sharp.shape[1]}x{sharp.shape[0]}")
             start = time.perf_counter()
-            output = deblur_image(model, blurred, precision=precision, tile=tile,
-                                  tile_overlap=tile_overlap, flips=options.flips,
-                                  flat_level=options.flat_level, denoise=options.denoise,
-                                  kernel_refinement=options.kernel_refinement)
+            output = deblur_image(model, blurred, options, precision, tile=tile,
+                                  tile_overlap=tile_overlap)
             elapsed = time.perf_counter() - start
             if save_images:
                 path = _output_image_path(output_dir, pair.name)

@@ -18,7 +18,7 @@ import numpy as np
 from srn_tf.inference.postprocess.denoising import denoise_output
 from srn_tf.inference.postprocess.flat_level import match_flat_level
 from srn_tf.inference.flip_ensemble import flip_ensemble
-from srn_tf.models.inference_options import options_of
+from srn_tf.models.inference_options import options_for
 from srn_tf.inference.postprocess.kernel_refinement import refine_with_kernel
 from srn_tf.inference.postprocess.noise import noise_level
 from srn_tf.models.srn_deblur_net import SRNDeblurNet
@@ -209,8 +209,7 @@ def _from_model_batch(model, outputs, channels):
     return outputs[0]
 
 
-def deblur_image(model, image, precision="float32", tile=None, tile_overlap=None, flips=None,
-                 flat_level=None, denoise=None, kernel_refinement=None):
+def deblur_image(model, image, options=None, precision="float32", tile=None, tile_overlap=None):
     """Deblurs one image of any size, type and channel count.
 
     The image is edge-padded at the bottom and right to a multiple of the
@@ -226,8 +225,21 @@ def deblur_image(model, image, precision="float32", tile=None, tile_overlap=None
             `SavedModelRunner` (an `srn-export` SavedModel; float32 only).
         image: (height, width, channels) numpy array, channels 1, 3 or 4, dtype
             uint8, uint16 or float32 in [0, 1]; at least 16 pixels a side.
-        precision: "float32" (the release's arithmetic), "bfloat16" (about twice
-            as fast on CPUs with AVX512_BF16) or "float16" (GPUs).
+        options: the `InferenceOptions` of the steps around the network, in this
+            order: `flips` copies run and averaged (1: once, as the release; 2
+            also flipped left to right, 4 also upside down and both, 8 also
+            those 4 of the transpose; each tile's, when tiled), then
+            `flat_level` (`postprocess.flat_level`), `kernel_refinement` where
+            one kernel explains the whole image (`postprocess.kernel_refinement`,
+            `postprocess.kernel_agreement`) and `denoise` (`postprocess.denoising`).
+            None: the model's own (`model.inference_options`, from its folder's
+            `srn_config.json`: the bundled model's is the "standard" quality of
+            `inference_options.QUALITY_MODES`; a model without one runs once and
+            returns the network's output, as the release).
+            `srn_tf.quality_options("best")` names a quality mode's options;
+            `options_of(model).override(flips=4)` changes one step of the model's.
+        precision: "float32" (the release's arithmetic), "bfloat16" (faster on CPUs
+            with AVX512_BF16 or AMX; docs/precision-and-speed.md) or "float16" (GPUs).
         tile: None to run the whole image at once, else the largest tile side in
             pixels (at least 4 size multiples, `tiling.smallest_tile`): an image
             larger than one tile runs every step in overlapping tiles, blended
@@ -236,33 +248,13 @@ def deblur_image(model, image, precision="float32", tile=None, tile_overlap=None
             approximate the whole-image result (see docs/tiling.md).
         tile_overlap: least overlap of neighbouring tiles in pixels, below `tile`
             (default `tiling.default_overlap`: 64, at most half the tile).
-        flips: 1 runs the image once (the release); 2 also runs it flipped left to
-            right, 4 also upside down and both, 8 also those 4 of its transpose;
-            the outputs, mapped back, are averaged (each tile's, when tiled).
-            Slower by about that factor (docs/deblurring.md, "Flip ensemble").
-        flat_level: subtract from the result, per channel, its mean offset from
-            the input over the input's flat areas (`postprocess.flat_level`).
-        kernel_refinement: then estimate the blur kernel from the result and
-            the input and deconvolve the input with it, close to the result,
-            as far as one kernel explains the whole image
-            (`postprocess.kernel_refinement`, `postprocess.kernel_agreement`).
-        denoise: then remove noise of the level estimated in the input
-            (`postprocess.denoising`; wavelet shrinkage).
-
-        Each of `flips`, `flat_level`, `kernel_refinement` and `denoise` left at
-        None takes the model's own default (`model.inference_options`, from its
-        folder's `srn_config.json`: the bundled model's preset, the "standard"
-        quality of `options.QUALITY_MODES`, runs once with the three steps; a
-        model without one runs once and returns the network's output, as the
-        release).
 
     Returns:
         The deblurred image, same shape and dtype as `image`.
     """
     _check_image(image, model)
     check_precision(precision)
-    options = options_of(model).override(flips=flips, flat_level=flat_level, denoise=denoise,
-                                         kernel_refinement=kernel_refinement)
+    options = options_for(model, options)
     dtype = image.dtype
     channels = 3 if image.shape[2] == 4 else image.shape[2]
     run = flip_ensemble(_padded_run(model, precision), options.flips)

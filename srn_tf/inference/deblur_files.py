@@ -18,7 +18,7 @@ from srn_tf.checkpoints.loading import load_deblur_model
 from srn_tf.data import image_io
 from srn_tf.data.comparison import comparison_strip, side_by_side
 from srn_tf.inference import per_file
-from srn_tf.models.inference_options import options_of
+from srn_tf.models.inference_options import options_for
 from srn_tf.inference.tiling import check_tiling
 
 
@@ -107,10 +107,9 @@ class _Progress:
         print(f"[{count}/{self.total}] {status} {path} ({rate})", flush=True)
 
 
-def deblur_files(input_path, output_path, checkpoint=None, model_type=None, height=None,
-                 width=None, precision="float32", tile=None, tile_overlap=None,
+def deblur_files(input_path, output_path, checkpoint=None, model_type=None, options=None,
+                 height=None, width=None, precision="float32", tile=None, tile_overlap=None,
                  output_format=None, overwrite=False, side_by_side_path=None, progress=True,
-                 flips=None, flat_level=None, denoise=None, kernel_refinement=None,
                  max_megapixels=image_io.DEFAULT_MAX_MEGAPIXELS):
     """Deblurs every image `input_path` names into `output_path`.
 
@@ -122,6 +121,8 @@ def deblur_files(input_path, output_path, checkpoint=None, model_type=None, heig
             bundled default), or an already loaded `SRNDeblurNet` /
             `SavedModelRunner`.
         model_type: the release's `--model`, for TF1 checkpoints.
+        options: the `InferenceOptions` run around the network (`deblur_image`);
+            None: the model's own (its folder's `srn_config.json`).
         height, width: both or neither; run the release's fixed-size test mode.
         precision: "float32", "bfloat16" or "float16".
         tile: None to tile automatically (`per_file.auto_tile`), 0 never to tile,
@@ -136,9 +137,6 @@ def deblur_files(input_path, output_path, checkpoint=None, model_type=None, heig
             (`srn_tf.data.comparison`), or None: every image deblurred in
             this call, and every skipped one beside its existing output.
         progress: print progress on stdout.
-        flips, flat_level, denoise, kernel_refinement: as for `deblur_image`;
-            None takes the model's own inference defaults (its folder's
-            `srn_config.json`, `srn_tf.models.inference_options`).
         max_megapixels: an input of more pixels (millions, from its header) fails
             before it is decoded (`image_io.read_image_with_metadata`).
 
@@ -172,8 +170,7 @@ def deblur_files(input_path, output_path, checkpoint=None, model_type=None, heig
         model = load_deblur_model(checkpoint, model_type)
     if tile:
         check_tiling(tile, tile_overlap, model.size_multiple)
-    options = options_of(model).override(flips=flips, flat_level=flat_level, denoise=denoise,
-                                         kernel_refinement=kernel_refinement)
+    options = options_for(model, options)
     summary = DeblurSummary(
         unsupported=image_io.list_unsupported_images(input_path, exclude=[output_path]))
     strips = []

@@ -33,8 +33,7 @@ def _resize(image, height, width):
     return np.clip(np.round(np.stack(channels, axis=-1)), 0, 65535).astype(np.uint16)
 
 
-def deblur_fixed_size(model, image, height, width, precision="float32", flips=None,
-                      flat_level=None, denoise=None, kernel_refinement=None):
+def deblur_fixed_size(model, image, height, width, options=None, precision="float32"):
     """Deblurs `image` through a height x width input, as the release's test mode.
 
     Args:
@@ -45,8 +44,7 @@ def deblur_fixed_size(model, image, height, width, precision="float32", flips=No
             model's size multiple; the
             image is transposed first if it is portrait, so they describe the
             landscape orientation.
-        precision, flips, flat_level, denoise, kernel_refinement: as for
-            `deblur_image` (None: the model's inference defaults).
+        options, precision: as for `deblur_image` (options None: the model's own).
 
     Returns:
         The deblurred image, same shape and dtype as `image`.
@@ -72,9 +70,7 @@ def deblur_fixed_size(model, image, height, width, precision="float32", flips=No
     else:
         h_fit, w_fit = h, w
     padded = np.pad(colour, ((0, height - h_fit), (0, width - w_fit), (0, 0)), mode="edge")
-    result = deblur_image(model, padded, precision=precision, flips=flips,
-                          flat_level=flat_level, denoise=denoise,
-                          kernel_refinement=kernel_refinement)[:h_fit, :w_fit]
+    result = deblur_image(model, padded, options, precision)[:h_fit, :w_fit]
     if shrunk:
         result = _resize(result, h, w)
     if portrait:

@@ -117,14 +117,14 @@ def check_memory_of_shape(source, model, shape, bytes_per_sample, tile=None, ava
                            available)
 
 
-def deblur_decoded(model, image, options, precision="float32", height=None, width=None,
+def deblur_decoded(model, image, options=None, precision="float32", height=None, width=None,
                    tile=None, tile_overlap=None):
     """Deblurs one decoded image as srn-deblur does.
 
     Args:
         model: a loaded model (`load_deblur_model`).
         image: the array `image_io.read_image_with_metadata` returned.
-        options: the `InferenceOptions` to run (the model's, overridden by flags).
+        options: the `InferenceOptions` to run; None: the model's own.
         precision: "float32", "bfloat16" or "float16".
         height, width: both for the release's fixed-size mode, or neither.
         tile: None to tile automatically (`auto_tile`), 0 never to tile, or the
@@ -137,16 +137,12 @@ def deblur_decoded(model, image, options, precision="float32", height=None, widt
     if height is not None:
         from srn_tf.inference.fixed_size import deblur_fixed_size
 
-        return deblur_fixed_size(model, image, height, width, precision, options.flips,
-                                 options.flat_level, options.denoise,
-                                 options.kernel_refinement)
+        return deblur_fixed_size(model, image, height, width, options, precision)
     from srn_tf.inference import deblur
 
     side = auto_tile(model, image.shape) if tile is None else (tile or None)
-    return deblur.deblur_image(model, image, precision=precision, tile=side,
-                               tile_overlap=tile_overlap, flips=options.flips,
-                               flat_level=options.flat_level, denoise=options.denoise,
-                               kernel_refinement=options.kernel_refinement)
+    return deblur.deblur_image(model, image, options, precision, tile=side,
+                               tile_overlap=tile_overlap)
 
 
 def fit_to_format(image, extension):

@@ -2,10 +2,13 @@
 
 A model folder's `srn_config.json` may carry an "inference" section with these
 fields; `load_model` and `load_deblur_model` attach it to the model they return
-(`model.inference_options`), and `deblur_image`, `deblur_files`, `evaluate` and
-the console scripts start from it. A model without one (a model you build, train
-or convert) runs as the release ran: once, its network's output as it is.
-Numpy only, so the command line can check values before TensorFlow loads.
+(`model.inference_options`). It is the one object that carries these steps:
+`deblur_image`, `deblur_fixed_size`, `deblur_decoded`, `deblur_files`,
+`evaluate`, srn-batch's `BatchSettings` and srn-serve each take an `options`
+(None: the model's own), and the console scripts build it once from the model's
+options and their flags. A model without options (one you build, train or
+convert) runs as the release ran: once, its network's output as it is.
+Plain Python, so the command line can check values before TensorFlow loads.
 """
 
 import dataclasses
@@ -70,20 +73,21 @@ class InferenceOptions:
         return dataclasses.asdict(self)
 
     def override(self, **values):
-        """These options with every value that is not None replaced."""
+        """These options with every value that is not None replaced (the console
+        scripts' step flags over a quality mode or a model's own options)."""
         return dataclasses.replace(self, **{name: value for name, value in values.items()
                                             if value is not None})
 
 
 RELEASE_OPTIONS = InferenceOptions()
 
-# Named sets of options (`srn-deblur --quality`), measured in docs/real-photographs.md:
+# Named sets of options (`srn-deblur --quality`); docs/real-photographs.md gives
+# each one's gains and time with the commands that measure them:
 # - "network": the network's own output, once (the release's way);
 # - "standard": once, then flat level, kernel refinement where one kernel explains
-#   the image, and denoising: the bundled model's default, 1.6 times the network's
-#   time end to end at 1280x720;
-# - "best": the same after 4 flipped copies: more on every set, 2.7 times the
-#   network's time.
+#   the image, and denoising: the bundled model's default;
+# - "best": the same after 4 flipped copies: a little more on every set, for
+#   4 runs of the network instead of one.
 QUALITY_MODES = {
     "network": RELEASE_OPTIONS,
     "standard": InferenceOptions(flips=1, flat_level=True, kernel_refinement=True, denoise=True),
@@ -106,6 +110,20 @@ def quality_options(quality):
 def options_of(model):
     """The `InferenceOptions` a model was loaded with; the release's when it has none."""
     return getattr(model, ATTRIBUTE, RELEASE_OPTIONS)
+
+
+def options_for(model, options=None):
+    """`options`, or the model's own (`options_of`) when it is None.
+
+    Raises:
+        TypeError: `options` is neither None nor `InferenceOptions`.
+    """
+    if options is None:
+        return options_of(model)
+    if not isinstance(options, InferenceOptions):
+        raise TypeError("options must be an InferenceOptions (e.g. srn_tf.quality_options("
+                        f"'best')) or None. Received: options={options!r}")
+    return options
 
 
 def attach_options(model, options):

@@ -485,15 +485,15 @@ class DeblurService:
         return path
 
 
-def model_runner(model):
+def model_runner(model, options=None):
     """`DeblurService`'s `run` for a loaded model: each image as srn-deblur deblurs it
-    (`per_file.deblur_decoded`): the model's own inference defaults (its preset),
-    float32, and automatic tiling (`per_file.auto_tile`), so memory stays bounded on
-    big images."""
-    from srn_tf.models.inference_options import options_of
+    (`per_file.deblur_decoded`): `options` (the `InferenceOptions`; None: the model's
+    own), float32, and automatic tiling (`per_file.auto_tile`), so memory stays
+    bounded on big images."""
     from srn_tf.inference.per_file import deblur_decoded
+    from srn_tf.models.inference_options import options_for
 
-    options = options_of(model)
+    options = options_for(model, options)
 
     def run(image):
         return deblur_decoded(model, image, options)
