@@ -16,13 +16,14 @@ from scipy import fft
 # Side of the estimated kernel in pixels: blur up to 32 pixels from the centre.
 KERNEL_SIZE = 65
 # Only the latent image's strongest gradients (this fraction) are trusted: the
-# network's edges are right where its fine texture is not. (0.03 gained 0.05 to
-# 0.27 dB less on noise-free unseen shake, 0.06 less still.)
+# network's edges are right where its fine texture is not.
 EDGE_FRACTION = 0.015
 # Tikhonov weight on the kernel, relative to the mean gradient power.
 KERNEL_REGULARISATION = 0.1
 # Kernel values below this fraction of its peak are estimation noise, set to 0.
 KERNEL_THRESHOLD = 0.15
+# Exponent from 8-bit values to linear light, where frames are averaged (sRGB's
+# approximate curve, as srn-synth renders).
 GAMMA = 2.2
 
 

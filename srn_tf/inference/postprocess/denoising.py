@@ -15,10 +15,9 @@ from skimage.restoration import denoise_wavelet
 
 from srn_tf.inference.postprocess.noise import noise_level
 
-# Daubechies' least-asymmetric wavelet with 4 vanishing moments. (The Haar wavelet,
-# scikit-image's default, gained 0.05 to 0.1 dB less on uniform shake with noise
-# 0.01 and 0.01 to 0.02 dB less where the blur varies; db4, coif1 and sym8 came
-# within 0.03 dB; docs/real-photographs.md.)
+# Daubechies' least-asymmetric wavelet with 4 vanishing moments: 0.05 to 0.1 dB more
+# than scikit-image's default Haar wavelet on noisy uniform shake (docs/deblurring.md,
+# "Output denoising").
 WAVELET = "sym4"
 
 

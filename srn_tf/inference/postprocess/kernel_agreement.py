@@ -5,7 +5,7 @@ camera shake without rotation and wrong wherever the blur varies across the
 frame: a camera rolling about a point (blur growing with the distance from it and
 turning with the direction), an object moving on its own, depth. There the one
 kernel is a compromise that fits no region, and deconvolving with it costs up to
-3.5 dB against the network's own output (docs/real-photographs.md).
+4 dB against the network's own output (docs/deblurring.md, "Kernel refinement").
 
 The test: with both images shrunk by `AGREEMENT_FACTOR`, one kernel is estimated
 from the whole image and one from each of `grid` x `grid` overlapping tiles, for
@@ -40,9 +40,9 @@ from srn_tf.inference.postprocess.blur_kernels import (KERNEL_SIZE, TO_DOMAIN, c
 # The images are shrunk by this factor first: the network's leftover blur there is
 # about a pixel, so the estimates catch the blur itself, and the test costs little.
 AGREEMENT_FACTOR = 2.0
-# Tiles per side of each grid, and the fraction of a tile each neighbour overlaps.
-# (With the 3x3 grid alone the worst image of a draw of the held-out sets was
-# -0.43 dB against the network's output, with both -0.30; docs/real-photographs.md.)
+# Tiles per side of each grid, and the fraction of a tile each neighbour overlaps: two
+# grids centred differently, so that a region blurred differently does not hide
+# between the tiles of one.
 GRIDS = (3, 4)
 TILE_OVERLAP = 0.5
 # Tiles with a side below this (pixels, at the shrunk size) are too small to pin a
@@ -53,10 +53,8 @@ SMALLEST_TILE = 48
 # input, give ratios near 1.
 FLOOR_FRACTION = 0.05
 # Disagreements at or below this refine in full; at or above `NO_AGREEMENT` not at
-# all. Uniform shake measures 1.0 to 1.6 (5 images of 84 from 1.66 to 2.8), blur
-# varying across the image 1.0 to 3.9. (Limits of 1.3 and 1.6 kept 0.01 to 0.02 dB
-# less of the gain on uniform shake, 1.4 and 1.7 lost up to 0.26 dB against the
-# network's output on single images; docs/real-photographs.md.)
+# all, linearly between: uniform shake measures 1.0 to 1.6, blur varying across the
+# image up to 3.9 (docs/deblurring.md, "Kernel refinement").
 FULL_AGREEMENT = 1.35
 NO_AGREEMENT = 1.65
 

@@ -39,61 +39,40 @@ from srn_tf.inference.postprocess.blur_kernels import (FROM_DOMAIN, KERNEL_SIZE,
 from srn_tf.inference.postprocess.kernel_agreement import refinement_share
 from srn_tf.inference.postprocess.noise import noise_level
 
-# The kernel is estimated coarse to fine: first on the images shrunk by the first
-# factor, where the network's leftover blur is below a pixel and the estimate
-# catches the whole path, then refined at each larger size from the deconvolution
-# at the size before. (Full size alone recovers only the part of the path the
-# network left, because deconvolving with that part gives the output back: it
-# gained 0.04 to 0.19 dB less on noise-free unseen shake; factors 2 and 1, 0.02 to
-# 0.14 dB less on three of the four sets; docs/default-model.md.)
+# Shrink factors, coarse to fine: at a third the network's leftover blur is under a
+# pixel, so the first estimate catches the whole camera path; full size alone finds
+# only the part the network left (docs/deblurring.md, "Kernel refinement").
 SCALES = (3.0, 1.5, 1.0)
-# Images shrunk below this side (pixels) skip that scale.
+# Images shrunk below this side (pixels) skip that scale: too few edges for a kernel.
 SMALLEST_SIDE = 48
-# Kernel estimates and deconvolutions alternate this many times at each scale. Once
-# at full size: the kernel barely changes there, and the full-size passes were two
-# thirds of the time (3 there: 2.2 s against 1.4 s for the network at 1280x720, and
-# 0.05 to 0.15 dB more on noise-free uniform shake, -0.07 to +0.03 dB with noise;
-# docs/real-photographs.md).
+# Estimate-and-deconvolve passes per scale: once at full size, where the kernel
+# barely changes and a pass costs the most.
 ITERATIONS = {3.0: 3, 1.5: 3, 1.0: 1}
-# Weight of the network's output against the deconvolution on noise-free input,
-# per kind of blur (linear light compresses dark values, so it needs more).
+# Weight of the network's output against the deconvolution on noise-free input, per
+# kind of blur (linear light compresses dark values, so it needs more).
 OUTPUT_WEIGHTS = {"8-bit": 0.03, "linear light": 0.1}
-# At the coarser scales the output is pulled towards less (this factor), so that
-# the next kernel comes from a sharper image.
+# At the coarser scales the weight is multiplied by this, so that the next kernel
+# comes from a sharper image.
 COARSE_WEIGHT_FACTOR = 0.3
-# The weight is multiplied by 1 + (noise / NOISE_SCALE)^2: noise of 0.01 (2.5
-# grey levels) makes it 12 times larger, so that the deconvolution does not amplify
-# it; a noise-free 8-bit photograph reads about 0.001, 1.1 times. (0.002 gained 0.06 to
-# 0.3 dB less on uniform shake with noise 0.01 and 1/255; 0.004 up to 0.2 dB more
-# there but lost up to 0.1 dB more on single images; docs/real-photographs.md.)
+# The weight is multiplied by 1 + (noise / NOISE_SCALE)^2: 1.1 on a noise-free 8-bit
+# photograph (noise about 0.001), 12 at noise 0.01, so the deconvolution does not
+# amplify the noise.
 NOISE_SCALE = 0.003
-# The two kinds' results are averaged with weights 1 / cost^BLEND_POWER (cost as
-# `_refine_in` returns it): a kind twice as costly gets 1/17 of the weight. Picking
-# the cheaper kind outright gained 0.04 to 0.17 dB less on three of the four
-# noise-free unseen shake sets, 0.02 more on the fourth (docs/default-model.md); a
-# power of 2: -0.07 to +0.06 dB.
+# The two kinds' results are averaged with weights 1 / cost^BLEND_POWER: a kind
+# twice as costly gets 1/17 of the weight, so the kind that made the input dominates.
 BLEND_POWER = 4
-# Pixels this far from the border are left out when the kinds of blur are compared.
+# Pixels this far from the border are left out when the kinds' costs are compared.
 RESIDUAL_MARGIN = 40
-# The output keeps a share of the refinement's change (times the agreement's,
-# `kernel_agreement.refinement_share`) that grows linearly with the input's noise
-# level, from `CLEAN_SHARE` on a noise-free input to `NOISY_SHARE` at `NOISY_LEVEL`
-# and above. On a clean input the deconvolution is weighted little against the
-# network's output and follows any error of the kernel; on a noisy one its larger
-# weight (`NOISE_SCALE`) already holds it close to the output, and more of its
-# change is worth keeping. (A share of 0.6 at every noise level gained +1.50 dB
-# instead of +1.66 on 8-bit unseen shake with noise 0.01 and, with the 3x3 agreement
-# alone, lost up to 0.66 dB against the network's output on a clean image of a
-# moving object; a clean share of 0.3 up to 0.28 dB; docs/real-photographs.md.)
+# The share of the refinement's change kept (times the agreement's) grows linearly
+# with the input's noise from CLEAN_SHARE to NOISY_SHARE at NOISY_LEVEL: on clean
+# input the loosely held deconvolution follows any error of the kernel, on noisy
+# input its heavier weight already holds it close to the output (docs/deblurring.md).
 CLEAN_SHARE = 0.2
 NOISY_SHARE = 1.2
 NOISY_LEVEL = 0.01
-# The refined image is kept within the smallest and largest value of the network's
-# output in the `RANGE_WINDOW` x `RANGE_WINDOW` square around each pixel, per
-# channel: a right kernel steepens edges within that range, a kernel wrong for a
-# region rings beyond it. (Without it the worst image of a draw of the held-out
-# sets was -0.37 dB against the network's output instead of -0.17; it costs 0.04 dB
-# of the uniform sets' mean gain; docs/real-photographs.md.)
+# Side of the square around each pixel whose range of the network's output the
+# result is clipped to (`within_local_range`): a right kernel steepens edges within
+# it, a kernel wrong for a region rings beyond it.
 RANGE_WINDOW = 5
 
 
