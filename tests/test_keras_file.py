@@ -54,6 +54,17 @@ def test_a_keras_file_loads_in_a_fresh_process_with_the_same_outputs(small_model
                                    atol=TOLERANCE, rtol=0, err_msg=f"level {level}")
 
 
+def test_srn_tf_imported_before_keras_registers_the_network_without_loading_keras():
+    # The other order (keras first) is LOAD_SCRIPT's. `import srn_tf` must not load Keras
+    # (and so TensorFlow); Keras's import, when it comes, registers the network.
+    code = ("import sys, srn_tf; assert 'keras' not in sys.modules, 'srn_tf loaded keras'; "
+            "import keras; print(keras.saving.get_registered_object('srn_tf>SRNDeblurNet'))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            timeout=300, cwd=REPO)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stdout.strip() == "<class 'srn_tf.models.srn_deblur_net.SRNDeblurNet'>"
+
+
 def test_the_file_keeps_the_architecture_and_the_dtype_policy(tmp_path):
     model = srn_tf.build_model("color", base_filters=4, blocks_per_stage=1, kernel_size=3,
                                residual_output=True, dtype="mixed_bfloat16")
