@@ -117,9 +117,8 @@ def test_default_model_sharpens_the_held_out_examples(deblurred_examples):
     # bundled weights, run as the first command runs them (one copy, flat level,
     # kernel refinement where one kernel explains the image, denoising), measure
     # +0.93 dB here (docs/default-model.md); 0.6 dB guards against shipping broken,
-    # untrained or older weights (the identity scores 0; an earlier step of the
-    # recipe +0.57 with 4 copies) with room for float rounding across CPUs (under
-    # 0.001 dB).
+    # untrained or older weights (the identity scores 0, an earlier step of the
+    # recipe less than 0.6) with room for float rounding across CPUs (under 0.001 dB).
     gains = []
     for sharp_path, blurred_path in example_pairs():
         sharp = image_io.read_image(sharp_path)

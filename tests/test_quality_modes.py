@@ -18,8 +18,8 @@ def test_the_modes_and_the_bundled_preset():
     assert quality_options("standard") == InferenceOptions(
         flips=1, flat_level=True, kernel_refinement=True, denoise=True)
     assert quality_options("best") == quality_options("standard").override(flips=4)
-    # The bundled model's folder asks for the standard mode (its cost is within
-    # 1.75 times the network's; docs/real-photographs.md).
+    # The bundled model's folder asks for the standard mode (docs/real-photographs.md
+    # gives its gain and cost).
     with open(os.path.join(default_model_path(), "srn_config.json")) as handle:
         preset = json.load(handle)["inference"]
     assert InferenceOptions.from_config(preset) == quality_options("standard")

@@ -17,7 +17,7 @@ dtype), and otherwise bands and crops of bounded size (docs/tiling.md, "Memory")
 5. the kernels for refinement are estimated on the crop richest in edges (at most
    `REFINE_CROP` a side) by `kernel_refinement.kernel_plan`, the code a whole image
    runs, and applied tile by tile with a margin of real neighbouring pixels
-   (`kernel_refinement.refine_with_plan`: deconvolution, local-range clip, share);
+   (`kernel_refinement.refine_with_plan`: deconvolution, share, local-range clip);
 6. denoising runs on the same tiles (BayesShrink's thresholds per tile), and the
    tiles are feathered as the network's are.
 
