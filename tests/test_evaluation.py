@@ -20,7 +20,7 @@ from scipy import ndimage
 from skimage import data
 
 import srn_tf
-from srn_tf.data import pairs as paired_images
+from srn_tf.data import pairs as pair_lists
 from srn_tf.evaluation import evaluate as evaluation
 from srn_tf.data.contact_sheet import LABEL_HEIGHT
 from srn_tf.data.image_io import as_rgb8, read_image, write_image
@@ -75,7 +75,7 @@ def model(test_set):
 def datalist_run(test_set, model, tmp_path_factory):
     """evaluate() on the data list with images saved: (summary, output_dir)."""
     output_dir = tmp_path_factory.mktemp("datalist_run")
-    pairs = paired_images.read_datalist(test_set[1])
+    pairs = pair_lists.read_datalist(test_set[1])
     summary = evaluation.evaluate(model, pairs, output_dir=str(output_dir), save_images=True,
                                   progress=lambda line: None)
     return summary, output_dir
@@ -129,7 +129,7 @@ def test_outputs_are_the_release_conversion_of_deblur_image(test_set, model, dat
 
 def test_gopro_layout_is_read_and_contact_sheet_shows_the_worst(test_set, model, tmp_path):
     _, _, gopro_dir, images, _ = test_set
-    pairs = paired_images.read_gopro(gopro_dir)
+    pairs = pair_lists.read_gopro(gopro_dir)
     assert [pair.name for pair in pairs] == [
         os.path.join("test", f"GOPR000{i}_11_00", "blur", "000001.png") for i in range(3)]
     sheet_path = tmp_path / "sheets" / "worst.png"
@@ -159,8 +159,8 @@ def test_every_problem_in_a_data_list_is_reported_before_running(test_set, tmp_p
         f"sharp/coffee.png blur/missing.png\n"
         f"{tmp_path / 'small.png'} blur/coffee.png\n"
         f"sharp/coffee.png\n")
-    with pytest.raises(paired_images.PairListError) as raised:
-        paired_images.read_datalist(datalist, data_root=root)
+    with pytest.raises(pair_lists.PairListError) as raised:
+        pair_lists.read_datalist(datalist, data_root=root)
     problems = raised.value.problems
     assert len(problems) == 3
     assert problems[0] == (f"{datalist}:3: expected 'sharp_path blur_path', found 1 fields: "
@@ -174,10 +174,10 @@ def test_gopro_scene_without_sharp_frame_is_named(test_set, tmp_path):
     os.makedirs(scene / "blur")
     os.makedirs(scene / "sharp")
     write_image(str(scene / "blur" / "000007.png"), test_set[3]["coffee"][0])
-    with pytest.raises(paired_images.PairListError, match="000007.png: no such file"):
-        paired_images.read_gopro(tmp_path / "GOPRO_Large")
-    with pytest.raises(paired_images.PairListError, match="blur_gamma: no such folder"):
-        paired_images.read_gopro(tmp_path / "GOPRO_Large", blur_folder="blur_gamma")
+    with pytest.raises(pair_lists.PairListError, match="000007.png: no such file"):
+        pair_lists.read_gopro(tmp_path / "GOPRO_Large")
+    with pytest.raises(pair_lists.PairListError, match="blur_gamma: no such folder"):
+        pair_lists.read_gopro(tmp_path / "GOPRO_Large", blur_folder="blur_gamma")
 
 
 def test_images_become_8_bit_rgb_before_scoring():
@@ -222,7 +222,7 @@ def test_srn_eval_flip_ensemble_scores_like_evaluate_and_bad_counts_are_refused(
     _, datalist, _, _, checkpoint = test_set
     stdout, summary = _srn_eval_report(checkpoint, datalist, tmp_path / "report", "--flips=2")
     assert "2 flipped copies averaged" in stdout
-    expected = evaluation.evaluate(model, paired_images.read_datalist(datalist),
+    expected = evaluation.evaluate(model, pair_lists.read_datalist(datalist),
                                    options=srn_tf.InferenceOptions(flips=2),
                                    progress=lambda line: None)
     assert summary["flips"] == 2 and summary["psnr"] == pytest.approx(expected["psnr"], abs=1e-9)
@@ -242,7 +242,7 @@ def test_srn_eval_output_options_score_like_evaluate(test_set, model, tmp_path, 
     stdout, summary = _srn_eval_report(checkpoint, datalist, tmp_path / "report", f"--{option}")
     assert [phrase for phrase in OUTPUT_OPTIONS.values() if phrase in stdout] == [
         OUTPUT_OPTIONS[option]]
-    pairs = paired_images.read_datalist(datalist)
+    pairs = pair_lists.read_datalist(datalist)
     options = srn_tf.InferenceOptions(**{option: True})
     expected = evaluation.evaluate(model, pairs, options=options, progress=lambda line: None)
     plain = evaluation.evaluate(model, pairs, progress=lambda line: None)
@@ -271,8 +271,8 @@ def test_a_corrupt_image_is_reported_and_the_others_still_scored(test_set, model
     corrupt = tmp_path / "corrupt.png"
     data_bytes = (root / "blur" / "coffee.png").read_bytes()
     corrupt.write_bytes(data_bytes[:len(data_bytes) // 2])
-    pairs = paired_images.read_datalist(datalist)
-    pairs[1] = paired_images.ImagePair("corrupt.png", str(corrupt), pairs[1].sharp_path)
+    pairs = pair_lists.read_datalist(datalist)
+    pairs[1] = pair_lists.ImagePair("corrupt.png", str(corrupt), pairs[1].sharp_path)
     lines = []
     summary = evaluation.evaluate(model, pairs, output_dir=str(tmp_path / "report"),
                                   progress=lines.append)
@@ -290,7 +290,7 @@ def test_an_exported_saved_model_scores_like_its_checkpoint(test_set, model, dat
 
     export_saved_model(model, tmp_path / "export")
     runner = load_deblur_model(str(tmp_path / "export"))
-    pairs = paired_images.read_datalist(test_set[1])
+    pairs = pair_lists.read_datalist(test_set[1])
     summary = evaluation.evaluate(runner, pairs, progress=lambda line: None)
     # Outputs agree to float32 rounding; a value may then truncate to the
     # neighbouring integer, which moves PSNR by far less than 0.01 dB.

@@ -95,24 +95,24 @@ def main(argv):
     import_tensorflow()
     print_device()
 
-    from srn_tf.data import pairs as paired_images
+    from srn_tf.data import pairs as pair_lists
 
     try:
         if FLAGS.datalist is not None:
-            pairs = paired_images.read_datalist(FLAGS.datalist, FLAGS.data_root, check=False)
+            pairs = pair_lists.read_datalist(FLAGS.datalist, FLAGS.data_root, check=False)
             dataset = os.path.abspath(FLAGS.datalist)
         else:
-            pairs = paired_images.read_gopro(FLAGS.gopro_dir, blur_folder=FLAGS.blur_folder,
+            pairs = pair_lists.read_gopro(FLAGS.gopro_dir, blur_folder=FLAGS.blur_folder,
                                              check=False)
             dataset = os.path.join(os.path.abspath(FLAGS.gopro_dir), "test", FLAGS.blur_folder)
-    except paired_images.PairListError as error:
+    except pair_lists.PairListError as error:
         for problem in error.problems:
             print(f"error: {problem}", file=sys.stderr)
         fail(f"{len(error.problems)} problem(s) in the test set's list; nothing was evaluated")
     if FLAGS.max_images:
         pairs = pairs[:FLAGS.max_images]
     listed = len(pairs)
-    pairs, skipped = paired_images.usable_pairs(pairs, max_megapixels=max_megapixels)
+    pairs, skipped = pair_lists.usable_pairs(pairs, max_megapixels=max_megapixels)
     for problem in skipped:
         print(f"skipped: {problem}", file=sys.stderr, flush=True)
     if not pairs:
