@@ -107,7 +107,7 @@ def test_over_size_non_image_and_empty_uploads_are_refused(server):
             ({"image": ("empty.png", b"")}, {}, 400, r"^empty\.png: the file is empty$"),
             ({"other": ("a.png", _png(photo(0)))}, {}, 400, r"no file in the field 'image'"),
             ({"image": ("tiny.png", _png(photo(0, 8, 8)))}, {}, 400,
-             r"^tiny\.png: the image is 8x8; the model needs at least 16 pixels"),
+             r"^tiny\.png: image is 8x8; SRN needs at least 16 pixels"),
             ({"image": ("a.png", _png(photo(0)))}, {"strength": "1.5"}, 400,
              r"strength must be a number from 0 to 1"),
         ]

@@ -260,8 +260,10 @@ class DeblurService:
         finally:
             os.remove(path)
         if min(image.shape[:2]) < self.min_side:
-            raise BadImage(f"{name}: the image is {image.shape[1]}x{image.shape[0]}; the model "
-                           f"needs at least {self.min_side} pixels on each side")
+            from srn_tf.models.padding import too_small_message
+
+            raise BadImage(f"{name}: "
+                           f"{too_small_message(self.min_side, *image.shape[:2])}")
         np.save(os.path.join(folder, "input.npy"), image)
         return Job(job_id, folder, upload.filename, extension, image, metadata)
 
