@@ -1,4 +1,5 @@
-"""Shared test settings: quiet TF logs, a `--runslow` option for slow tests."""
+"""Shared test settings: quiet TF logs, a `--runslow` option for slow tests, and
+precision="auto" resolving to float32 in-process on every machine (see the end)."""
 
 import os
 import re
@@ -62,3 +63,20 @@ def read_only_folder(tmp_path):
     folder.chmod(0o500)
     yield folder
     folder.chmod(0o700)
+
+
+# What tests compare with is the release's float32 arithmetic (pinned outputs, the TF1
+# graph, tolerances measured in float32), so in every in-process test precision="auto",
+# the library's default, sees a processor without native bfloat16 and no GPU: float32 on
+# any machine (AVX2, AVX-512 BF16, AMX, a GPU). Tests of "auto" fake the processor they
+# need (test_processor.py); console scripts run in a subprocess see the real one, and the
+# tests that compare their outputs with float32 pass --precision=float32.
+AVX2_ONLY_CPUINFO = "processor\t: 0\nflags\t\t: fpu sse sse2 avx fma avx2\n"
+
+
+@pytest.fixture(autouse=True)
+def processor_without_native_low_precision(monkeypatch):
+    from srn_tf import processor
+
+    monkeypatch.setattr(processor, "read_cpuinfo", lambda: AVX2_ONLY_CPUINFO)
+    monkeypatch.setattr(processor, "tensorflow_gpu", lambda: None)

@@ -1,6 +1,7 @@
 """What every console script does the same way: -h and --help, Ctrl-C, the device line."""
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -32,6 +33,18 @@ def test_dash_h_shows_the_same_help_as_double_dash_help(script):
     assert short.stdout.startswith(f"{script}:"), short.stdout[:200]
     assert "--" in short.stdout
     assert short.stdout == long.stdout
+
+
+@pytest.mark.parametrize("script, default", [
+    ("srn-deblur", "auto"), ("srn-batch", "auto"), ("srn-serve", "auto"),
+    ("srn-eval", "float32")])  # paper figures stay the release's arithmetic
+def test_help_lists_precision_auto_and_each_scripts_default(script, default):
+    result = subprocess.run(_command(script, "--help"), capture_output=True, text=True,
+                            timeout=120)
+    assert result.returncode == 0, result.stderr
+    flag = result.stdout.split("--precision: ", 1)[1].split("\n  --", 1)[0]
+    assert flag.startswith("<auto|float32|bfloat16|float16>: "), flag
+    assert f"(default: '{default}')" in flag, flag
 
 
 @pytest.fixture(scope="module")
@@ -77,7 +90,8 @@ def test_ctrl_c_stops_srn_deblur_with_one_line_and_status_130(small_photos, tmp_
 
 def test_the_device_line_says_where_the_network_runs_and_an_unseen_gpu(small_photos,
                                                                         tmp_path):
-    """--gpu=99 names a GPU no machine has: TensorFlow runs on the CPU, and says so."""
+    """--gpu=99 names a GPU no machine has: TensorFlow runs on the CPU, and says so; the
+    line then names the precision --precision=auto chose from this CPU's flags, and why."""
     result = subprocess.run(
         _command("srn-deblur", f"--input_path={small_photos}/photo_00.png",
                  f"--output_path={tmp_path}", "--quality=network", "--gpu=99"),
@@ -86,3 +100,5 @@ def test_the_device_line_says_where_the_network_runs_and_an_unseen_gpu(small_pho
     first = result.stdout.splitlines()[0]
     assert first.startswith("running on CPU ("), first
     assert "thread" in first and "--gpu=99 asked for a GPU, but TensorFlow sees none" in first
+    assert re.search(r"; precision bfloat16 \(auto: the CPU has (amx_bf16|avx512_bf16|bf16)\)$"
+                     r"|; precision float32 \(auto: no native bfloat16 on this CPU\)$", first), first

@@ -2,8 +2,8 @@
 
 Layers, lowest first (docs/api.md's code layout):
 
-    0  base          atomic_files, write_safety, precision, tensorflow_startup, config_file,
-                     data/ (image reading and writing, pairs, synthesis)
+    0  base          atomic_files, write_safety, precision, processor, tensorflow_startup,
+                     config_file, data/ (image reading and writing, pairs, synthesis)
     1  models        the network, its presets and the inference options they carry
     2  checkpoints   model folders, TF1 checkpoints, runners of exported files
     3  inference     deblurring images and files
@@ -27,7 +27,8 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent
 PACKAGE = "srn_tf"
 LAYERS = {
     "srn_tf.atomic_files": 0, "srn_tf.write_safety": 0, "srn_tf.precision": 0,
-    "srn_tf.tensorflow_startup": 0, "srn_tf.config_file": 0, "srn_tf.data": 0,
+    "srn_tf.processor": 0, "srn_tf.tensorflow_startup": 0, "srn_tf.config_file": 0,
+    "srn_tf.data": 0,
     "srn_tf.models": 1,
     "srn_tf.checkpoints": 2,
     "srn_tf.inference": 3,

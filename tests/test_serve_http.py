@@ -477,7 +477,9 @@ def test_ctrl_c_delivers_the_image_being_deblurred_then_cleans_up(tiny, tmp_path
     private_root = tmp_path / "tmp"
     private_root.mkdir()
     process = subprocess.Popen(
-        [os.path.join(BIN, "srn-serve"), f"--checkpoint={tiny[0]}", "--port=0"],
+        # float32: the precision expected_output computes in (this process's "auto").
+        [os.path.join(BIN, "srn-serve"), f"--checkpoint={tiny[0]}", "--port=0",
+         "--precision=float32"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         env={**os.environ, "TMPDIR": str(private_root)})
     try:
@@ -489,6 +491,7 @@ def test_ctrl_c_delivers_the_image_being_deblurred_then_cleans_up(tiny, tmp_path
         device = process.stdout.readline()
         assert device.startswith(("srn-serve: running on CPU (",
                                   "srn-serve: running on GPU: ")), device
+        assert device.rstrip().endswith("; precision float32"), device
         assert [path.name.startswith("srn-serve-") for path in private_root.iterdir()] == [True]
         big = photo(21, 1200, 1800)  # tiled automatically; long enough to be caught running
         response = {}

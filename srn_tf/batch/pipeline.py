@@ -75,7 +75,7 @@ class BatchSettings:
     options: InferenceOptions = None
     height: int = None
     width: int = None
-    precision: str = "float32"
+    precision: str = "auto"
     tile: int = None
     tile_overlap: int = None
     output_format: str = None

@@ -15,7 +15,7 @@ from absl import flags
 from srn_tf.models.inference_options import QUALITY_MODES
 from srn_tf import tensorflow_startup
 from srn_tf.config_file import CONFIG_FILE
-from srn_tf.precision import PRECISIONS
+from srn_tf.precision import INFERENCE_PRECISIONS
 from srn_tf.tensorflow_startup import import_tensorflow
 
 FLAGS = flags.FLAGS
@@ -39,15 +39,26 @@ def define_model_flags(checkpoint_help):
                       "their type.")
 
 
-def define_device_flags():
-    """The release's --gpu, and `srn_tf.deblur_image`'s --precision."""
+def define_device_flags(precision="auto"):
+    """The release's --gpu, and `srn_tf.deblur_image`'s --precision (`define_precision_flag`)
+    with the default `precision`."""
     flags.DEFINE_integer("gpu", 0,
                          "GPU index to run on; -1 runs on the CPU (the release's --gpu).")
-    flags.DEFINE_enum("precision", "float32", list(PRECISIONS),
-                      "Arithmetic: float32 (the release's), bfloat16 (faster on CPUs with "
-                      "AVX512_BF16 and on recent GPUs, slightly less exact) or float16 (GPUs). "
-                      "docs/precision-and-speed.md gives measured speeds and errors with their "
-                      "commands.")
+    define_precision_flag(precision)
+
+
+def define_precision_flag(default):
+    """--precision as `srn_tf.deblur_image` takes it. "auto" for the scripts that deblur
+    photos (srn-deblur, srn-batch, srn-serve); "float32" where results must stay the
+    release's arithmetic (srn-eval's paper figures)."""
+    flags.DEFINE_enum("precision", default, list(INFERENCE_PRECISIONS),
+                      "Arithmetic of the network. auto: what this processor computes "
+                      "natively, read from its flags: bfloat16 on CPUs with AVX512_BF16, AMX "
+                      "or Arm's BF16 (about half float32's time, slightly less exact), "
+                      "float16 on GPUs with tensor cores, float32 elsewhere and for exported "
+                      "models; the start-up line says which and why. float32: the release's "
+                      "arithmetic, bit for bit. docs/precision-and-speed.md gives measured "
+                      "speeds and errors with their commands.")
 
 
 def define_quality_flags():
@@ -355,13 +366,14 @@ def select_gpu(gpu):
     os.environ["CUDA_VISIBLE_DEVICES"] = "" if int(gpu) < 0 else str(gpu)
 
 
-def device_line(gpu=None):
+def device_line(gpu=None, precision=None):
     """The line a script prints once TensorFlow has loaded: where the network runs.
 
     "running on CPU (2 threads)", or "running on GPU: <name>" (", and N more" when
     several are visible); when `gpu` (the --gpu the user gave, None if not given)
     asks for a GPU that TensorFlow cannot see, the CPU line says so, since TensorFlow
-    falls back to the CPU silently.
+    falls back to the CPU silently. `precision`, a `srn_tf.processor.PrecisionChoice`
+    (None: not said), follows: "; precision bfloat16 (auto: the CPU has avx512_bf16)".
     """
     import tensorflow as tf
 
@@ -370,20 +382,39 @@ def device_line(gpu=None):
         name = tf.config.experimental.get_device_details(gpus[0]).get("device_name",
                                                                       gpus[0].name)
         more = f", and {len(gpus) - 1} more" if len(gpus) > 1 else ""
-        return f"running on GPU: {name}{more}"
-    threads = (tf.config.threading.get_intra_op_parallelism_threads()
-               or len(os.sched_getaffinity(0)))
-    line = f"running on CPU ({threads} thread{'s' if threads != 1 else ''})"
-    if gpu is not None and int(gpu) >= 0:
-        line += f"; --gpu={gpu} asked for a GPU, but TensorFlow sees none"
-    return line
+        line = f"running on GPU: {name}{more}"
+    else:
+        threads = (tf.config.threading.get_intra_op_parallelism_threads()
+                   or len(os.sched_getaffinity(0)))
+        line = f"running on CPU ({threads} thread{'s' if threads != 1 else ''})"
+        if gpu is not None and int(gpu) >= 0:
+            line += f"; --gpu={gpu} asked for a GPU, but TensorFlow sees none"
+    return line if precision is None else f"{line}; {precision}"
 
 
-def print_device(gpu_flag="gpu"):
+def precision_choice(checkpoint_path):
+    """The `srn_tf.processor.PrecisionChoice` --precision makes for the model at
+    `checkpoint_path` (`check_checkpoint`'s): an export (SavedModel, .onnx,
+    .tflite) runs float32, and exits when another precision is asked of one.
+    Imports TensorFlow."""
+    from srn_tf.checkpoints.export_runners import export_file_kind
+    from srn_tf.checkpoints.saved_model_runner import is_saved_model
+    from srn_tf.processor import resolve_precision
+
+    exported = export_file_kind(checkpoint_path) is not None or is_saved_model(checkpoint_path)
+    if exported and FLAGS.precision not in ("auto", "float32"):
+        fail(f"--precision={FLAGS.precision}: {checkpoint_path} is an export, which runs in "
+             "float32 only (give --precision=auto or float32)")
+    return resolve_precision(FLAGS.precision, exported)
+
+
+def print_device(gpu_flag="gpu", checkpoint_path=None):
     """Prints `device_line` on stdout, with the script's --`gpu_flag` when the user gave it
-    (None: the script has no such flag)."""
+    (None: the script has no such flag), and the precision --precision makes for the
+    model at `checkpoint_path` (None: the line leaves precision out)."""
     given = gpu_flag is not None and FLAGS[gpu_flag].present
-    print(device_line(FLAGS[gpu_flag].value if given else None), flush=True)
+    precision = precision_choice(checkpoint_path) if checkpoint_path is not None else None
+    print(device_line(FLAGS[gpu_flag].value if given else None, precision), flush=True)
 
 
 def fail(message):

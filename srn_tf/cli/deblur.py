@@ -58,12 +58,12 @@ def main(argv):
     check_file_run_flags()
     max_megapixels = check_max_megapixels()
     _check_paths()
-    check_tile_flags(FLAGS.tile, FLAGS.tile_overlap, check_checkpoint(FLAGS.checkpoint),
-                     zero_means_untiled=True)
+    checkpoint_path = check_checkpoint(FLAGS.checkpoint)
+    check_tile_flags(FLAGS.tile, FLAGS.tile_overlap, checkpoint_path, zero_means_untiled=True)
     check_quality_flags()
     select_gpu(FLAGS.gpu)
     import_tensorflow()
-    print_device()
+    print_device(checkpoint_path=checkpoint_path)
 
     from srn_tf.inference.deblur_files import deblur_files
 

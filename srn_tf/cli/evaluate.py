@@ -29,7 +29,7 @@ from srn_tf.tensorflow_startup import import_tensorflow
 
 FLAGS = flags.FLAGS
 define_model_flags("Model to evaluate: " + MODEL_SOURCES)
-define_device_flags()
+define_device_flags(precision="float32")  # paper figures: the release's arithmetic
 define_quality_flags()
 flags.DEFINE_string("datalist", None,
                     "Test list in the release's format: one 'sharp_path blur_path' pair per "
@@ -93,7 +93,7 @@ def main(argv):
     import sys
 
     import_tensorflow()
-    print_device()
+    print_device(checkpoint_path=check_checkpoint(FLAGS.checkpoint))
 
     from srn_tf.data import pairs as pair_lists
 

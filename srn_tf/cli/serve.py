@@ -17,12 +17,14 @@ from absl import flags
 
 from srn_tf.cli.common import (MODEL_SOURCES, check_checkpoint, check_max_megapixels,
                                check_quality_flags, define_max_megapixels_flag,
-                               define_model_flags, define_quality_flags, device_line, fail,
-                               options_from_flags, run_console_script)
+                               define_model_flags, define_precision_flag, define_quality_flags,
+                               device_line, fail, options_from_flags, precision_choice,
+                               run_console_script)
 from srn_tf.tensorflow_startup import import_tensorflow
 
 FLAGS = flags.FLAGS
 define_model_flags("Model to serve: " + MODEL_SOURCES)
+define_precision_flag("auto")
 define_quality_flags()
 flags.DEFINE_string("host", "127.0.0.1",
                     "Address to listen on. The default answers this machine only; another "
@@ -56,7 +58,7 @@ def main(argv):
     if FLAGS.max_queue < 1:
         fail(f"--max_queue must be at least 1. Received: {FLAGS.max_queue}")
     max_megapixels = check_max_megapixels()
-    check_checkpoint(FLAGS.checkpoint)
+    checkpoint_path = check_checkpoint(FLAGS.checkpoint)
     check_quality_flags()
 
     from srn_tf.serve.server import bind, is_loopback, url_of
@@ -82,7 +84,7 @@ def main(argv):
     except (OSError, ValueError) as error:
         fail(str(error).splitlines()[0])
     folder = tempfile.mkdtemp(prefix="srn-serve-")
-    run = model_runner(model, options_from_flags(FLAGS.checkpoint))
+    run = model_runner(model, options_from_flags(FLAGS.checkpoint), FLAGS.precision)
     service = DeblurService(run, folder, max_queue=FLAGS.max_queue, min_side=model.size_multiple,
                             description=_describe(FLAGS.checkpoint), log=sys.stdout,
                             max_megapixels=max_megapixels,
@@ -91,7 +93,7 @@ def main(argv):
     print(f"srn-serve: {url_of(sock)} serving {_describe(FLAGS.checkpoint)} "
           "(Ctrl-C stops)", flush=True)
     # After the address, which tools read from the first line.
-    print(f"srn-serve: {device_line()}", flush=True)
+    print(f"srn-serve: {device_line(precision=precision_choice(checkpoint_path))}", flush=True)
     try:
         serve(app, service, sock)
     except KeyboardInterrupt:

@@ -23,6 +23,7 @@ from srn_tf.inference.postprocess.kernel_refinement import refine_with_kernel
 from srn_tf.inference.postprocess.noise import noise_level
 from srn_tf.models.srn_deblur_net import SRNDeblurNet
 from srn_tf.precision import check_precision, keras_policy
+from srn_tf.processor import resolve_precision
 from srn_tf.models.padding import check_min_size, pad_to_multiple
 from srn_tf.inference.samples import SCALES, from_float, to_float
 from srn_tf.inference.streamed import deblur_streamed
@@ -209,7 +210,7 @@ def _from_model_batch(model, outputs, channels):
     return outputs[0]
 
 
-def deblur_image(model, image, options=None, precision="float32", tile=None, tile_overlap=None):
+def deblur_image(model, image, options=None, precision="auto", tile=None, tile_overlap=None):
     """Deblurs one image of any size, type and channel count.
 
     The image is edge-padded at the bottom and right to a multiple of the
@@ -238,8 +239,12 @@ def deblur_image(model, image, options=None, precision="float32", tile=None, til
             returns the network's output, as the release).
             `srn_tf.quality_options("best")` names a quality mode's options;
             `options_of(model).override(flips=4)` changes one step of the model's.
-        precision: "float32" (the release's arithmetic), "bfloat16" (faster on CPUs
-            with AVX512_BF16 or AMX; docs/precision-and-speed.md) or "float16" (GPUs).
+        precision: "auto" (the processor's native precision,
+            `srn_tf.processor.resolve_precision`: bfloat16 on CPUs with AVX512_BF16,
+            AMX or Arm's BF16, float16 on GPUs with tensor cores, else float32),
+            "float32" (the release's arithmetic, bit for bit), "bfloat16" or
+            "float16" (docs/precision-and-speed.md). An export (e.g.
+            `SavedModelRunner`) runs float32 only, which "auto" then is.
         tile: None to run the whole image at once, else the largest tile side in
             pixels (at least 4 size multiples, `tiling.smallest_tile`): an image
             larger than one tile runs every step in overlapping tiles, blended
@@ -253,7 +258,8 @@ def deblur_image(model, image, options=None, precision="float32", tile=None, til
         The deblurred image, same shape and dtype as `image`.
     """
     _check_image(image, model)
-    check_precision(precision)
+    precision = resolve_precision(precision,
+                                  exported=not isinstance(model, SRNDeblurNet)).precision
     options = options_for(model, options)
     dtype = image.dtype
     channels = 3 if image.shape[2] == 4 else image.shape[2]

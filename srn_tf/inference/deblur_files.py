@@ -108,7 +108,7 @@ class _Progress:
 
 
 def deblur_files(input_path, output_path, checkpoint=None, model_type=None, options=None,
-                 height=None, width=None, precision="float32", tile=None, tile_overlap=None,
+                 height=None, width=None, precision="auto", tile=None, tile_overlap=None,
                  output_format=None, overwrite=False, side_by_side_path=None, progress=True,
                  max_megapixels=image_io.DEFAULT_MAX_MEGAPIXELS):
     """Deblurs every image `input_path` names into `output_path`.
@@ -124,7 +124,8 @@ def deblur_files(input_path, output_path, checkpoint=None, model_type=None, opti
         options: the `InferenceOptions` run around the network (`deblur_image`);
             None: the model's own (its folder's `srn_config.json`).
         height, width: both or neither; run the release's fixed-size test mode.
-        precision: "float32", "bfloat16" or "float16".
+        precision: "auto" (the processor's own), "float32", "bfloat16" or "float16"
+            (`deblur_image`'s).
         tile: None to tile automatically (`per_file.auto_tile`), 0 never to tile,
             or the largest tile side in pixels.
         tile_overlap: least tile overlap in pixels (None: `deblur_image`'s default).

@@ -33,7 +33,7 @@ def _resize(image, height, width):
     return np.clip(np.round(np.stack(channels, axis=-1)), 0, 65535).astype(np.uint16)
 
 
-def deblur_fixed_size(model, image, height, width, options=None, precision="float32"):
+def deblur_fixed_size(model, image, height, width, options=None, precision="auto"):
     """Deblurs `image` through a height x width input, as the release's test mode.
 
     Args:

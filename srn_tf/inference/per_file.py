@@ -117,7 +117,7 @@ def check_memory_of_shape(source, model, shape, bytes_per_sample, tile=None, ava
                            available)
 
 
-def deblur_decoded(model, image, options=None, precision="float32", height=None, width=None,
+def deblur_decoded(model, image, options=None, precision="auto", height=None, width=None,
                    tile=None, tile_overlap=None):
     """Deblurs one decoded image as srn-deblur does.
 
@@ -125,7 +125,8 @@ def deblur_decoded(model, image, options=None, precision="float32", height=None,
         model: a loaded model (`load_deblur_model`).
         image: the array `image_io.read_image_with_metadata` returned.
         options: the `InferenceOptions` to run; None: the model's own.
-        precision: "float32", "bfloat16" or "float16".
+        precision: "auto" (the processor's own), "float32", "bfloat16" or "float16"
+            (`deblur_image`'s).
         height, width: both for the release's fixed-size mode, or neither.
         tile: None to tile automatically (`auto_tile`), 0 never to tile, or the
             largest tile side in pixels.

@@ -487,18 +487,18 @@ class DeblurService:
         return path
 
 
-def model_runner(model, options=None):
+def model_runner(model, options=None, precision="auto"):
     """`DeblurService`'s `run` for a loaded model: each image as srn-deblur deblurs it
     (`per_file.deblur_decoded`): `options` (the `InferenceOptions`; None: the model's
-    own), float32, and automatic tiling (`per_file.auto_tile`), so memory stays
-    bounded on big images."""
+    own), `precision` (as `deblur_image` takes it; "auto": the processor's own), and
+    automatic tiling (`per_file.auto_tile`), so memory stays bounded on big images."""
     from srn_tf.inference.per_file import deblur_decoded
     from srn_tf.models.inference_options import options_for
 
     options = options_for(model, options)
 
     def run(image):
-        return deblur_decoded(model, image, options)
+        return deblur_decoded(model, image, options, precision)
 
     return run
 
