@@ -194,3 +194,43 @@ def test_a_noise_level_given_is_the_one_used(sharp, shake):
     np.testing.assert_array_equal(refine_with_kernel(blurred, rough, noise_level(blurred)),
                                   estimated)
     assert not np.array_equal(refine_with_kernel(blurred, rough, NOISY_LEVEL), estimated)
+
+
+def test_reblurring_with_the_kernels_box_is_the_whole_kernels_convolution(sharp, shake):
+    # `reblur` cuts the kernel to the box around its non-zero values and its centre;
+    # the full 65 x 65 convolution (cv2.filter2D, mirrored borders) is the reference.
+    # 1e-6: float32 sums taken in another order (values in [0, 1]).
+    image = sharp.astype(np.float32)
+    for kernel in (shake, np.roll(shake, (20, -25), axis=(0, 1))):
+        full = cv2.filter2D(image, -1, np.ascontiguousarray(kernel[::-1, ::-1]),
+                            borderType=cv2.BORDER_REFLECT)
+        np.testing.assert_allclose(reblur(image, kernel.astype(np.float32)), full, atol=1e-6)
+        np.testing.assert_allclose(reblur(image[..., :1], kernel.astype(np.float32)),
+                                   full[..., :1], atol=1e-6)
+
+
+def test_a_kernel_estimator_kept_for_many_latent_images_gives_estimate_kernels_kernels(
+        sharp, shake):
+    blurred = reblur(sharp, shake).astype(np.float32)
+    estimator = blur_kernels.KernelEstimator(blurred, 33)
+    for latent in (sharp.astype(np.float32), _rough(sharp).astype(np.float32)):
+        np.testing.assert_array_equal(estimator(latent), estimate_kernel(blurred, latent, 33))
+
+
+def test_refinement_transforms_the_channels_only_in_its_last_deconvolutions(sharp, shake,
+                                                                            monkeypatch):
+    # Kernels come from the channels' mean, so every pass before the last deconvolves
+    # the mean alone: per kind of blur, the last deconvolution's two images are the
+    # only 3-channel forward transforms (before: every pass's, 6 per kind and scale).
+    channel_transforms = []
+    rfft2 = blur_kernels.fft.rfft2
+
+    def counting_rfft2(x, *args, **kwargs):
+        if x.ndim == 3 and x.shape[2] > 1:
+            channel_transforms.append(x.shape)
+        return rfft2(x, *args, **kwargs)
+
+    monkeypatch.setattr(blur_kernels.fft, "rfft2", counting_rfft2)
+    blurred = _blur(sharp, shake, "8-bit").astype(np.float32)
+    refine_with_one_kernel(blurred, _rough(sharp).astype(np.float32))
+    assert len(channel_transforms) == 2 * len(kernel_refinement.OUTPUT_WEIGHTS)
