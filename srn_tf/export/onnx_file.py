@@ -15,7 +15,6 @@ Height and width must be at least the size multiple (16); the metadata
 (`srn_tf.export.metadata`) is in the file's `metadata_props`.
 """
 
-import logging
 import os
 
 import tensorflow as tf
@@ -25,21 +24,9 @@ from srn_tf.write_safety import check_destination
 from srn_tf.export.formats import MIN_OPSET
 from srn_tf.export.metadata import check_export_options, export_metadata
 from srn_tf.export.graph import export_graph_function
+from srn_tf.inference.onnx_graph import convert_to_onnx
 
 OUTPUT_NAME = "deblurred"
-
-
-def convert_to_onnx(function, opset=MIN_OPSET):
-    """tf2onnx's ONNX `ModelProto` of a `tf.function` with one input signature.
-
-    The variables the function reads are frozen into the graph's initializers.
-    """
-    import tf2onnx
-
-    logging.getLogger("tf2onnx").setLevel(logging.ERROR)
-    proto, _ = tf2onnx.convert.from_function(function, input_signature=function.input_signature,
-                                             opset=opset)
-    return proto
 
 
 def export_onnx(model, path, layout="nhwc", input_dtype="float32", metadata=None,
