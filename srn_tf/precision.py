@@ -6,7 +6,8 @@
               scales the loss, as float16 gradients underflow)
 
 Inference also takes "auto" (`INFERENCE_PRECISIONS`): the precision the processor
-computes natively, chosen by `srn_tf.processor.resolve_precision`.
+computes natively, chosen by `srn_tf.processor.resolve_precision`; and "int8": the
+network quantized and run by onnxruntime (`srn_tf.inference.int8`; the `onnx` extra).
 
 Earlier versions of srn-train took the Keras policy names for its
 --mixed_precision flag; `normalize_precision` turns those into these words.
@@ -15,7 +16,8 @@ No TensorFlow here.
 
 PRECISIONS = ("float32", "bfloat16", "float16")
 AUTO = "auto"
-INFERENCE_PRECISIONS = (AUTO,) + PRECISIONS
+INT8 = "int8"
+INFERENCE_PRECISIONS = (AUTO,) + PRECISIONS + (INT8,)
 _KERAS_POLICIES = {"float32": "float32", "bfloat16": "mixed_bfloat16",
                    "float16": "mixed_float16"}
 # srn-train's former --mixed_precision values, still accepted.

@@ -15,7 +15,7 @@ from absl import flags
 from srn_tf.models.inference_options import QUALITY_MODES
 from srn_tf import tensorflow_startup
 from srn_tf.config_file import CONFIG_FILE
-from srn_tf.precision import INFERENCE_PRECISIONS
+from srn_tf.precision import INFERENCE_PRECISIONS, INT8
 from srn_tf.tensorflow_startup import import_tensorflow
 
 FLAGS = flags.FLAGS
@@ -57,7 +57,11 @@ def define_precision_flag(default):
                       "or Arm's BF16 (about half float32's time, slightly less exact), "
                       "float16 on GPUs with tensor cores, float32 elsewhere and for exported "
                       "models; the start-up line says which and why. float32: the release's "
-                      "arithmetic, bit for bit. docs/precision-and-speed.md gives measured "
+                      "arithmetic, bit for bit. int8: the network quantized by onnxruntime "
+                      "(pip install 'srn-tf[onnx]'), made on the first run for a model "
+                      "(a minute or so) and then read from a cache folder "
+                      "($SRN_TF_INT8_CACHE, default ~/.cache/srn-tf/int8); refused for a "
+                      "model it would deblur worse. docs/precision-and-speed.md gives measured "
                       "speeds and errors with their commands.")
 
 
@@ -310,6 +314,8 @@ def check_checkpoint(checkpoint):
         path = resolve_model_path(checkpoint)
     except (OSError, ValueError) as error:
         fail(str(error))
+    if "precision" in FLAGS and FLAGS.precision == INT8:
+        check_int8_request(path)
     if export_file_kind(path) is not None and os.path.lexists(path):
         if not os.path.isfile(path):
             fail(f"--checkpoint={path}: not a file (an {export_file_kind(path)} export is one)")
@@ -320,6 +326,22 @@ def check_checkpoint(checkpoint):
     if not os.path.exists(path) and not os.path.exists(path + ".index"):
         fail(f"--checkpoint={path}: no such checkpoint, folder or preset")
     return path
+
+
+def check_int8_request(checkpoint_path):
+    """Exits unless --precision=int8 can run on the model at `checkpoint_path`: int8
+    quantizes an srn_tf model's network (an .onnx or .tflite export runs as it was
+    exported; a SavedModel is refused once TensorFlow has loaded, by `precision_choice`)
+    with the `onnx` extra's modules, which must be importable."""
+    from srn_tf.checkpoints.export_runners import export_file_kind
+    from srn_tf.inference.int8 import missing_modules_message
+
+    if export_file_kind(checkpoint_path) is not None:
+        fail(f"--precision=int8: {checkpoint_path} is an export, which runs in float32 only "
+             "(give --precision=auto or float32, or the srn_tf model it was exported from)")
+    message = missing_modules_message()
+    if message:
+        fail(f"--precision=int8: {message}")
 
 
 def _size_multiple_of(checkpoint_path):
@@ -405,6 +427,12 @@ def precision_choice(checkpoint_path):
     if exported and FLAGS.precision not in ("auto", "float32"):
         fail(f"--precision={FLAGS.precision}: {checkpoint_path} is an export, which runs in "
              "float32 only (give --precision=auto or float32)")
+    if FLAGS.precision == INT8:
+        from srn_tf.inference.int8 import cache_folder
+        from srn_tf.processor import PrecisionChoice
+
+        return PrecisionChoice(INT8, "onnxruntime; quantized on the first run for a model, "
+                                     f"then read from {cache_folder()}")
     return resolve_precision(FLAGS.precision, exported)
 
 

@@ -22,7 +22,7 @@ from srn_tf.models.inference_options import options_for
 from srn_tf.inference.postprocess.kernel_refinement import refine_with_kernel
 from srn_tf.inference.postprocess.noise import noise_level
 from srn_tf.models.srn_deblur_net import SRNDeblurNet
-from srn_tf.precision import check_precision, keras_policy
+from srn_tf.precision import INT8, check_precision, keras_policy
 from srn_tf.processor import resolve_precision
 from srn_tf.models.padding import check_min_size, pad_to_multiple
 from srn_tf.inference.samples import SCALES, from_float, to_float
@@ -132,13 +132,18 @@ def _padded_run(model, precision):
     `model` is an `SRNDeblurNet`, or any callable on padded float32 batches with
     `channels` and `size_multiple` attributes (e.g. `SavedModelRunner`); one whose
     `pads_input` attribute is True pads them itself and gets them unpadded (e.g.
-    `LiteRTRunner`, whose file takes one fixed size that it pads to).
+    `LiteRTRunner`, whose file takes one fixed size that it pads to). In "int8" an
+    `SRNDeblurNet` runs as its quantized network (`srn_tf.inference.int8`).
     """
     multiple = model.size_multiple
+    if not isinstance(model, SRNDeblurNet) and precision != "float32":
+        raise ValueError(f"precision={precision!r} needs an srn_tf model; "
+                         f"{type(model).__name__} runs as it was exported")
+    if precision == INT8:
+        from srn_tf.inference.int8.quantize import int8_network
+
+        model = int8_network(model)
     if not isinstance(model, SRNDeblurNet):
-        if precision != "float32":
-            raise ValueError(f"precision={precision!r} needs an srn_tf model; "
-                             f"{type(model).__name__} runs as it was exported")
         pads_input = getattr(model, "pads_input", False)
 
         def run_callable(images):
@@ -242,8 +247,11 @@ def deblur_image(model, image, options=None, precision="auto", tile=None, tile_o
         precision: "auto" (the processor's native precision,
             `srn_tf.processor.resolve_precision`: bfloat16 on CPUs with AVX512_BF16,
             AMX or Arm's BF16, float16 on GPUs with tensor cores, else float32),
-            "float32" (the release's arithmetic, bit for bit), "bfloat16" or
-            "float16" (docs/precision-and-speed.md). An export (e.g.
+            "float32" (the release's arithmetic, bit for bit), "bfloat16",
+            "float16" (docs/precision-and-speed.md) or "int8" (the network
+            quantized by onnxruntime, made once per model and cached:
+            `srn_tf.inference.int8`; needs the `onnx` extra, and refused with
+            `Int8Refused`, a ValueError, for a model it deblurs worse). An export (e.g.
             `SavedModelRunner`) runs float32 only, which "auto" then is.
         tile: None to run the whole image at once, else the largest tile side in
             pixels (at least 4 size multiples, `tiling.smallest_tile`): an image

@@ -19,6 +19,7 @@ from srn_tf.data import image_io
 from srn_tf.data.comparison import comparison_strip, side_by_side
 from srn_tf.inference import per_file
 from srn_tf.models.inference_options import options_for
+from srn_tf.precision import INT8
 from srn_tf.inference.tiling import check_tiling
 
 
@@ -172,6 +173,11 @@ def deblur_files(input_path, output_path, checkpoint=None, model_type=None, opti
     if tile:
         check_tiling(tile, tile_overlap, model.size_multiple)
     options = options_for(model, options)
+    if precision == INT8:
+        # Quantized (or refused, for one reason) once, before the first file.
+        from srn_tf.inference.int8.quantize import int8_network
+
+        int8_network(model)
     summary = DeblurSummary(
         unsupported=image_io.list_unsupported_images(input_path, exclude=[output_path]))
     strips = []

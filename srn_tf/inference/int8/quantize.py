@@ -200,11 +200,17 @@ def int8_network(model, folder=None):
     while its weights stay the same.
 
     Raises:
-        Int8Refused: the extra is missing, the model failed the check, or Keras runs
-            on another backend than TensorFlow (the conversion traces a tf.function).
+        Int8Refused: `model` is not an `SRNDeblurNet` (an export), the extra is
+            missing, the model failed the check, or Keras runs on another backend than
+            TensorFlow (the conversion traces a tf.function).
     """
     import keras
 
+    from srn_tf.models.srn_deblur_net import SRNDeblurNet
+
+    if not isinstance(model, SRNDeblurNet):
+        raise Int8Refused(f"precision int8 quantizes an srn_tf model; {type(model).__name__} "
+                          "runs as it was exported")
     if keras.backend.backend() != "tensorflow":
         raise Int8Refused("precision int8 converts the network with TensorFlow: it needs "
                           f"KERAS_BACKEND=tensorflow (Keras runs on {keras.backend.backend()})")
