@@ -35,7 +35,7 @@ import numpy as np
 
 from srn_tf.inference.postprocess.blur_kernels import (FROM_DOMAIN, KERNEL_SIZE, TO_DOMAIN,
                                                        Deconvolution, KernelEstimator,
-                                                       channel_mean, reblur, resize, shrink)
+                                                       channel_mean, resize, shrink)
 from srn_tf.inference.postprocess.kernel_agreement import refinement_share
 from srn_tf.inference.postprocess.noise import noise_level
 
@@ -115,10 +115,11 @@ def _refine_in(domain, blurred, deblurred, weight):
             if deconvolution is None:
                 deconvolution = Deconvolution(blurred_scaled, deblurred_scaled, size)
             latent = deconvolution(kernel, scaled_weight)
-    refined = Deconvolution(blurred_in, deblurred_in, KERNEL_SIZE)(kernel, weight)
+    refined, reblurred = Deconvolution(blurred_in, deblurred_in, KERNEL_SIZE)(
+        kernel, weight, with_reblurred=True)
     margin = min(RESIDUAL_MARGIN, blurred.shape[0] // 4, blurred.shape[1] // 4)
     window = (slice(margin, blurred.shape[0] - margin), slice(margin, blurred.shape[1] - margin))
-    cost = (np.mean((reblur(refined, kernel) - blurred_in)[window] ** 2)
+    cost = (np.mean((reblurred - blurred_in)[window] ** 2)
             + weight * np.mean((refined - deblurred_in)[window] ** 2))
     return from_domain(refined), cost / max(float(np.var(blurred_in[window])), 1e-12), kernel
 
