@@ -43,7 +43,8 @@ setup(
         # the README installs the CPU wheel 2.13.0 first, so pip downloads no CUDA build.
         "jax": ["jax>=0.10"],
         "torch": ["torch>=2.13"],
-        # srn-export --format=onnx and srn-deblur on .onnx files (docs/export.md): tf2onnx
+        # srn-export --format=onnx and srn-deblur on .onnx files (docs/export.md), and
+        # --precision=int8, quantized by onnxruntime (docs/precision-and-speed.md): tf2onnx
         # has no maintainer, so it and the onnx it builds on are pinned to the tested pair.
         "onnx": ["tf2onnx==1.17.0", "onnx==1.23.2", "onnxruntime>=1.32,<2"],
         # srn-deblur on .tflite files (TensorFlow's converter writes them).

@@ -62,7 +62,7 @@ def model_key(model):
          "versions": [onnxruntime.__version__, onnx.__version__, tf2onnx.__version__]},
         sort_keys=True).encode())
     for weight in model.weights:
-        digest.update(np.ascontiguousarray(np.asarray(weight), np.float32).tobytes())
+        digest.update(np.ascontiguousarray(weight.numpy(), np.float32).tobytes())
     return digest.hexdigest()[:32]
 
 
@@ -74,6 +74,12 @@ def network_function(model):
     spec = tf.TensorSpec((None, None, None, model.channels), tf.float32, name="images")
     return tf.function(lambda images: model(images, training=False)[-1],
                        input_signature=[spec], autograph=False)
+
+
+def _model_batch(model, batch):
+    """A (1, height, width, 3) RGB batch as `model` takes it: gray models run each colour
+    plane as one image of a (3, height, width, 1) batch, as `deblur_image` runs them."""
+    return np.moveaxis(batch[0], -1, 0)[..., None] if model.channels == 1 else batch
 
 
 class _Batches:
@@ -95,9 +101,7 @@ def quantize_network(model, path):
 
     proto = convert_to_onnx(network_function(model), OPSET)
     pairs = calibration.blurred_pairs(calibration.CALIBRATION_PHOTOS)
-    batches = calibration.calibration_batches(pairs)
-    if model.channels == 1:  # gray models: each colour plane is one image
-        batches = [np.moveaxis(batch, -1, 0)[..., None] for batch in batches]
+    batches = [_model_batch(model, batch) for batch in calibration.calibration_batches(pairs)]
     with tempfile.TemporaryDirectory(prefix="srn-tf-int8-") as folder:
         float_path = os.path.join(folder, "network.onnx")
         prepared_path = os.path.join(folder, "prepared.onnx")
@@ -124,9 +128,7 @@ def check_gain(model, network):
 
     scores = {"blurred": [], "float32": [], "int8": []}
     for sharp, blurred in calibration.blurred_pairs(calibration.CHECK_PHOTOS):
-        (batch,) = calibration.calibration_batches([(sharp, blurred)])
-        if model.channels == 1:
-            batch = np.moveaxis(batch, -1, 0)[..., None]
+        batch = _model_batch(model, calibration.calibration_batches([(sharp, blurred)])[0])
         outputs = {"blurred": batch, "int8": network(batch),
                    "float32": np.asarray(model(batch, training=False)[-1])}
         for name, output in outputs.items():
