@@ -10,7 +10,8 @@ import pytest  # noqa: E402
 
 # Tests of optional extras that fail, not skip, without their extra: left out of every
 # run whose -m does not name them (the default run among them).
-EXTRA_MARKERS = {"onnx": "the ONNX export's and int8's tests", "litert": "the LiteRT export's tests",
+EXTRA_MARKERS = {"onnx": "the ONNX export's and int8's tests",
+                 "litert": "the LiteRT export's tests",
                  "jax": "the Keras jax backend's tests", "torch": "the Keras torch backend's tests"}
 
 
