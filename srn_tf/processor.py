@@ -1,15 +1,20 @@
 """What `precision="auto"` runs in: the precision the processor computes natively.
 
-    bfloat16  a CPU with bfloat16 in silicon: x86's `amx_bf16` or `avx512_bf16`
-              flag, Arm's `bf16` feature (read from /proc/cpuinfo: oneDNN then runs
-              the convolutions at about half float32's time; docs/precision-and-speed.md)
+    bfloat16  a CPU whose bfloat16 instructions outrun its float32 ones, read from
+              /proc/cpuinfo: x86's `amx_bf16` flag, `avx512_bf16` on an AMD CPU (Zen 4
+              and later), Arm's `bf16` feature. oneDNN then runs the convolutions in
+              about half float32's time (docs/precision-and-speed.md). An Intel CPU
+              with `avx512_bf16` but no AMX (Cooper Lake; a Sapphire Rapids VM that
+              hides AMX) gets float32: there the bfloat16 dot product has no more
+              throughput than float32's two FMA units, and the network ran 1.7-1.9
+              times float32's time
     float16   a CUDA GPU with tensor cores (compute capability 7.0 or more) that
               TensorFlow runs on
     float32   everywhere else: without those instructions bfloat16 is emulated and
               slower than float32; where /proc/cpuinfo is absent (macOS, Windows)
               nothing tells, and float32 is never slower
 
-The choice reads the processor's flags, never its model name. Exported models and
+The choice reads the processor's flags (and x86's vendor_id), never its model name. Exported models and
 Keras backends other than TensorFlow stay float32 (an export runs as it was
 exported; the other backends' lower precisions are unmeasured). `choose_precision`
 takes the flags text, so the choice can be tested for any processor; no TensorFlow
@@ -21,8 +26,11 @@ import dataclasses
 from srn_tf.precision import AUTO, check_inference_precision
 
 CPUINFO_PATH = "/proc/cpuinfo"
-# The x86 flags of native bfloat16 arithmetic, the one named first when a CPU has both.
-X86_BFLOAT16_FLAGS = ("amx_bf16", "avx512_bf16")
+# x86's bfloat16 matrix unit (Intel's AMX): bfloat16 outruns float32 wherever it is.
+AMX_BFLOAT16_FLAG = "amx_bf16"
+# x86's bfloat16 dot product: faster than float32 on the vendors listed only.
+AVX512_BFLOAT16_FLAG = "avx512_bf16"
+AVX512_BFLOAT16_VENDORS = ("AuthenticAMD",)
 # The Arm feature (Armv8.6 BF16 instructions; `svebf16` is SVE's, also present then).
 ARM_BFLOAT16_FEATURE = "bf16"
 # Volta's: the first compute capability with float16 tensor cores.
@@ -46,24 +54,37 @@ class PrecisionChoice:
         return f"precision {self.precision}" + (f" ({self.reason})" if self.reason else "")
 
 
+def _field(cpuinfo, names):
+    """The value of the first line of `cpuinfo` whose field is one of `names` ("")."""
+    for line in (cpuinfo or "").splitlines():
+        name, _, value = line.partition(":")
+        if name.strip() in names:
+            return value.strip()
+    return ""
+
+
 def cpu_flags(cpuinfo):
     """The set of flags of the first processor in `cpuinfo` (the text of /proc/cpuinfo):
     the words of its `flags` line (x86) or `Features` line (Arm); empty when it has
     neither."""
-    for line in (cpuinfo or "").splitlines():
-        name, _, value = line.partition(":")
-        if name.strip() in ("flags", "Features"):
-            return set(value.split())
-    return set()
+    return set(_field(cpuinfo, ("flags", "Features")).split())
 
 
-def native_bfloat16_flag(cpuinfo):
-    """The flag in `cpuinfo` that gives bfloat16 arithmetic in silicon ("amx_bf16",
-    "avx512_bf16" or "bf16"), or None."""
+def cpu_vendor(cpuinfo):
+    """x86's vendor_id in `cpuinfo` ("GenuineIntel", "AuthenticAMD"), "" elsewhere."""
+    return _field(cpuinfo, ("vendor_id",))
+
+
+def fast_bfloat16_flag(cpuinfo):
+    """The flag in `cpuinfo` by which bfloat16 outruns float32 on this CPU ("amx_bf16",
+    "avx512_bf16" on `AVX512_BFLOAT16_VENDORS`, or Arm's "bf16"), or None."""
     flags = cpu_flags(cpuinfo)
-    for flag in X86_BFLOAT16_FLAGS + (ARM_BFLOAT16_FEATURE,):
-        if flag in flags:
-            return flag
+    if AMX_BFLOAT16_FLAG in flags:
+        return AMX_BFLOAT16_FLAG
+    if AVX512_BFLOAT16_FLAG in flags and cpu_vendor(cpuinfo) in AVX512_BFLOAT16_VENDORS:
+        return AVX512_BFLOAT16_FLAG
+    if ARM_BFLOAT16_FEATURE in flags:
+        return ARM_BFLOAT16_FEATURE
     return None
 
 
@@ -89,10 +110,14 @@ def choose_precision(cpuinfo, gpu=None):
     if cpuinfo is None:
         return PrecisionChoice("float32", f"auto: no {CPUINFO_PATH} to read the CPU's "
                                           "flags from")
-    flag = native_bfloat16_flag(cpuinfo)
-    if flag is None:
-        return PrecisionChoice("float32", "auto: no native bfloat16 on this CPU")
-    return PrecisionChoice("bfloat16", f"auto: the CPU has {flag}")
+    flag = fast_bfloat16_flag(cpuinfo)
+    if flag is not None:
+        return PrecisionChoice("bfloat16", f"auto: the CPU has {flag}")
+    if AVX512_BFLOAT16_FLAG in cpu_flags(cpuinfo):
+        return PrecisionChoice("float32", f"auto: {AVX512_BFLOAT16_FLAG} without AMX on "
+                                          f"{cpu_vendor(cpuinfo) or 'this CPU'} is slower "
+                                          "than float32")
+    return PrecisionChoice("float32", "auto: no native bfloat16 on this CPU")
 
 
 def read_cpuinfo():
