@@ -41,7 +41,7 @@ def main():
         export_seconds = time.perf_counter() - start
         serve = tf.saved_model.load(f"{folder}/export").signatures["serving_default"]
         runs = {
-            "deblur_image": lambda: srn_tf.deblur_image(model, image),
+            "deblur_image": lambda: srn_tf.deblur_image(model, image, precision="float32"),
             "saved_model": lambda: np.clip(
                 serve(images=tf.constant(image[None]))["deblurred"].numpy()[0], 0, 1),
         }

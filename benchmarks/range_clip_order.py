@@ -61,7 +61,7 @@ def refined_variants(planes, flat, noise):
 def score(model, blurred, sharp, check=False):
     """variant -> PSNR of the standard path's 8-bit output, and the share kept."""
     planes = blurred.astype(np.float32) / 255.0
-    network = deblur_image(model, planes, quality_options("network"))
+    network = deblur_image(model, planes, quality_options("network"), precision="float32")
     flat = match_flat_level(planes, network)
     noise = noise_level(planes)
     variants, share = refined_variants(planes, flat, noise)

@@ -60,9 +60,9 @@ def main(argv):
                                           np.random.default_rng(index))
             tile = auto_tile(model, blurred.shape)
             start = time.time()
-            whole = deblur_image(model, blurred)
+            whole = deblur_image(model, blurred, precision="float32")
             whole_seconds, start = time.time() - start, time.time()
-            streamed = deblur_image(model, blurred, tile=tile)
+            streamed = deblur_image(model, blurred, precision="float32", tile=tile)
             streamed_seconds = time.time() - start
             row = {"photo": photo_name, "blur": name, "tile": tile,
                    "streamed_to_whole_db": round(psnr(streamed, whole), 2),

@@ -38,12 +38,13 @@ def main():
     model = load_benchmark_model(args.checkpoint, args.proxy)
     image = blurred_photo(args.photo, args.height, args.width)
     start = time.time()
-    whole = deblur_image(model, image)
+    whole = deblur_image(model, image, precision="float32")
     whole_seconds = time.time() - start
     rows = []
     for overlap in [int(v) for v in args.overlaps.split(",")]:
         start = time.time()
-        tiled = deblur_image(model, image, tile=args.tile, tile_overlap=overlap)
+        tiled = deblur_image(model, image, precision="float32", tile=args.tile,
+                             tile_overlap=overlap)
         rows.append({
             "overlap": overlap,
             "tiles": [len(tile_spans(args.height, args.tile, overlap, model.size_multiple)),
