@@ -85,9 +85,7 @@ class KernelEstimator:
                                                      conjB=True)
             denominator = denominator + cv2.mulSpectrums(latent_spectrum, latent_spectrum, 0,
                                                          conjB=True)
-            gradient_power += float(np.vdot(strong, strong))
-        # The mean of |spectrum|^2 over the whole spectrum is the sum of the squared
-        # gradients (Parseval).
+            gradient_power += _half_spectrum_power(strong, self._shape)
         regularisation = KERNEL_REGULARISATION * gradient_power
         size = self._size
         if regularisation == 0:
@@ -102,6 +100,27 @@ class KernelEstimator:
             return _identity_kernel(size, self._dtype)
         kernel[kernel < KERNEL_THRESHOLD * kernel.max()] = 0.0
         return (kernel / kernel.sum()).astype(self._dtype, copy=False)
+
+
+def _half_spectrum_power(image, shape):
+    """The mean of |spectrum|^2 over the half of the spectrum a real transform stores
+    (numpy's `rfft2(image, shape)`: all rows, columns 0 to width // 2), from sums over
+    the 2D `image` (Parseval), without a transform.
+
+    The other half mirrors the columns from 1 to (width - 1) // 2; column 0 and, for an
+    even width, column width / 2 are their own mirrors: their powers are the row
+    sums' and the alternating row sums' (1D Parseval).
+    """
+    height, width = shape
+    values = image.astype(np.float64)
+    whole = height * width * float(np.vdot(values, values))
+    row_sums = values.sum(axis=1)
+    halves = whole + height * float(row_sums @ row_sums)
+    if width % 2 == 0:
+        signs = np.where(np.arange(values.shape[1]) % 2 == 0, 1.0, -1.0)
+        alternating = values @ signs
+        halves += height * float(alternating @ alternating)
+    return halves / 2 / (height * (width // 2 + 1))
 
 
 def _spectrum(image, shape):
