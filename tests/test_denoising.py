@@ -60,3 +60,29 @@ def test_a_noise_level_given_is_the_one_used():
     np.testing.assert_array_equal(denoise_output(noisy, noisy, noise_level(noisy)),
                                   denoise_output(noisy, noisy))
     assert not np.array_equal(denoise_output(noisy, noisy, 0.002), denoise_output(noisy, noisy))
+
+
+@pytest.mark.parametrize("channels", [1, 3])
+def test_the_noise_level_and_denoising_are_scikit_images_steps(channels):
+    # noise_level computes only the band estimate_sigma reads, and denoise_output runs
+    # denoise_wavelet's YCbCr steps with OpenCV: both are scikit-image's results, to
+    # float32 rounding (1e-4 relative on the level, 1e-5 on values in [0, 1]).
+    from skimage.restoration import denoise_wavelet, estimate_sigma
+
+    clean = _blurred_photo(channels)
+    noisy = clean + np.random.default_rng(4).normal(0, 0.02, clean.shape).astype(np.float32)
+    level = noise_level(noisy)
+    assert level == pytest.approx(estimate_sigma(noisy, channel_axis=-1, average_sigmas=True),
+                                  rel=1e-4)
+    expected = denoise_wavelet(np.clip(noisy, 0, 1), sigma=level, wavelet="sym4",
+                               method="BayesShrink", mode="soft", channel_axis=-1,
+                               convert2ycbcr=channels == 3, rescale_sigma=True)
+    np.testing.assert_allclose(denoise_output(noisy, noisy, level), np.clip(expected, 0, 1),
+                               atol=1e-5)
+
+
+def test_a_black_input_has_no_noise_and_comes_back_unchanged():
+    # Every wavelet coefficient is 0: no noise to measure (estimate_sigma gives nan).
+    black = np.zeros((64, 64, 3), np.float32)
+    assert noise_level(black) == 0.0
+    np.testing.assert_array_equal(denoise_output(black, black), black)
