@@ -9,10 +9,10 @@ name, or the `image_like` stand-in of benchmarks/common.py) and prints JSON: the
 of each other precision's output against float32's (peak 1.0 on the [0, 1] float
 outputs), and what `precision="auto"` picks on this machine and why. The photograph is
 a motion-blurred skimage.data one, or with --image a real blurred photograph, resized
-(bicubic) to --height x --width. With --repeats, float32 and auto run that many times
-each in turns (float32, auto, float32, auto, ...; after one untimed run each) and the
-JSON gives every time, the medians and auto's median over float32's: a ratio, valid on
-a machine other processes share, where absolute seconds are not.
+(bicubic) to --height x --width. With --repeats, float32, bfloat16 and auto run that
+many times each in turns (float32, bfloat16, auto, float32, ...; after one untimed run
+each) and the JSON gives every time, the medians and each median over float32's: ratios,
+valid on a machine other processes share, where absolute seconds are not.
 """
 
 import argparse
@@ -64,7 +64,7 @@ def main():
     parser.add_argument("--height", type=int, default=288)
     parser.add_argument("--width", type=int, default=432)
     parser.add_argument("--repeats", type=int, default=0,
-                        help="time float32 and auto this many times each, in turns")
+                        help="time float32, bfloat16 and auto this many times each, in turns")
     args = parser.parse_args()
     checkpoint = resolve_model_path(args.checkpoint) if args.checkpoint else None
     model = load_benchmark_model(checkpoint, args.proxy)
@@ -89,10 +89,11 @@ def main():
             "identical" if np.array_equal(output, reference)
             else round(psnr(output, reference, data_range=1.0), 1))
     if args.repeats:
-        seconds = _timed_in_turns(run, ("float32", "auto"), args.repeats)
+        seconds = _timed_in_turns(run, ("float32", "bfloat16", "auto"), args.repeats)
         medians = {precision: statistics.median(times) for precision, times in seconds.items()}
-        result.update(seconds=seconds, median_seconds=medians,
-                      auto_time_over_float32=round(medians["auto"] / medians["float32"], 3))
+        result.update(seconds=seconds, median_seconds=medians, time_over_float32={
+            precision: round(median / medians["float32"], 3)
+            for precision, median in medians.items()})
     print(json.dumps(result))
 
 

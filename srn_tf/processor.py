@@ -4,10 +4,9 @@
               /proc/cpuinfo: x86's `amx_bf16` flag, `avx512_bf16` on an AMD CPU (Zen 4
               and later), Arm's `bf16` feature. oneDNN then runs the convolutions in
               about half float32's time (docs/precision-and-speed.md). An Intel CPU
-              with `avx512_bf16` but no AMX (Cooper Lake; a Sapphire Rapids VM that
-              hides AMX) gets float32: there the bfloat16 dot product has no more
-              throughput than float32's two FMA units, and the network ran 1.7-1.9
-              times float32's time
+              with `avx512_bf16` but no AMX (Cooper Lake, or a newer Xeon whose VM
+              hides AMX) gets float32: there oneDNN's bfloat16 convolution ran at half
+              float32's speed, the network at 1.7 to 1.95 times float32's time
     float16   a CUDA GPU with tensor cores (compute capability 7.0 or more) that
               TensorFlow runs on
     float32   everywhere else: without those instructions bfloat16 is emulated and
