@@ -32,7 +32,7 @@ OPSET = 17
 # The operators quantized; the rest stay float32 between their inputs' and outputs'
 # dequantize and quantize nodes. Quantizing the additions, concatenations, resizes and
 # pads as well as the convolutions keeps whole blocks in int8 (fewer conversions) and
-# measured closer to float32 than convolutions alone (docs/precision-and-speed.md).
+# measured closer to float32 on examples/ than the convolutions alone.
 OP_TYPES = ("Conv", "ConvTranspose", "Add", "Relu", "Concat", "Mul", "Resize", "Pad", "Slice")
 # The most the int8 network's mean PSNR on the check crops may fall below float32's.
 MAX_GAIN_LOSS_DB = 0.1
