@@ -72,9 +72,8 @@ class KernelEstimator:
         """latent: (height, width, channels) float array of the blurred image's shape.
 
         Returns: the (size, size) kernel (`estimate_kernel`)."""
-        grey_latent = channel_mean(latent)
+        grey_latent = channel_mean(latent).astype(self._dtype, copy=False)
         numerator = denominator = 0.0
-        gradient_power = 0.0
         for axis, blurred_spectrum in zip((0, 1), self._blurred_spectra):
             latent_gradient = np.diff(grey_latent, axis=axis)
             magnitude = np.abs(latent_gradient)
@@ -85,8 +84,7 @@ class KernelEstimator:
                                                      conjB=True)
             denominator = denominator + cv2.mulSpectrums(latent_spectrum, latent_spectrum, 0,
                                                          conjB=True)
-            gradient_power += _half_spectrum_power(strong, self._shape)
-        regularisation = KERNEL_REGULARISATION * gradient_power
+        regularisation = KERNEL_REGULARISATION * _half_spectrum_mean(denominator)
         size = self._size
         if regularisation == 0:
             return _identity_kernel(size, self._dtype)
@@ -102,26 +100,25 @@ class KernelEstimator:
         return (kernel / kernel.sum()).astype(self._dtype, copy=False)
 
 
-def _half_spectrum_power(image, shape):
-    """The mean of |spectrum|^2 over the half of the spectrum a real transform stores
-    (numpy's `rfft2(image, shape)`: all rows, columns 0 to width // 2), from sums over
-    the 2D `image` (Parseval), without a transform.
+def _half_spectrum_mean(power):
+    """The mean of a packed real spectrum `power` (e.g. |spectrum|^2: imaginary parts
+    0) over the half of the spectrum numpy's `rfft2` stores: all rows, columns 0 to
+    width // 2.
 
-    The other half mirrors the columns from 1 to (width - 1) // 2; column 0 and, for an
-    even width, column width / 2 are their own mirrors: their powers are the row
-    sums' and the alternating row sums' (1D Parseval).
+    In the packed layout the columns between the first and (for an even width) the
+    last hold each of their frequencies once, real part and 0; the first and last
+    columns hold a column of frequencies packed in turn, its rows 1 to (height - 1)
+    // 2 once for the two mirrored rows `rfft2` stores, its first row (and for an
+    even height the last) for one.
     """
-    # NumPy's reductions, not BLAS products: BLAS threads busy-wait between calls and
-    # took ten times as long on a shared 2-core machine.
-    height, width = shape
-    values = image.astype(np.float64)
-    whole = height * width * float(np.sum(values * values))
-    row_sums = values.sum(axis=1)
-    halves = whole + height * float(np.sum(row_sums * row_sums))
-    if width % 2 == 0:
-        alternating = values[:, 0::2].sum(axis=1) - values[:, 1::2].sum(axis=1)
-        halves += height * float(np.sum(alternating * alternating))
-    return halves / 2 / (height * (width // 2 + 1))
+    height, width = power.shape
+    total = float(np.sum(power, dtype=np.float64))
+    for column in (0, width - 1) if width % 2 == 0 else (0,):
+        packed = power[:, column].astype(np.float64)
+        own_mirror = packed[0] + (packed[-1] if height % 2 == 0 else 0.0)
+        # Rows seen once here stand for two stored rows, but for the own-mirror ones.
+        total += float(packed.sum()) - own_mirror
+    return float(total) / (height * (width // 2 + 1))
 
 
 def _spectrum(image, shape):
@@ -149,7 +146,7 @@ def _reciprocal(power, offset):
     """The packed spectrum 1 / (power + offset) of a real spectrum `power` (e.g.
     `mulSpectrums(a, a, conjB=True)`, whose imaginary parts are 0): a factor for
     `cv2.mulSpectrums` that divides by it (imaginary parts stay 0)."""
-    return _real_parts(power.shape, power.dtype.str) / (power + offset)
+    return _real_parts(power.shape, power.dtype.str) / (power + power.dtype.type(offset))
 
 
 def channel_mean(image):
@@ -198,8 +195,8 @@ class Deconvolution:
                size, self._shape[1] - self._width - size)
         self._dtype = blurred.dtype
         self._blurred, self._latent = (
-            [cv2.dft(cv2.copyMakeBorder(np.ascontiguousarray(image[..., channel]), *pad,
-                                        cv2.BORDER_REFLECT_101))
+            [cv2.dft(cv2.copyMakeBorder(np.ascontiguousarray(image[..., channel], self._dtype),
+                                        *pad, cv2.BORDER_REFLECT_101))
              for channel in range(image.shape[2])] for image in (blurred, latent))
 
     def __call__(self, kernel, weight, with_reblurred=False):
@@ -222,7 +219,7 @@ class Deconvolution:
         reblurred = np.empty_like(restored) if with_reblurred else None
         for channel, (blurred, latent) in enumerate(zip(self._blurred, self._latent)):
             solution = cv2.mulSpectrums(blurred, kernel_spectrum, 0, conjB=True)
-            solution += weight * latent
+            solution = cv2.scaleAdd(latent, weight, solution)
             solution = cv2.mulSpectrums(solution, inverse, 0)
             restored[..., channel] = _inverse(solution)[window]
             if with_reblurred:
