@@ -105,18 +105,17 @@ def _half_spectrum_mean(power):
     0) over the half of the spectrum numpy's `rfft2` stores: all rows, columns 0 to
     width // 2.
 
-    In the packed layout the columns between the first and (for an even width) the
-    last hold each of their frequencies once, real part and 0; the first and last
-    columns hold a column of frequencies packed in turn, its rows 1 to (height - 1)
-    // 2 once for the two mirrored rows `rfft2` stores, its first row (and for an
-    even height the last) for one.
+    The packed layout's inner columns hold each stored frequency once (its real
+    part, then 0). Its first column (and, for an even width, its last) packs a whole
+    column of frequencies the same way along the rows, where each value but row 0's
+    (and, for an even height, the last row's) stands for two mirrored rows that
+    `rfft2` stores both of: those count twice.
     """
     height, width = power.shape
     total = float(np.sum(power, dtype=np.float64))
     for column in (0, width - 1) if width % 2 == 0 else (0,):
         packed = power[:, column].astype(np.float64)
         own_mirror = packed[0] + (packed[-1] if height % 2 == 0 else 0.0)
-        # Rows seen once here stand for two stored rows, but for the own-mirror ones.
         total += float(packed.sum()) - own_mirror
     return float(total) / (height * (width // 2 + 1))
 
