@@ -232,3 +232,60 @@ def test_srn_deblur_says_it_quantizes_once_then_reads_the_cache(onnx_extra, tmp_
            f"from {cache})" in runs[0].stdout
     assert "quantizing the network to int8 for this model, once" in runs[0].stderr
     assert "quantizing" not in runs[1].stderr
+
+
+def _run_onnx(model, feed):
+    import onnxruntime
+
+    session = onnxruntime.InferenceSession(model.SerializeToString(),
+                                           providers=["CPUExecutionProvider"])
+    return session.run(None, feed)[0]
+
+
+@pytest.mark.onnx
+@pytest.mark.parametrize("kernel", [2, 4, 6])
+def test_a_stride_2_transposed_convolution_becomes_an_equal_subpixel_convolution(onnx_extra,
+                                                                                 kernel):
+    from onnx import TensorProto, helper, numpy_helper
+
+    from srn_tf.inference.int8.subpixel import rewrite_transposed_convolutions
+
+    rng = np.random.default_rng(kernel)
+    weights = rng.standard_normal((3, 5, kernel, kernel)).astype(np.float32)
+    bias = rng.standard_normal(5).astype(np.float32)
+    graph = helper.make_graph(
+        [helper.make_node("ConvTranspose", ["x", "w", "b"], ["y"], strides=[2, 2],
+                          kernel_shape=[kernel, kernel])], "upsample",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [None, 3, None, None])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [None] * 4)],
+        [numpy_helper.from_array(weights, "w"), numpy_helper.from_array(bias, "b")])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    feed = {"x": rng.standard_normal((2, 3, 7, 9)).astype(np.float32)}
+    before = _run_onnx(model, feed)
+
+    assert rewrite_transposed_convolutions(model) == 1
+    assert [node.op_type for node in model.graph.node] == ["Conv", "DepthToSpace"]
+    after = _run_onnx(model, feed)
+    # Same products summed in another order: float32 rounding of sums of about
+    # 3 * (kernel / 2) ** 2 terms of size ~1 (outputs up to ~10) stays below 1e-5.
+    assert after.shape == before.shape == (2, 5, 2 * 6 + kernel, 2 * 8 + kernel)
+    np.testing.assert_allclose(after, before, rtol=0, atol=1e-5)
+
+
+@pytest.mark.onnx
+def test_the_network_graph_computes_the_same_after_the_subpixel_rewrite(onnx_extra):
+    from srn_tf.inference.int8.quantize import network_function
+    from srn_tf.inference.int8.subpixel import rewrite_transposed_convolutions
+    from srn_tf.inference.onnx_graph import convert_to_onnx
+
+    model = _small_model("color")
+    proto = convert_to_onnx(network_function(model), 17)
+    feed = {proto.graph.input[0].name: (_photo()[:64, :96] / 255.0)[None].astype(np.float32)}
+    before = _run_onnx(proto, feed)
+    upsamplings = sum(node.op_type == "ConvTranspose" for node in proto.graph.node)
+
+    assert upsamplings > 0 and rewrite_transposed_convolutions(proto) == upsamplings
+    assert not any(node.op_type == "ConvTranspose" for node in proto.graph.node)
+    # Exact arithmetic but for float32's summation order: outputs in [0, 1] agree
+    # within 1e-5 (an off-by-one tap or a swapped phase moves them by 1e-2 or more).
+    np.testing.assert_allclose(_run_onnx(proto, feed), before, rtol=0, atol=1e-5)

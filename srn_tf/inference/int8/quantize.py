@@ -1,8 +1,10 @@
 """Quantizing a network to int8 once, checking it, and keeping it in the cache folder.
 
 The recipe (`RECIPE`, part of every cache key): the network's finest output as an
-ONNX graph (tf2onnx, dynamic batch, height and width), pre-processed by onnxruntime
-(shape inference, graph optimisation), then `onnxruntime.quantization.quantize_static`
+ONNX graph (tf2onnx, dynamic batch, height and width), its stride-2 transposed
+convolutions rewritten as sub-pixel convolutions (`subpixel`: onnxruntime runs
+ConvTranspose in float32, Conv in int8), pre-processed by onnxruntime (shape
+inference, graph optimisation), then `onnxruntime.quantization.quantize_static`
 in QDQ format: weights int8 per output channel, activations uint8 per tensor, their
 ranges the minimum and maximum seen on `calibration.CALIBRATION_PHOTOS`' blurred
 crops. Then the check: the network's mean PSNR against the sharp crops of
@@ -26,18 +28,20 @@ from srn_tf.atomic_files import atomic_file, write_json
 from srn_tf.data.synth import calibration
 from srn_tf.inference.int8 import cache_folder, missing_modules_message
 from srn_tf.inference.int8.runner import Int8Network
+from srn_tf.inference.int8.subpixel import rewrite_transposed_convolutions
 from srn_tf.inference.onnx_graph import convert_to_onnx
 
 OPSET = 17
 # The operators quantized; the rest stay float32 between their inputs' and outputs'
 # dequantize and quantize nodes. Quantizing the additions, concatenations, resizes and
-# pads as well as the convolutions keeps whole blocks in int8 (fewer conversions) and
-# measured closer to float32 on examples/ than the convolutions alone.
+# pads as well as the convolutions keeps whole blocks in int8 (fewer conversions): at
+# 1280x720 the bundled network took 1.31x float32's time with Conv alone against 0.72x
+# with this list (docs/precision-and-speed.md, "int8").
 OP_TYPES = ("Conv", "ConvTranspose", "Add", "Relu", "Concat", "Mul", "Resize", "Pad", "Slice")
 # The most the int8 network's mean PSNR on the check crops may fall below float32's.
 MAX_GAIN_LOSS_DB = 0.1
 RECIPE = {
-    "version": 1, "opset": OPSET, "format": "QDQ", "per_channel": True,
+    "version": 2, "opset": OPSET, "format": "QDQ", "per_channel": True, "subpixel": True,
     "weights": "QInt8", "activations": "QUInt8", "calibration": "MinMax",
     "op_types": list(OP_TYPES), "calibration_photos": list(calibration.CALIBRATION_PHOTOS),
     "check_photos": list(calibration.CHECK_PHOTOS), "crop": calibration.CROP,
@@ -100,6 +104,7 @@ def quantize_network(model, path):
     from onnxruntime.quantization.shape_inference import quant_pre_process
 
     proto = convert_to_onnx(network_function(model), OPSET)
+    rewrite_transposed_convolutions(proto)
     pairs = calibration.blurred_pairs(calibration.CALIBRATION_PHOTOS)
     batches = [_model_batch(model, batch) for batch in calibration.calibration_batches(pairs)]
     with tempfile.TemporaryDirectory(prefix="srn-tf-int8-") as folder:
