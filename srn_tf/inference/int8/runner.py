@@ -5,6 +5,24 @@ import os
 import numpy as np
 
 
+def session_options():
+    """onnxruntime's options for the int8 network: every graph optimisation (the
+    quantized operators' fusions, the int8 convolutions' channels-last layout), one
+    thread per CPU this process may use, run in sequence, and threads that sleep
+    instead of spinning between operators. Spinning threads wait for a busy core:
+    with other processes on the cores the bundled network took 0.72x float32's time
+    sleeping against 0.99x spinning (docs/precision-and-speed.md, "int8")."""
+    import onnxruntime
+
+    options = onnxruntime.SessionOptions()
+    options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_ALL
+    options.execution_mode = onnxruntime.ExecutionMode.ORT_SEQUENTIAL
+    options.intra_op_num_threads = len(os.sched_getaffinity(0)) if hasattr(
+        os, "sched_getaffinity") else (os.cpu_count() or 1)
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    return options
+
+
 class Int8Network:
     """An int8 ONNX network, callable where `deblur_image` calls a model on padded batches.
 
@@ -29,7 +47,7 @@ class Int8Network:
         self.path = os.fspath(path)
         self.channels = channels
         self.size_multiple = size_multiple
-        self._session = onnxruntime.InferenceSession(self.path,
+        self._session = onnxruntime.InferenceSession(self.path, session_options(),
                                                      providers=["CPUExecutionProvider"])
         self._input_name = self._session.get_inputs()[0].name
 
