@@ -35,8 +35,8 @@ OPSET = 17
 # The operators quantized; the rest stay float32 between their inputs' and outputs'
 # dequantize and quantize nodes. Quantizing the additions, concatenations, resizes and
 # pads as well as the convolutions keeps whole blocks in int8 (fewer conversions): at
-# 1280x720 the bundled network took 1.31x float32's time with Conv alone against 0.72x
-# with this list (docs/precision-and-speed.md, "int8").
+# 1280x720, in turns, the bundled network took 1.57x float32's time with Conv alone
+# against 1.14x with this list (docs/precision-and-speed.md, "int8", its table).
 OP_TYPES = ("Conv", "ConvTranspose", "Add", "Relu", "Concat", "Mul", "Resize", "Pad", "Slice")
 # The most the int8 network's mean PSNR on the check crops may fall below float32's.
 MAX_GAIN_LOSS_DB = 0.1
