@@ -274,3 +274,19 @@ def test_the_regularisation_is_the_mean_power_over_the_stored_half_spectrum(shap
     spectrum = blur_kernels._spectrum(image, shape)
     power = cv2.mulSpectrums(spectrum, spectrum, 0, conjB=True)
     assert blur_kernels._half_spectrum_mean(power) == pytest.approx(expected, rel=1e-6)
+
+
+@pytest.mark.parametrize("shape", [(40, 50), (40, 51), (45, 64), (45, 63)])
+def test_dividing_by_a_real_spectrum_element_by_element_is_mulspectrums_exactly(shape):
+    # The reciprocal of a real packed spectrum, copied to the imaginary parts' places,
+    # multiplies element by element as cv2.mulSpectrums multiplies by the real
+    # spectrum (imaginary parts 0): the same float32 products, exactly, for even and
+    # odd sides (where the packed layout's last column and row differ).
+    rng = np.random.default_rng(sum(shape))
+    spectrum = cv2.dft(rng.normal(size=shape).astype(np.float32))
+    power = cv2.mulSpectrums(spectrum, spectrum, 0, conjB=True)
+    real_parts = cv2.dft(np.pad(np.ones((1, 1), np.float32),
+                                ((0, shape[0] - 1), (0, shape[1] - 1))))
+    expected = cv2.mulSpectrums(spectrum, real_parts / (power + np.float32(0.1)), 0)
+    factor = blur_kernels._reciprocal(power, 0.1)
+    np.testing.assert_array_equal(cv2.multiply(spectrum, factor), expected)

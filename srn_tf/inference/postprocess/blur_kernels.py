@@ -88,8 +88,7 @@ class KernelEstimator:
         size = self._size
         if regularisation == 0:
             return _identity_kernel(size, self._dtype)
-        correlation = _inverse(cv2.mulSpectrums(numerator,
-                                                _reciprocal(denominator, regularisation), 0))
+        correlation = _inverse(cv2.multiply(numerator, _reciprocal(denominator, regularisation)))
         # The centred (size, size) window of the correlation, its origin moved to the
         # middle (fftshift's), read without shifting the whole array.
         rows, columns = ((np.arange(size) - size // 2) % side for side in self._shape)
@@ -132,20 +131,25 @@ def _inverse(spectrum):
     return cv2.idft(spectrum, flags=cv2.DFT_REAL_OUTPUT | cv2.DFT_SCALE)
 
 
-@functools.lru_cache(maxsize=16)
-def _real_parts(shape, dtype):
-    """The packed spectrum whose real parts are 1 and imaginary parts 0 (that of a
-    unit impulse): which of a packed spectrum's numbers are real parts."""
-    impulse = np.zeros(shape, dtype)
-    impulse[0, 0] = 1.0
-    return cv2.dft(impulse)
-
-
 def _reciprocal(power, offset):
-    """The packed spectrum 1 / (power + offset) of a real spectrum `power` (e.g.
-    `mulSpectrums(a, a, conjB=True)`, whose imaginary parts are 0): a factor for
-    `cv2.mulSpectrums` that divides by it (imaginary parts stay 0)."""
-    return _real_parts(power.shape, power.dtype.str) / (power + power.dtype.type(offset))
+    """The factor that divides a packed spectrum by the real spectrum `power + offset`
+    (`power` e.g. `mulSpectrums(a, a, conjB=True)`, whose imaginary parts are 0),
+    element by element (`cv2.multiply`): 1 / (power + offset) at each real part and
+    copied to its imaginary part's place. The same products as `cv2.mulSpectrums`
+    with the real spectrum (each imaginary part times 0 adds exactly 0), in less time.
+
+    The packed layout's inner columns hold (real, imaginary) pairs side by side; its
+    first column (and, for an even width, its last) packs a column of frequencies
+    the same way down its rows, after row 0's real value (and before the last row's
+    real value, for an even height)."""
+    reciprocal = 1 / (power + power.dtype.type(offset))
+    height, width = power.shape
+    inner_end = width - 1 if width % 2 == 0 else width
+    reciprocal[:, 2:inner_end:2] = reciprocal[:, 1:inner_end - 1:2]
+    packed_end = height - 1 if height % 2 == 0 else height
+    for column in (0, width - 1) if width % 2 == 0 else (0,):
+        reciprocal[2:packed_end:2, column] = reciprocal[1:packed_end - 1:2, column]
+    return reciprocal
 
 
 def channel_mean(image):
@@ -219,7 +223,7 @@ class Deconvolution:
         for channel, (blurred, latent) in enumerate(zip(self._blurred, self._latent)):
             solution = cv2.mulSpectrums(blurred, kernel_spectrum, 0, conjB=True)
             solution = cv2.scaleAdd(latent, weight, solution)
-            solution = cv2.mulSpectrums(solution, inverse, 0)
+            solution = cv2.multiply(solution, inverse)
             restored[..., channel] = _inverse(solution)[window]
             if with_reblurred:
                 reblurred[..., channel] = _inverse(cv2.mulSpectrums(solution, kernel_spectrum,

@@ -236,12 +236,12 @@ def within_local_range(refined, deblurred, window=RANGE_WINDOW):
     Returns:
         float32 array of that shape.
     """
+    # OpenCV's erosion and dilation take the channels at once; its min and max
+    # clip in half of numpy's time.
     square = np.ones((window, window), np.uint8)
-    low = np.stack([cv2.erode(deblurred[..., channel], square, borderType=cv2.BORDER_REFLECT)
-                    for channel in range(deblurred.shape[2])], axis=-1)
-    high = np.stack([cv2.dilate(deblurred[..., channel], square, borderType=cv2.BORDER_REFLECT)
-                     for channel in range(deblurred.shape[2])], axis=-1)
-    return np.clip(refined, low, high)
+    low, high = (operation(deblurred, square, borderType=cv2.BORDER_REFLECT)
+                 .reshape(deblurred.shape) for operation in (cv2.erode, cv2.dilate))
+    return cv2.min(cv2.max(refined, low), high).reshape(refined.shape)
 
 
 def refine_with_kernel(blurred, deblurred, noise=None):
