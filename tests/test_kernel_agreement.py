@@ -16,7 +16,9 @@ from srn_tf.inference.postprocess.blur_kernels import (KERNEL_SIZE, TO_DOMAIN, c
 from srn_tf.inference.postprocess.kernel_agreement import (FLOOR_FRACTION, FULL_AGREEMENT,
                                                            NO_AGREEMENT, SMALLEST_TILE,
                                                            disagreement, refinement_share,
-                                                           shrunk_disagreement, tile_windows)
+                                                           share_of_disagreement,
+                                                           shrunk_disagreement,
+                                                           shrunk_refinement_share, tile_windows)
 from srn_tf.inference.postprocess.kernel_refinement import (RANGE_WINDOW, refine_with_kernel,
                                                             refine_with_one_kernel,
                                                             within_local_range)
@@ -198,7 +200,9 @@ def test_between_the_limits_the_refinement_is_blended(sharp, monkeypatch):
     rough = _rough(blurred, sharp)
     full = refine_with_kernel(blurred, rough)
     halfway = (FULL_AGREEMENT + NO_AGREEMENT) / 2
-    monkeypatch.setattr(kernel_agreement, "disagreement", lambda *images: halfway)
+    # Every grid's worst tile, in both kinds of blur, measures halfway.
+    monkeypatch.setattr(kernel_agreement, "_worst_tile_ratios",
+                        lambda blurred, deblurred, domain, grids, factor: [halfway] * len(grids))
     assert refinement_share(blurred, rough) == pytest.approx(0.5)
     half = refine_with_kernel(blurred, rough)
     # Where the full change ends strictly inside the output's local range, the clip
@@ -216,3 +220,32 @@ def test_images_too_small_to_tile_are_assumed_to_have_one_blur(sharp):
     small = sharp[:150, :150]
     assert disagreement(small, small) == 1.0
     assert refinement_share(small, small) == 1.0
+
+
+def test_the_share_skips_the_second_kind_of_blur_only_where_it_cannot_change_it(sharp,
+                                                                                monkeypatch):
+    # `shrunk_refinement_share` is `share_of_disagreement(shrunk_disagreement(...))`
+    # exactly, on uniform blur (share 1), blur differing by halves (share 0) and
+    # between; it measures the second kind only where the first measured above
+    # FULL_AGREEMENT.
+    measured = []
+    worst_tile_ratios = kernel_agreement._worst_tile_ratios
+
+    def counted(blurred, deblurred, domain, grids, factor):
+        measured.append(domain)
+        return worst_tile_ratios(blurred, deblurred, domain, grids, factor)
+
+    monkeypatch.setattr(kernel_agreement, "_worst_tile_ratios", counted)
+    halves = reblur(sharp, _line_kernel(21, 0))
+    halves[:, 256:] = reblur(sharp, _line_kernel(21, 90))[:, 256:]
+    for blurred in (reblur(sharp, _line_kernel(15, 30)), halves):
+        rough = shrink(_rough(blurred, sharp), 2.0)
+        blurred = shrink(blurred, 2.0)
+        measured.clear()
+        share = shrunk_refinement_share(blurred, rough, 2.0)
+        first_kind_only = len(measured) == 1
+        measured.clear()
+        assert share == share_of_disagreement(shrunk_disagreement(blurred, rough, 2.0))
+        assert len(measured) == 2
+        assert first_kind_only == (share == 1.0)
+    assert not first_kind_only

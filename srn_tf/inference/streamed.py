@@ -32,8 +32,7 @@ import numpy as np
 from srn_tf.inference.postprocess.denoising import denoise_output
 from srn_tf.inference.postprocess.flat_level import banded_flat_offset
 from srn_tf.inference.postprocess.kernel_agreement import (AGREEMENT_FACTOR,
-                                                           share_of_disagreement,
-                                                           shrunk_disagreement)
+                                                           shrunk_refinement_share)
 from srn_tf.inference.postprocess.kernel_refinement import (kernel_plan, refine_with_plan,
                                                             refined_share)
 from srn_tf.inference.postprocess.noise import noise_level
@@ -171,8 +170,7 @@ def _refinement(blurred, output, height, width, noise):
     factor = max(int(AGREEMENT_FACTOR), math.ceil(math.sqrt(height * width / AGREEMENT_PIXELS)))
     shrunk_blurred = _shrunk(blurred.get, height, width, factor)
     shrunk_output = _shrunk(output.get, height, width, factor)
-    agreement = share_of_disagreement(shrunk_disagreement(shrunk_blurred, shrunk_output,
-                                                          factor))
+    agreement = shrunk_refinement_share(shrunk_blurred, shrunk_output, factor)
     if agreement == 0.0:
         return None
     top, left, crop_height, crop_width = _richest_crop(shrunk_output, factor, height, width)
