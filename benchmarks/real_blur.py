@@ -19,7 +19,9 @@ displacement of the burst otherwise) and `heavy` (12 to 30 pixels), with noise o
 
 Every image runs through the network once alone (1 copy) and once with 4 flipped
 copies (`deblur_image` on float32 input, so the network's output is clipped to
-[0, 1] before the steps below, which `srn-deblur` applies to it unclipped), and the
+[0, 1] before the steps below, which `srn-deblur` applies to it unclipped; the network
+computes in `--precision`, float32 by default, the precision the pinned examples use,
+where `srn-deblur`'s `auto` may pick bfloat16), and the
 post-processing steps are applied to those outputs in `deblur_image`'s order, so
 that each stage is scored on the same network output:
 
@@ -71,6 +73,7 @@ from srn_tf.inference.postprocess.flat_level import match_flat_level
 from srn_tf.inference.postprocess.kernel_agreement import disagreement
 from srn_tf.inference.postprocess.kernel_refinement import (refine_with_kernel,
                                                             refine_with_one_kernel)
+from srn_tf.precision import PRECISIONS
 
 CROP = (384, 512)
 STRENGTHS = {"light": (4.0, 10.0), "heavy": (12.0, 30.0)}
@@ -140,11 +143,14 @@ def _timed(function, *arguments):
     return result, time.perf_counter() - start
 
 
-def run_stages(model, blurred):
+def run_stages(model, blurred, precision):
     """stage -> float32 output, and step -> seconds, for one uint8 blurred image."""
     planes = blurred.astype(np.float32) / 255.0
     seconds = {}
-    network = lambda flips: deblur_image(model, planes, InferenceOptions(flips=flips))  # noqa: E731
+
+    def network(flips):
+        return deblur_image(model, planes, InferenceOptions(flips=flips), precision=precision)
+
     out = {}
     out["network"], seconds["network"] = _timed(network, 1)
     out["flips4"], seconds["flips4"] = _timed(network, 4)
@@ -190,6 +196,9 @@ def main():
     parser.add_argument("--checkpoint", default="default",
                         help="model folder to score (default: the bundled model), e.g. a "
                              "fine-tuned run's folder; the stages are the same for any model")
+    parser.add_argument("--precision", default="float32", choices=PRECISIONS,
+                        help="the network's arithmetic (default float32, the pinned "
+                             "examples' precision)")
     parser.add_argument("--sets", default=None,
                         help="comma-separated substrings: run only the sets whose name "
                              "contains one (default: all)")
@@ -212,7 +221,7 @@ def main():
                 strength = float(rng.uniform(*STRENGTHS[strength_name]))
                 blurred, target, averaging = blur(sharp, kind, strength, noise, jpeg_quality,
                                                   draw, rng)
-                outputs, seconds, ratio = run_stages(model, blurred)
+                outputs, seconds, ratio = run_stages(model, blurred, args.precision)
                 step_seconds.append(seconds)
                 row = {"set": name, "photo": photo, "draw": draw, "averaging": averaging,
                        "strength_px": round(strength, 1), "disagreement": round(ratio, 3),

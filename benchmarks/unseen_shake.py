@@ -14,7 +14,8 @@ gamma-2.2 linear light (as GOPRO and `srn-synth` by default) and on the 8-bit va
 `srn_tf.data.synth.render`, and deblurs it as `srn-deblur` would: the bundled model's
 `standard` quality, the network once with its flat level matched, refined by the kernel
 estimated from it where one kernel explains the image, and denoised (`--flips`,
-`--no-flat_level`, `--no-kernel_refinement`, `--no-denoise` to change that).
+`--no-flat_level`, `--no-kernel_refinement`, `--no-denoise` to change that), with the
+network in float32 (`--precision`; `srn-deblur`'s `auto` may pick bfloat16).
 
 Photographs: `coffee` and `rocket`, the two that every stage held out, and three
 scikit-image pictures no stage used (`immunohistochemistry`, and the centre 512x512
@@ -32,6 +33,7 @@ from srn_tf import deblur_image, load_model, psnr
 from srn_tf.data.synth.render import CameraResponse, blur_along_path
 from srn_tf.data.synth.trajectory import shake_poses
 from srn_tf.models.inference_options import options_of
+from srn_tf.precision import PRECISIONS
 
 NOISE_SIGMA = 0.01
 RESPONSES = {"linear_light": CameraResponse("gamma"), "8bit": CameraResponse("linear")}
@@ -79,6 +81,9 @@ def main():
     parser.add_argument("--min_length", type=float, default=10.0, help="shortest path, pixels")
     parser.add_argument("--max_length", type=float, default=30.0, help="longest path, pixels")
     parser.add_argument("--seed", type=int, default=777, help="seeds the paths and the noise")
+    parser.add_argument("--precision", default="float32", choices=PRECISIONS,
+                        help="the network's arithmetic (default float32, the pinned "
+                             "examples' precision)")
     args = parser.parse_args()
 
     model = load_model(args.checkpoint or "default")
@@ -97,13 +102,14 @@ def main():
             poses = shake_poses(rng, length)
             for averaging, response in RESPONSES.items():
                 blurred = blur_along_path(sharp, poses, response, rng, args.noise)
-                output = deblur_image(model, blurred, options)
+                output = deblur_image(model, blurred, options, precision=args.precision)
                 input_psnr = psnr(blurred, sharp)
                 rows.append({"photo": name, "averaging": averaging, "path_px": round(length, 1),
                              "input_psnr": round(input_psnr, 3),
                              "psnr_gain": round(psnr(output, sharp) - input_psnr, 3)})
                 print(json.dumps(rows[-1]), flush=True)
-    summary = {"model": args.checkpoint or "bundled", **options.to_config(), "noise": args.noise,
+    summary = {"model": args.checkpoint or "bundled", **options.to_config(),
+               "precision": args.precision, "noise": args.noise,
                "seed": args.seed}
     for averaging in RESPONSES:
         kind = [row for row in rows if row["averaging"] == averaging]
