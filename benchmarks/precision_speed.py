@@ -218,13 +218,11 @@ def main():
             result["sizes"][f"{height}x{width}"] = _measure_size(
                 names, height, width, args.rounds, args.runs, folder)
     result["machine"]["load_average_at_end"] = [round(v, 2) for v in os.getloadavg()]
-    text = json.dumps(result, indent=2)
-    print(text)
+    print(json.dumps(result, indent=2))
     if args.output:
-        from srn_tf.atomic_files import atomic_file
+        from srn_tf.atomic_files import write_json
 
-        with atomic_file(args.output) as temporary, open(temporary, "w") as handle:
-            handle.write(text + "\n")
+        write_json(result, args.output)
 
 
 if __name__ == "__main__":

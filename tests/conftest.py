@@ -81,3 +81,14 @@ def processor_without_native_low_precision(monkeypatch):
 
     monkeypatch.setattr(processor, "read_cpuinfo", lambda: AVX2_ONLY_CPUINFO)
     monkeypatch.setattr(processor, "tensorflow_gpu", lambda: None)
+
+
+@pytest.fixture(scope="module")
+def onnx_extra():
+    """Fails (never skips) a test of the onnx extra run without it, naming the command."""
+    try:
+        import onnx  # noqa: F401
+        import onnxruntime  # noqa: F401
+        import tf2onnx  # noqa: F401
+    except ImportError as error:
+        pytest.fail(f"these tests need the onnx extra ({error}): pip install -e '.[onnx]'")

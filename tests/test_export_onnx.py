@@ -54,16 +54,6 @@ ONNXRUNTIME_SCRIPT = textwrap.dedent("""
 
 
 @pytest.fixture(scope="module")
-def onnx_extra():
-    try:
-        import onnx  # noqa: F401
-        import onnxruntime  # noqa: F401
-        import tf2onnx  # noqa: F401
-    except ImportError as error:
-        pytest.fail(f"the onnx tests need the onnx extra ({error}): pip install -e '.[onnx]'")
-
-
-@pytest.fixture(scope="module")
 def exported(onnx_extra, tmp_path_factory):
     """Color and gray models, their exports (NHWC, NCHW, uint8) through `export_model`, and
     onnxruntime's outputs."""

@@ -117,16 +117,6 @@ def test_deblur_image_refuses_int8_for_an_export():
 
 
 @pytest.fixture(scope="module")
-def onnx_extra():
-    try:
-        import onnx  # noqa: F401
-        import onnxruntime  # noqa: F401
-        import tf2onnx  # noqa: F401
-    except ImportError as error:
-        pytest.fail(f"the int8 tests need the onnx extra ({error}): pip install -e '.[onnx]'")
-
-
-@pytest.fixture(scope="module")
 def quantized(onnx_extra, tmp_path_factory):
     """Color and gray small models quantized once into a cache folder, with their int8
     and float32 outputs on a photograph."""
