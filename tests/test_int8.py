@@ -68,7 +68,8 @@ def images(tmp_path):
 @pytest.mark.parametrize("script,args", [
     ("srn-deblur", ["--input_path={images}", "--output_path={tmp}/out"]),
     ("srn-batch", ["--input_pattern={images}", "--output_path={tmp}/out"]),
-    ("srn-serve", []),
+    # srn-serve refuses first without its own extra: this case runs with it (marker serve).
+    pytest.param("srn-serve", [], marks=pytest.mark.serve),
 ])
 def test_int8_without_the_extra_is_refused_naming_the_pip_command(images, tmp_path, script,
                                                                   args):
