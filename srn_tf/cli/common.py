@@ -53,13 +53,13 @@ def define_precision_flag(default):
     release's arithmetic (srn-eval's paper figures)."""
     flags.DEFINE_enum("precision", default, list(INFERENCE_PRECISIONS),
                       "Arithmetic of the network. auto: what this processor computes "
-                      "natively, read from its flags: bfloat16 on CPUs with AVX512_BF16, AMX "
-                      "or Arm's BF16 (about half float32's time, slightly less exact), "
+                      "natively, read from its flags: bfloat16 on CPUs with AMX, AMD's "
+                      "AVX512_BF16 or Arm's BF16 (faster there, slightly less exact), "
                       "float16 on GPUs with tensor cores, float32 elsewhere and for exported "
                       "models; the start-up line says which and why. float32: the release's "
                       "arithmetic, bit for bit. int8: the network quantized by onnxruntime "
                       "(pip install 'srn-tf[onnx]'), made on the first run for a model "
-                      "(a minute or so) and then read from a cache folder "
+                      "and then read from a cache folder "
                       "($SRN_TF_INT8_CACHE, default ~/.cache/srn-tf/int8); refused for a "
                       "model it would deblur worse. docs/precision-and-speed.md gives measured "
                       "speeds and errors with their commands.")

@@ -61,6 +61,7 @@ define_max_megapixels_flag()
 
 
 def _check_flags():
+    """Exits on a bad flag or path; returns the checkpoint's path (`check_checkpoint`)."""
     if (FLAGS.datalist is None) == (FLAGS.gopro_dir is None):
         fail("give exactly one of --datalist and --gopro_dir")
     if FLAGS.data_root is not None and FLAGS.datalist is None:
@@ -78,13 +79,15 @@ def _check_flags():
         check_output_folder(FLAGS.output_dir)
     if FLAGS.contact_sheet is not None:
         check_output_file(FLAGS.contact_sheet, ".png")
-    check_tile_flags(FLAGS.tile, FLAGS.tile_overlap, check_checkpoint(FLAGS.checkpoint))
+    checkpoint_path = check_checkpoint(FLAGS.checkpoint)
+    check_tile_flags(FLAGS.tile, FLAGS.tile_overlap, checkpoint_path)
+    return checkpoint_path
 
 
 def main(argv):
     if len(argv) > 1:
         fail(f"unexpected arguments: {' '.join(argv[1:])}")
-    _check_flags()
+    checkpoint_path = _check_flags()
     max_megapixels = check_max_megapixels()
     check_quality_flags()
     select_gpu(FLAGS.gpu)
@@ -93,7 +96,7 @@ def main(argv):
     import sys
 
     import_tensorflow()
-    print_device(checkpoint_path=check_checkpoint(FLAGS.checkpoint))
+    print_device(checkpoint_path=checkpoint_path)
 
     from srn_tf.data import pairs as pair_lists
 

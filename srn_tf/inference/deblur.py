@@ -245,8 +245,8 @@ def deblur_image(model, image, options=None, precision="auto", tile=None, tile_o
             `srn_tf.quality_options("best")` names a quality mode's options;
             `options_of(model).override(flips=4)` changes one step of the model's.
         precision: "auto" (the processor's native precision,
-            `srn_tf.processor.resolve_precision`: bfloat16 on CPUs with AVX512_BF16,
-            AMX or Arm's BF16, float16 on GPUs with tensor cores, else float32),
+            `srn_tf.processor.resolve_precision`: bfloat16 on CPUs with AMX, AMD's
+            AVX512_BF16 or Arm's BF16, float16 on GPUs with tensor cores, else float32),
             "float32" (the release's arithmetic, bit for bit), "bfloat16",
             "float16" (docs/precision-and-speed.md) or "int8" (the network
             quantized by onnxruntime, made once per model and cached:
