@@ -91,12 +91,25 @@ class KernelEstimator:
         correlation = _inverse(cv2.multiply(numerator, _reciprocal(denominator, regularisation)))
         # The centred (size, size) window of the correlation, its origin moved to the
         # middle (fftshift's), read without shifting the whole array.
-        rows, columns = ((np.arange(size) - size // 2) % side for side in self._shape)
+        rows, columns = _wrapped_window(size, self._shape)
         kernel = np.maximum(correlation[np.ix_(rows, columns)], 0.0)
         if kernel.max() <= 0:
             return _identity_kernel(size, self._dtype)
         kernel[kernel < KERNEL_THRESHOLD * kernel.max()] = 0.0
         return (kernel / kernel.sum()).astype(self._dtype, copy=False)
+
+
+def _wrapped_window(size, shape):
+    """(rows, columns) indices of the (size, size) window centred on a spectrum's
+    origin in an array of `shape`, wrapping around its edges (fftshift's centre,
+    without shifting the array)."""
+    return tuple((np.arange(size) - size // 2) % side for side in shape)
+
+
+def _packed_columns(width):
+    """The columns of a packed (CCS) spectrum of `width` that pack a whole column of
+    frequencies along its rows: the first, and for an even width also the last."""
+    return (0, width - 1) if width % 2 == 0 else (0,)
 
 
 def _half_spectrum_mean(power):
@@ -112,7 +125,7 @@ def _half_spectrum_mean(power):
     """
     height, width = power.shape
     total = float(np.sum(power, dtype=np.float64))
-    for column in (0, width - 1) if width % 2 == 0 else (0,):
+    for column in _packed_columns(width):
         packed = power[:, column].astype(np.float64)
         own_mirror = packed[0] + (packed[-1] if height % 2 == 0 else 0.0)
         total += float(packed.sum()) - own_mirror
@@ -147,7 +160,7 @@ def _reciprocal(power, offset):
     inner_end = width - 1 if width % 2 == 0 else width
     reciprocal[:, 2:inner_end:2] = reciprocal[:, 1:inner_end - 1:2]
     packed_end = height - 1 if height % 2 == 0 else height
-    for column in (0, width - 1) if width % 2 == 0 else (0,):
+    for column in _packed_columns(width):
         reciprocal[2:packed_end:2, column] = reciprocal[1:packed_end - 1:2, column]
     return reciprocal
 
@@ -211,7 +224,7 @@ class Deconvolution:
         kernel does not reach beyond the image: (x, kernel * x)."""
         size = self._size
         # The kernel placed with its centre at the origin, wrapping around.
-        rows, columns = ((np.arange(size) - size // 2) % side for side in self._shape)
+        rows, columns = _wrapped_window(size, self._shape)
         centred = np.zeros(self._shape, self._dtype)
         centred[np.ix_(rows, columns)] = kernel
         kernel_spectrum = cv2.dft(centred)
