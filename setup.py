@@ -49,6 +49,9 @@ setup(
         "onnx": ["tf2onnx==1.17.0", "onnx==1.23.2", "onnxruntime>=1.32,<2"],
         # srn-deblur on .tflite files (TensorFlow's converter writes them).
         "litert": ["ai-edge-litert>=2.3,<3"],
+        # Video in srn-deblur, srn-batch and srn-serve (docs/video.md): PyAV, FFmpeg's
+        # libraries in a wheel (nothing to apt-get); tested with 18.1.
+        "video": ["av>=18.1,<19"],
     },
     entry_points={
         "console_scripts": [

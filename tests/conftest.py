@@ -12,7 +12,8 @@ import pytest  # noqa: E402
 # run whose -m does not name them (the default run among them).
 EXTRA_MARKERS = {"onnx": "the ONNX export's and int8's tests",
                  "litert": "the LiteRT export's tests",
-                 "jax": "the Keras jax backend's tests", "torch": "the Keras torch backend's tests"}
+                 "jax": "the Keras jax backend's tests", "torch": "the Keras torch backend's tests",
+                 "video": "video's tests (PyAV)"}
 
 
 def pytest_addoption(parser):
