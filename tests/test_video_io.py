@@ -1,0 +1,271 @@
+"""The video I/O layer (srn_tf/data/video/): probing, segments, decoding, encoding, joining.
+
+Every clip is made here by PyAV: a few dozen 64x48 frames of noise (so every frame
+differs and any swap or loss shows) with a sine audio track, written with a small GOP so
+there are several key frames. Bad inputs are made here too. All but the first test need
+the video extra (marker `video`; run with `python -m pytest -m video tests/test_video_io.py`).
+"""
+
+import fractions
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+WIDTH, HEIGHT = 64, 48
+AUDIO_RATE = 8000
+
+
+def test_import_av_without_pyav_names_the_extra():
+    """Without PyAV, import_av raises MissingVideoExtra whose one line gives the pip line."""
+    code = ("import sys; sys.modules['av'] = None\n"
+            "from srn_tf.data.video import import_av, MissingVideoExtra\n"
+            "try:\n    import_av('srn-deblur on clip.mp4')\n"
+            "except MissingVideoExtra as error:\n    print(error)\n")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            timeout=120, check=True)
+    assert result.stdout.strip() == \
+        "srn-deblur on clip.mp4 needs PyAV: pip install 'srn-tf[video]'"
+
+
+def noise_frames(count, dtype=np.uint8, seed=0):
+    """`count` (HEIGHT, WIDTH, 3) frames of uniform noise over dtype's whole range."""
+    high = np.iinfo(dtype).max
+    rng = np.random.default_rng(seed)
+    return [rng.integers(0, high, (HEIGHT, WIDTH, 3), dtype=dtype, endpoint=True)
+            for _ in range(count)]
+
+
+def make_clip(path, frames, codec="libx264", pixel_format="yuv420p", rate=24, gop_size=6,
+              pts=None, time_base=None, rotation=None, color=(1, 1, 1, 1), audio=True):
+    """Writes `frames` (RGB arrays, uint8 or uint16) as a video clip at `path`.
+
+    Args:
+        pts: each frame's pts in `time_base` (default: 0, 1, 2... at 1/rate).
+        color: (primaries, transfer, matrix, range) FFmpeg numbers tagged on the stream
+            (default BT.709, limited range).
+        audio: also write one second of a 440 Hz sine as AAC.
+    """
+    import av
+
+    time_base = time_base or fractions.Fraction(1, rate)
+    pts = list(range(len(frames))) if pts is None else pts
+    with av.open(str(path), "w") as output:
+        video = output.add_stream(codec, rate=rate)
+        video.width, video.height, video.pix_fmt = WIDTH, HEIGHT, pixel_format
+        video.codec_context.time_base = time_base
+        video.time_base = time_base
+        video.codec_context.gop_size = gop_size
+        if codec == "libx264":  # key frames exactly every gop_size frames
+            video.options = {"x264-params": f"keyint={gop_size}:min-keyint={gop_size}:scenecut=0"}
+        context = video.codec_context
+        (context.color_primaries, context.color_trc, context.colorspace,
+         context.color_range) = color
+        if rotation is not None:
+            video.set_display_rotation(rotation)
+        sound = output.add_stream("aac", rate=AUDIO_RATE, layout="mono") if audio else None
+        rgb_format = "rgb24" if frames[0].dtype == np.uint8 else "rgb48le"
+        for image, stamp in zip(frames, pts):
+            frame = av.VideoFrame.from_ndarray(image, format=rgb_format)
+            frame = frame.reformat(format=pixel_format, dst_colorspace=_sws_matrix(color[2]),
+                                   dst_color_range=color[3])
+            frame.pts, frame.time_base = stamp, time_base
+            output.mux(video.encode(frame))
+        output.mux(video.encode())
+        if sound is not None:
+            seconds = np.arange(AUDIO_RATE) / AUDIO_RATE
+            samples = (0.3 * np.sin(2 * np.pi * 440 * seconds)).astype(np.float32)
+            for start in range(0, AUDIO_RATE, 1024):
+                chunk = av.AudioFrame.from_ndarray(samples[None, start:start + 1024],
+                                                   format="fltp", layout="mono")
+                chunk.sample_rate, chunk.pts = AUDIO_RATE, start
+                output.mux(sound.encode(chunk))
+            output.mux(sound.encode())
+    return path
+
+
+def _sws_matrix(matrix):
+    """swscale's number for FFmpeg colour matrix `matrix` (BT.709 or else BT.601)."""
+    return 1 if matrix == 1 else 5
+
+
+def with_subtitles(source, path, tmp_path):
+    """`source`'s streams remuxed into the Matroska file `path` with a SubRip track."""
+    import av
+
+    srt = tmp_path / "subtitles.srt"
+    srt.write_text("1\n00:00:00,000 --> 00:00:00,500\nhello\n\n"
+                   "2\n00:00:00,600 --> 00:00:00,900\nworld\n")
+    with av.open(str(source)) as clip, av.open(str(srt)) as text, \
+            av.open(str(path), "w") as output:
+        copies = {stream.index: output.add_stream_from_template(stream)
+                  for stream in clip.streams}
+        subtitle = output.add_stream_from_template(text.streams[0])
+        for packet in clip.demux():
+            if packet.size:
+                packet.stream = copies[packet.stream.index]
+                output.mux(packet)
+        for packet in text.demux():
+            if packet.size:
+                packet.stream = subtitle
+                output.mux(packet)
+    return path
+
+
+def packets(path, kind):
+    """(pts seconds, bytes) of every packet of `path`'s first `kind` stream, in file order."""
+    import av
+
+    with av.open(str(path)) as container:
+        stream = getattr(container.streams, kind)[0]
+        return [(float(packet.pts * packet.time_base), bytes(packet))
+                for packet in container.demux(stream) if packet.size]
+
+
+@pytest.fixture(scope="module")
+def clip(tmp_path_factory):
+    """An H.264 .mp4: 30 noise frames at 24 fps, a key frame every 6, sine AAC audio."""
+    return make_clip(tmp_path_factory.mktemp("clip") / "clip.mp4", noise_frames(30))
+
+
+@pytest.mark.video
+def test_probe_reads_the_layout_of_a_clip(clip):
+    from srn_tf.data.video.probe import probe_video
+
+    info = probe_video(clip)
+    assert (info.codec, info.width, info.height) == ("h264", WIDTH, HEIGHT)
+    assert (info.pixel_format, info.bit_depth, info.frame_dtype) == ("yuv420p", 8, "uint8")
+    assert info.frame_count == 30
+    assert info.average_rate == 24
+    assert info.duration == pytest.approx(30 / 24, abs=1e-9)
+    times = [float(pts * info.time_base) for pts in info.frame_pts]
+    assert times == pytest.approx([index / 24 for index in range(30)], abs=1e-9)
+    assert set(info.frame_durations) == {info.frame_pts[1] - info.frame_pts[0]}
+    assert info.key_frames == (0, 6, 12, 18, 24)
+    assert (info.rotation, info.display_matrix) == (0, None)
+    assert info.color == {"primaries": "bt709", "transfer": "bt709", "matrix": "bt709",
+                          "range": "tv"}
+    assert info.copied_streams == (1,)
+
+
+@pytest.mark.video
+def test_probe_reads_rotation_and_variable_frame_rate(tmp_path):
+    from srn_tf.data.video.probe import probe_video
+
+    stamps = [0, 40, 80, 160, 170, 180, 300, 333, 400, 401, 402, 500]
+    path = make_clip(tmp_path / "phone.mp4", noise_frames(len(stamps)), pts=stamps,
+                     time_base=fractions.Fraction(1, 1000), rotation=90, audio=False)
+    info = probe_video(path)
+    assert info.rotation == 90
+    assert len(info.display_matrix) == 9
+    assert [float(pts * info.time_base) for pts in info.frame_pts] == \
+        pytest.approx([stamp / 1000 for stamp in stamps], abs=1e-9)
+    assert info.copied_streams == ()
+
+
+@pytest.mark.video
+def test_segments_start_at_key_frames_and_cover_every_frame_once(clip):
+    from srn_tf.data.video.probe import probe_video
+    from srn_tf.data.video.segments import plan_segments
+
+    info = probe_video(clip)  # key frames 0, 6, 12, 18, 24 of 30
+    assert [(segment.start, segment.stop) for segment in plan_segments(info, min_frames=10)] \
+        == [(0, 12), (12, 24), (24, 30)]
+    assert [(segment.start, segment.stop) for segment in plan_segments(info, min_frames=1)] \
+        == [(0, 6), (6, 12), (12, 18), (18, 24), (24, 30)]
+    assert [(segment.start, segment.stop) for segment in plan_segments(info)] == [(0, 30)]
+    assert [segment.index for segment in plan_segments(info, min_frames=6)] == [0, 1, 2, 3, 4]
+
+
+def _audio_only(path):
+    import av
+
+    with av.open(str(path), "w") as output:
+        sound = output.add_stream("aac", rate=AUDIO_RATE, layout="mono")
+        chunk = av.AudioFrame.from_ndarray(np.zeros((1, 1024), np.float32), format="fltp",
+                                           layout="mono")
+        chunk.sample_rate, chunk.pts = AUDIO_RATE, 0
+        output.mux(sound.encode(chunk))
+        output.mux(sound.encode())
+
+
+def _no_decoder(path):
+    """An AVI whose video stream's FourCC names no codec FFmpeg knows (QQQQ for FMP4)."""
+    import av
+
+    made = path.with_name("mpeg4.avi")
+    with av.open(str(made), "w") as output:
+        video = output.add_stream("mpeg4", rate=24)
+        video.width, video.height, video.pix_fmt = WIDTH, HEIGHT, "yuv420p"
+        for image in noise_frames(3):
+            output.mux(video.encode(av.VideoFrame.from_ndarray(image, format="rgb24")))
+        output.mux(video.encode())
+    data = made.read_bytes()
+    assert data.count(b"FMP4") == 2  # the stream header's handler and the bitmap's codec
+    path.write_bytes(data.replace(b"FMP4", b"QQQQ"))
+
+
+def _truncated(path):
+    """The first half of a Matroska copy of the clip (Matroska's header holds the duration)."""
+    whole = path.with_name("whole.mkv")
+    make_clip(whole, noise_frames(30))
+    data = whole.read_bytes()
+    path.write_bytes(data[:len(data) // 2])
+
+
+def _png(path):
+    from PIL import Image
+
+    Image.new("RGB", (8, 8)).save(path, format="PNG")
+
+
+BAD_INPUTS = {
+    "png.mp4": (_png, "is a still image (png_pipe), not a video"),
+    "text.mp4": (lambda path: path.write_text("not a video\n"),
+                 "cannot open as a video (Invalid data found when processing input)"),
+    "audio.mp4": (_audio_only, "has no video stream (streams: audio aac)"),
+    "fourcc.avi": (_no_decoder, "its video codec has no decoder in this FFmpeg"),
+    "missing.mp4": (lambda path: None, "cannot open as a video (No such file or directory)"),
+}
+
+
+@pytest.mark.video
+@pytest.mark.parametrize("name", sorted(BAD_INPUTS))
+def test_probe_refuses_a_bad_input_in_one_line_naming_it(tmp_path, name):
+    from srn_tf.data.video import VideoError
+    from srn_tf.data.video.probe import probe_video
+
+    path = tmp_path / name
+    make, problem = BAD_INPUTS[name]
+    make(path)
+    with pytest.raises(VideoError) as refused:
+        probe_video(path)
+    assert str(refused.value) == f"{path}: {problem}"
+
+
+@pytest.mark.video
+def test_probe_refuses_a_truncated_file(tmp_path):
+    from srn_tf.data.video import VideoError
+    from srn_tf.data.video.probe import probe_video
+
+    path = tmp_path / "cut.mkv"
+    _truncated(path)
+    with pytest.raises(VideoError, match=r"is truncated: its header says [\d.]+ s, its packets "
+                                         r"stop at [\d.]+ s") as refused:
+        probe_video(path)
+    assert str(refused.value).startswith(f"{path}: ") and "\n" not in str(refused.value)
+
+
+def test_list_videos_finds_video_extensions_in_any_case(tmp_path):
+    from srn_tf.data.video import is_video_path, list_videos
+
+    for name in ("a.mp4", "b.MKV", "c.png", ".hidden.mov", "sub/d.webm"):
+        (tmp_path / name).parent.mkdir(exist_ok=True)
+        (tmp_path / name).write_bytes(b"")
+    assert list_videos(tmp_path) == [(str(tmp_path / "a.mp4"), "a.mp4"),
+                                     (str(tmp_path / "b.MKV"), "b.MKV"),
+                                     (str(tmp_path / "sub" / "d.webm"),
+                                      os.path.join("sub", "d.webm"))]
+    assert not is_video_path("photo.png") and is_video_path("CLIP.AVI")
