@@ -17,8 +17,10 @@ import numpy as np
 from srn_tf.checkpoints.loading import load_deblur_model
 from srn_tf.data import image_io
 from srn_tf.data.comparison import comparison_strip, side_by_side
+from srn_tf.data.video import is_video_path
 from srn_tf.inference import per_file
 from srn_tf.models.inference_options import options_for
+from srn_tf.models.presets import resolve_model_path
 from srn_tf.precision import INT8
 from srn_tf.inference.tiling import check_tiling
 
@@ -47,12 +49,13 @@ class DeblurInterrupted(KeyboardInterrupt):
 
     Its message is the one line srn-deblur prints; `summary` is the `DeblurSummary`
     so far. The file being deblurred was not written (outputs are renamed into place
-    only when complete), and a rerun skips the outputs already written.
+    only when complete; `kept` says what a video kept for a rerun to resume),
+    and a rerun skips the outputs already written.
     """
 
-    def __init__(self, summary, current, total):
+    def __init__(self, summary, current, total, kept=None):
         self.summary, self.current, self.total = summary, current, total
-        where = f" while deblurring {current} (not written)" if current else ""
+        where = f" while deblurring {current} ({kept or 'not written'})" if current else ""
         super().__init__(
             f"stopped{where}; done {len(summary.done)}, skipped {len(summary.skipped)}, "
             f"failed {len(summary.failed)} of {total} files; run the same command again to "
@@ -111,13 +114,16 @@ class _Progress:
 def deblur_files(input_path, output_path, checkpoint=None, model_type=None, options=None,
                  height=None, width=None, precision="auto", tile=None, tile_overlap=None,
                  output_format=None, overwrite=False, side_by_side_path=None, progress=True,
-                 max_megapixels=image_io.DEFAULT_MAX_MEGAPIXELS):
-    """Deblurs every image `input_path` names into `output_path`.
+                 max_megapixels=image_io.DEFAULT_MAX_MEGAPIXELS, videos=False, codec=None,
+                 crf=None, frames_only=None):
+    """Deblurs every image (and with `videos` every video) `input_path` names into
+    `output_path`.
 
     Args:
-        input_path: an image, a folder (recursive) or a glob pattern.
+        input_path: an image, a video, a folder (recursive) or a glob pattern.
         output_path: output folder; outputs mirror the input tree. Inside the input
             folder, it is left out of the inputs (a rerun never deblurs its outputs).
+            For a single video, the output video file (or frames folder).
         checkpoint: a path or preset name for `load_deblur_model` (None: the
             bundled default), or an already loaded `SRNDeblurNet` /
             `SavedModelRunner`.
@@ -141,6 +147,9 @@ def deblur_files(input_path, output_path, checkpoint=None, model_type=None, opti
         progress: print progress on stdout.
         max_megapixels: an input of more pixels (millions, from its header) fails
             before it is decoded (`image_io.read_image_with_metadata`).
+        videos: also deblur the videos it names (`deblur_video.deblur_video`, not in
+            the side-by-side sheet); without PyAV each fails in one line.
+        codec, crf, frames_only: the videos' (`deblur_video.deblur_video`'s).
 
     Returns:
         A `DeblurSummary`. Inputs and outputs keep their EXIF and ICC metadata
@@ -164,12 +173,14 @@ def deblur_files(input_path, output_path, checkpoint=None, model_type=None, opti
         image_io.check_writable("." + output_format.lower().lstrip("."),
                                 np.zeros((1, 1, 3), np.uint8))
     # The output folder is left out of the inputs; no output may replace an input.
-    planned = per_file.plan_outputs(input_path, output_path, output_format, side_by_side_path)
+    planned = per_file.plan_outputs(input_path, output_path, output_format, side_by_side_path,
+                                    videos=videos, frames_only=bool(frames_only))
     if not planned:
         raise ValueError(image_io.no_images_message(input_path))
-    model = checkpoint
+    model, model_source = checkpoint, None
     if checkpoint is None or isinstance(checkpoint, (str, os.PathLike)):
         model = load_deblur_model(checkpoint, model_type)
+        model_source = resolve_model_path(checkpoint)
     if tile:
         check_tiling(tile, tile_overlap, model.size_multiple)
     options = options_for(model, options)
@@ -186,6 +197,13 @@ def deblur_files(input_path, output_path, checkpoint=None, model_type=None, opti
     current = None
     try:
         for count, (source, relative, target) in enumerate(planned, start=1):
+            if videos and is_video_path(source):
+                current = source
+                _deblur_one_video(summary, bar, count, model, source, target, options,
+                                  precision, tile, tile_overlap, codec, crf, frames_only,
+                                  overwrite, progress, model_source, model_type)
+                current = None
+                continue
             if os.path.exists(target) and not overwrite:
                 summary.skipped.append(source)
                 if side_by_side_path is not None:
@@ -213,9 +231,10 @@ def deblur_files(input_path, output_path, checkpoint=None, model_type=None, opti
             if side_by_side_path is not None:
                 strips.append((relative, comparison_strip(image, result)))
             bar.update(count, source, "done", seconds=time.time() - began)
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as interruption:
         summary.seconds = time.time() - start
-        raise DeblurInterrupted(summary, current, len(planned)) from None
+        raise DeblurInterrupted(summary, current, len(planned),
+                                getattr(interruption, "kept", None)) from None
     if strips:
         folder = os.path.dirname(os.fspath(side_by_side_path))
         os.makedirs(folder or ".", exist_ok=True)
@@ -223,6 +242,32 @@ def deblur_files(input_path, output_path, checkpoint=None, model_type=None, opti
         summary.side_by_side = os.fspath(side_by_side_path)
     summary.seconds = time.time() - start
     return summary
+
+
+def _deblur_one_video(summary, bar, count, model, source, target, options, precision, tile,
+                      tile_overlap, codec, crf, frames_only, overwrite, progress, model_source,
+                      model_type):
+    """`deblur_files`' step for a video: skipped when its output exists (a video file, or
+    a frames folder marked complete) unless `overwrite`, else `deblur_video`; a
+    failure (PyAV missing, unreadable video) is recorded in `summary` in one line."""
+    from srn_tf.data.video import MissingVideoExtra
+    from srn_tf.inference.deblur_video import deblur_video, frames_complete
+
+    exists = frames_complete(target) if frames_only else os.path.isfile(target)
+    if exists and not overwrite:
+        summary.skipped.append(source)
+        bar.update(count, source, "skipped (output exists)")
+        return
+    began = time.time()
+    try:
+        deblur_video(model, source, target, options, precision, tile, tile_overlap, codec,
+                     crf, frames_only, overwrite, progress, model_source, model_type)
+    except per_file.file_errors() + (MissingVideoExtra,) as error:
+        summary.failed.append((source, per_file.failure_reason(source, error)))
+        bar.update(count, source, "FAILED")
+        return
+    summary.done.append(target)
+    bar.update(count, source, "done", seconds=time.time() - began)
 
 
 def _add_existing_strip(strips, summary, source, relative, target, max_megapixels):

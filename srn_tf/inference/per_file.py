@@ -30,7 +30,19 @@ def output_name(relative, output_format=None):
     return relative
 
 
-def plan_outputs(input_path, output_path, output_format=None, side_by_side_path=None):
+def video_output(relative, output_path, input_path, frames_only=False):
+    """The output of the video at `relative` in a run on `input_path`: `output_path`
+    itself when the input is that one video, else the relative path under the folder `output_path`
+    (same name and extension), or with `frames_only` the folder of its frames (the
+    relative path without its extension)."""
+    if os.path.isfile(input_path):
+        return output_path
+    return os.path.join(output_path,
+                        os.path.splitext(relative)[0] if frames_only else relative)
+
+
+def plan_outputs(input_path, output_path, output_format=None, side_by_side_path=None,
+                 videos=False, frames_only=False):
     """The inputs of a folder run and the output each gets, checked so that no output
     replaces an input.
 
@@ -39,10 +51,14 @@ def plan_outputs(input_path, output_path, output_format=None, side_by_side_path=
     (`image_io.list_images`'s `exclude`). Runs before TensorFlow loads.
 
     Args:
-        input_path: an image, a folder (recursive) or a glob pattern.
-        output_path: the output folder.
+        input_path: an image, a video, a folder (recursive) or a glob pattern.
+        output_path: the output folder; for a single video, its output file (or
+            with `frames_only` the folder of its frames).
         output_format: None to keep each input's format, else an extension.
         side_by_side_path: the comparison sheet the run writes, or None.
+        videos: also list videos (`srn_tf.data.video.list_videos`), each with the
+            output `video_output` gives it.
+        frames_only: videos' outputs are folders of frames.
 
     Returns:
         Sorted list of (path, relative path, output path) triples.
@@ -57,6 +73,13 @@ def plan_outputs(input_path, output_path, output_format=None, side_by_side_path=
     output_path = os.fspath(output_path)
     planned = [(source, relative, os.path.join(output_path, output_name(relative, output_format)))
                for source, relative in image_io.list_images(input_path, exclude=[output_path])]
+    if videos:
+        from srn_tf.data.video import list_videos
+
+        planned = sorted(planned + [
+            (source, relative,
+             video_output(relative, output_path, input_path, frames_only))
+            for source, relative in list_videos(input_path, exclude=[output_path])])
     sources = [source for source, _, _ in planned]
     replaced = first_replaced_input(sources, [target for _, _, target in planned])
     if replaced is not None:
