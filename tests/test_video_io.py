@@ -269,3 +269,120 @@ def test_list_videos_finds_video_extensions_in_any_case(tmp_path):
                                      (str(tmp_path / "sub" / "d.webm"),
                                       os.path.join("sub", "d.webm"))]
     assert not is_video_path("photo.png") and is_video_path("CLIP.AVI")
+
+
+def _decoded_segments(path, min_frames=1):
+    """(info, [(pts, frame) of every segment, in order]) of the clip at `path`."""
+    from srn_tf.data.video.decode import segment_frames
+    from srn_tf.data.video.probe import probe_video
+    from srn_tf.data.video.segments import plan_segments
+
+    info = probe_video(path)
+    decoded = [item for segment in plan_segments(info, min_frames=min_frames)
+               for item in segment_frames(info, segment)]
+    return info, decoded
+
+
+RGB = (1, 1, 0, 2)  # BT.709 primaries and transfer, RGB matrix, full range: FFV1's RGB
+
+
+@pytest.mark.video
+@pytest.mark.parametrize("dtype, pixel_format", [(np.uint8, "bgr0"), (np.uint16, "gbrp16le")])
+def test_segment_frames_give_back_exactly_the_frames_of_a_lossless_clip(tmp_path, dtype,
+                                                                        pixel_format):
+    """FFV1 stores RGB losslessly: every segment's decoded frames equal the frames written,
+    with their pts, whether the segment starts the file or follows a seek."""
+    frames = noise_frames(20, dtype)
+    path = make_clip(tmp_path / "lossless.mkv", frames, codec="ffv1",
+                     pixel_format=pixel_format, gop_size=4, color=RGB)
+    info, decoded = _decoded_segments(path)
+    assert info.frame_dtype == np.dtype(dtype).name
+    assert len(info.key_frames) == 5
+    assert [pts for pts, _ in decoded] == list(info.frame_pts)
+    for (_, got), want in zip(decoded, frames):
+        assert got.dtype == dtype and got.shape == (HEIGHT, WIDTH, 3)
+        np.testing.assert_array_equal(got, want)
+
+
+@pytest.mark.video
+@pytest.mark.parametrize("color_range", [1, 2])
+def test_frames_are_decoded_with_the_clips_colour_matrix_and_range(tmp_path, color_range):
+    """Flat saturated colours through BT.709 H.264 (limited or full range) come back within
+    4 levels of 255 (x264's loss on flat frames at CRF 23); the wrong matrix (BT.601)
+    would move them by 10 to 40 levels, the wrong range by up to 16."""
+    colours = [(255, 0, 0), (0, 255, 0), (0, 0, 255), (255, 255, 0), (40, 200, 120)]
+    frames = [np.broadcast_to(np.array(colour, np.uint8), (HEIGHT, WIDTH, 3)).copy()
+              for colour in colours]
+    path = make_clip(tmp_path / "colours.mp4", frames, color=(1, 1, 1, color_range),
+                     audio=False)
+    info, decoded = _decoded_segments(path)
+    assert info.color["range"] == {1: "tv", 2: "pc"}[color_range]
+    for (_, got), want in zip(decoded, frames):
+        assert np.abs(got.astype(int) - want).max() <= 4
+
+
+@pytest.mark.video
+def test_ten_bit_video_decodes_to_sixteen_bit_frames(tmp_path):
+    """A 10-bit H.265 clip's frames are uint16 on the full 16-bit scale: flat colours come
+    back within 1/256 of the scale (x265's loss, and 4:2:0 on flat frames is none)."""
+    colours = [(65535, 0, 0), (0, 32768, 65535), (20000, 40000, 60000)]
+    frames = [np.broadcast_to(np.array(colour, np.uint16), (HEIGHT, WIDTH, 3)).copy()
+              for colour in colours]
+    path = make_clip(tmp_path / "ten.mkv", frames, codec="libx265",
+                     pixel_format="yuv420p10le", audio=False)
+    info, decoded = _decoded_segments(path)
+    assert (info.bit_depth, info.frame_dtype) == (10, "uint16")
+    for (_, got), want in zip(decoded, frames):
+        assert got.dtype == np.uint16
+        assert np.abs(got.astype(int) - want).max() <= 65535 / 256
+
+
+@pytest.mark.video
+def test_a_frame_that_does_not_decode_is_named(tmp_path):
+    """A segment whose frames the file no longer holds fails naming the file and frame."""
+    import dataclasses
+
+    from srn_tf.data.video import VideoError
+    from srn_tf.data.video.decode import segment_frames
+    from srn_tf.data.video.probe import probe_video
+    from srn_tf.data.video.segments import Segment
+
+    path = make_clip(tmp_path / "clip.mkv", noise_frames(6), codec="ffv1",
+                     pixel_format="bgr0", color=RGB, audio=False)
+    info = probe_video(path)
+    longer = dataclasses.replace(info, frame_pts=info.frame_pts + (info.frame_pts[-1] + 1000,))
+    with pytest.raises(VideoError) as refused:
+        list(segment_frames(longer, Segment(0, 0, 7)))
+    assert str(refused.value) == (f"{path}: frame 6 (pts {info.frame_pts[-1] + 1000}) does "
+                                  "not decode (damaged or truncated file)")
+
+
+def test_prefetched_keeps_order_raises_the_sources_error_and_stops_when_closed():
+    import threading
+
+    from srn_tf.data.video.decode import prefetched
+
+    assert list(prefetched(range(10), depth=2)) == list(range(10))
+
+    def failing():
+        yield 1
+        raise RuntimeError("decoder broke")
+
+    items = prefetched(failing(), depth=2)
+    assert next(items) == 1
+    with pytest.raises(RuntimeError, match="decoder broke"):
+        next(items)
+
+    closed = threading.Event()
+
+    def endless():
+        try:
+            while True:
+                yield 0
+        finally:
+            closed.set()
+
+    items = prefetched(endless(), depth=1)
+    next(items)
+    items.close()
+    assert closed.is_set()
