@@ -7,10 +7,16 @@
     beside it, then a rename, through Beam's filesystems) -> failures.csv and
     summary.json in the output folder
 
+    videos: skip those whose output exists -> plan each (srn_tf/batch/video_segments.py)
+    -> one element per unfinished segment -> reshuffle -> the same RunInference
+    (a segment alone in its batch) -> per video (CoGroupByKey): join the segments
+    with the audio into the output
+
 Each file gets what srn-deblur gives it: the same listing for local paths
 (`image_io.list_images`), the same output names, the same deblurring, format
 fitting and encoding (`srn_tf.inference.per_file`, `image_io.write_image`), so
-the outputs are the same bit for bit. A file that fails (unreadable, corrupt,
+the outputs are the same bit for bit; a video gets srn-deblur's frames, segment by
+segment, in srn-deblur's work folder. A file that fails (unreadable, corrupt,
 unwritable output) is named with its reason in failures.csv and the others
 still run; a rerun skips every output that exists unless `overwrite`.
 
@@ -22,6 +28,7 @@ outputs would no longer be srn-deblur's.
 import collections
 import csv
 import dataclasses
+import functools
 import io
 import json
 import os
@@ -35,6 +42,7 @@ from apache_beam.io.filesystems import FileSystems
 from apache_beam.ml.inference.base import ModelHandler, PredictionResult, RunInference
 
 from srn_tf.atomic_files import temporary_name
+from srn_tf.batch import video_segments
 from srn_tf.data import image_io
 from srn_tf.inference import per_file
 from srn_tf.models.inference_options import InferenceOptions
@@ -44,6 +52,9 @@ FAILURES_FILE = "failures.csv"
 SUMMARY_FILE = "summary.json"
 _SKIPPED = "skipped"
 _FAILED = "failed"
+_SEGMENTS = "segments"
+_ALREADY_DONE = "already_done"
+_VIDEO_FAILED = "video_failed"
 _WILDCARDS = "*?["
 
 
@@ -66,6 +77,8 @@ class BatchSettings:
         batch_size: most images one RunInference call takes.
         max_megapixels: refuse images of more pixels (millions), read from each
             file's header before decoding (`image_io.read_image_with_metadata`).
+        video_codec, crf: the videos' encoding (`choose_encoding`); None: chosen
+            from each output's extension.
     """
 
     input_pattern: str
@@ -82,6 +95,8 @@ class BatchSettings:
     overwrite: bool = False
     batch_size: int = 8
     max_megapixels: float = image_io.DEFAULT_MAX_MEGAPIXELS
+    video_codec: str = None
+    crf: int = None
 
 
 # An input: its path, its path relative to the input root, its output's path.
@@ -105,16 +120,18 @@ def _uri_root(pattern):
     return pattern[:pattern.rindex("/", 0, first)]
 
 
-def _match_uri(pattern, exclude=None):
-    """Lists the images a URI names, as `image_io.list_images` does local paths: one
-    file, a folder's non-hidden images (recursive), or a glob's images; those under
-    the URI folder `exclude` are left out when it lies inside the input's root."""
+def _match_uri(pattern, exclude=None, accept=image_io.is_image_file):
+    """Lists the images (or the files `accept` takes by name) a URI names, as
+    `image_io.list_images` does local paths: one file, a folder's non-hidden images
+    (recursive), or a glob's images; those under the URI folder `exclude` are left
+    out when it lies inside the input's root."""
     pattern = pattern.rstrip("/")
     if any(char in pattern for char in _WILDCARDS):
         root, glob, hidden_too = _uri_root(pattern), pattern, True
     else:
         if FileSystems.exists(pattern):
-            return [(pattern, pattern.rsplit("/", 1)[-1])]
+            name = pattern.rsplit("/", 1)[-1]
+            return [(pattern, name)] if accept(name) else []
         root, glob, hidden_too = pattern, pattern + "/**", False
     left_out = None
     if exclude is not None and exclude.rstrip("/").startswith(root.rstrip("/") + "/"):
@@ -124,7 +141,7 @@ def _match_uri(pattern, exclude=None):
         name = match.path.rsplit("/", 1)[-1]
         if left_out is not None and match.path.startswith(left_out):
             continue
-        if image_io.is_image_file(name) and (hidden_too or not name.startswith(".")):
+        if accept(name) and (hidden_too or not name.startswith(".")):
             found.append((match.path, match.path[len(root):].lstrip("/")))
     return sorted(found)
 
@@ -140,21 +157,42 @@ def list_inputs(input_pattern, output_path=None):
     return image_io.list_images(input_pattern, exclude=exclude)
 
 
+def list_video_inputs(input_pattern, output_path=None):
+    """Sorted (path, relative path) pairs of the videos `input_pattern` names, found as
+    `list_inputs` finds images (`srn_tf.data.video.list_videos` for local paths)."""
+    from srn_tf.data.video import is_video_path, list_videos
+
+    if is_uri(input_pattern):
+        return _match_uri(input_pattern, output_path if output_path and is_uri(output_path)
+                          else None, accept=is_video_path)
+    exclude = [output_path] if output_path and not is_uri(output_path) else []
+    return list_videos(input_pattern, exclude=exclude)
+
+
 def check_outputs_spare_inputs(settings):
     """Raises `srn_tf.write_safety.OutputRefused` when an output of the run `settings`
     describes would be one of its inputs: srn-deblur's check (`per_file.plan_outputs`)
-    for local paths, the same paths for URIs."""
+    for local paths, the same paths for URIs; a video's output (`video_output_path`)
+    likewise."""
+    from srn_tf.write_safety import first_replaced_input
+
     if is_uri(settings.input_pattern) != is_uri(settings.output_path):
         return  # one local, one remote: no output can be an input
+    videos = list_video_inputs(settings.input_pattern, settings.output_path)
     if not is_uri(settings.input_pattern):
-        per_file.plan_outputs(settings.input_pattern, settings.output_path,
-                              settings.output_format)
+        planned = per_file.plan_outputs(settings.input_pattern, settings.output_path,
+                                        settings.output_format)
+        replaced = first_replaced_input(
+            [source for source, _, _ in planned] + [source for source, _ in videos],
+            [video_output_path(settings, relative) for _, relative in videos])
+        if replaced is not None:
+            raise OutputRefused(replaced_input_message(replaced, "output folder"))
         return
     listed = list_inputs(settings.input_pattern, settings.output_path)
-    sources = {source for source, _ in listed}
-    for _, relative in listed:
-        target = _join(settings.output_path,
-                       per_file.output_name(relative, settings.output_format))
+    sources = {source for source, _ in listed + videos}
+    targets = [_join(settings.output_path, per_file.output_name(relative, settings.output_format))
+               for _, relative in listed]
+    for target in targets + [video_output_path(settings, relative) for _, relative in videos]:
         if target in sources:
             raise OutputRefused(replaced_input_message((target, target), "output folder"))
 
@@ -163,6 +201,12 @@ def _join(folder, relative):
     if is_uri(folder):
         return folder.rstrip("/") + "/" + relative.replace(os.sep, "/")
     return os.path.join(folder, relative)
+
+
+def video_output_path(settings, relative):
+    """A video's output: its relative path in the output folder, name and extension
+    kept (--format is the photos')."""
+    return _join(settings.output_path, relative)
 
 
 def write_atomically(path, data):
@@ -192,15 +236,20 @@ def _worker():
 
 
 class _SkipExisting(beam.DoFn):
-    """Item -> Item unless its output exists (then its path to `_SKIPPED`)."""
+    """Item -> Item unless its output exists (then its path to `_SKIPPED`); `videos`:
+    the items are videos (`video_output_path`)."""
 
-    def __init__(self, settings):
+    def __init__(self, settings, videos=False):
         self._settings = settings
+        self._videos = videos
 
     def process(self, listed):
         source, relative = listed
-        target = _join(self._settings.output_path,
-                       per_file.output_name(relative, self._settings.output_format))
+        if self._videos:
+            target = video_output_path(self._settings, relative)
+        else:
+            target = _join(self._settings.output_path,
+                           per_file.output_name(relative, self._settings.output_format))
         if not self._settings.overwrite and FileSystems.exists(target):
             yield beam.pvalue.TaggedOutput(_SKIPPED, source)
             return
@@ -239,16 +288,51 @@ class _Decode(beam.DoFn):
         yield Work(item, image, metadata)
 
 
+class _PlanVideo(beam.DoFn):
+    """Item of a video -> (its path, its `VideoPlan`); each unfinished segment's
+    `SegmentTask` to `_SEGMENTS`, the number of segments an earlier run finished to
+    `_ALREADY_DONE`; a video that cannot be planned to `_VIDEO_FAILED` as (path, reason)."""
+
+    def __init__(self, settings):
+        self._settings = settings
+
+    def process(self, item):
+        if is_uri(item.source) or is_uri(item.target):
+            yield beam.pvalue.TaggedOutput(_VIDEO_FAILED, (
+                item.source, f"{item.source}: videos are read and written on local paths "
+                "only (a filesystem every worker mounts at the same place)"))
+            return
+        try:
+            plan, pending = video_segments.plan_video(item, self._settings)
+        except (OSError, ValueError, ImportError) as error:  # VideoError, MissingVideoExtra
+            yield beam.pvalue.TaggedOutput(
+                _VIDEO_FAILED, (item.source, per_file.failure_reason(item.source, error)))
+            return
+        yield beam.pvalue.TaggedOutput(_ALREADY_DONE, len(plan.work.segments) - len(pending))
+        for task in pending:
+            yield beam.pvalue.TaggedOutput(_SEGMENTS, task)
+        yield item.source, plan
+
+
+def _batch_weight(batch_size, element):
+    """An element's share of a RunInference batch: a photo 1, a video's segment the
+    whole batch (a segment is many frames: it runs alone, and segments spread)."""
+    return batch_size if isinstance(element, video_segments.SegmentTask) else 1
+
+
 class DeblurModelHandler(ModelHandler):
     """RunInference's model handler: `load_deblur_model` once per worker process, then
-    `per_file.deblur_decoded` on each `Work` of a batch, same-size images together.
+    `per_file.deblur_decoded` on each `Work` of a batch, same-size images together,
+    and `video_segments.deblur_task` on a video's `SegmentTask` (alone in its batch).
 
-    A batch's PredictionResults carry an `Outcome`: the result, or the reason an
-    image failed (so one bad image fails alone, not its batch).
+    A batch's PredictionResults carry an `Outcome` (the result, or the reason an
+    image failed, so one bad image fails alone, not its batch), or a segment's
+    `SegmentOutcome`.
     """
 
     def __init__(self, settings):
-        super().__init__(max_batch_size=settings.batch_size)
+        super().__init__(max_batch_size=settings.batch_size,
+                         element_size_fn=functools.partial(_batch_weight, settings.batch_size))
         self._settings = settings
 
     def load_model(self):
@@ -263,8 +347,12 @@ class DeblurModelHandler(ModelHandler):
         settings = self._settings
         errors = per_file.file_errors()
         outcomes = [None] * len(batch)
+        for index, work in enumerate(batch):
+            if isinstance(work, video_segments.SegmentTask):
+                outcomes[index] = video_segments.deblur_task(model, work, settings, _worker())
+        photos = [index for index, outcome in enumerate(outcomes) if outcome is None]
         same_size_together = sorted(
-            range(len(batch)), key=lambda i: (batch[i].image.shape, str(batch[i].image.dtype)))
+            photos, key=lambda i: (batch[i].image.shape, str(batch[i].image.dtype)))
         for index in same_size_together:
             work = batch[index]
             began = time.perf_counter()
@@ -282,10 +370,45 @@ class DeblurModelHandler(ModelHandler):
         return [PredictionResult(work, outcome) for work, outcome in zip(batch, outcomes)]
 
     def get_num_bytes(self, batch):
-        return sum(work.image.nbytes for work in batch)
+        return sum(work.image.nbytes for work in batch
+                   if not isinstance(work, video_segments.SegmentTask))
 
     def get_metrics_namespace(self):
         return "srn_batch"
+
+
+class _RouteSegments(beam.DoFn):
+    """PredictionResult -> itself for a photo; (video path, SegmentOutcome) to
+    `_SEGMENTS` for a video's segment."""
+
+    def process(self, prediction):
+        if isinstance(prediction.example, video_segments.SegmentTask):
+            yield beam.pvalue.TaggedOutput(
+                _SEGMENTS, (prediction.example.item.source, prediction.inference))
+        else:
+            yield prediction
+
+
+class _JoinVideo(beam.DoFn):
+    """(video path, {"plan": [VideoPlan], "outcomes": [SegmentOutcome...]}) -> its path
+    once the output is joined; each failed segment, or a failed join, to `_VIDEO_FAILED`
+    as (path, reason), and the video gets no output (its work folder stays for a rerun)."""
+
+    def process(self, grouped):
+        source, parts = grouped
+        (plan,) = parts["plan"]
+        reasons = [outcome.reason for outcome in parts["outcomes"] if outcome.reason]
+        for reason in sorted(reasons):
+            yield beam.pvalue.TaggedOutput(_VIDEO_FAILED, (source, reason))
+        if reasons:
+            return
+        try:
+            video_segments.join_video(plan)
+        except (OSError, ValueError) as error:
+            yield beam.pvalue.TaggedOutput(_VIDEO_FAILED,
+                                           (source, per_file.failure_reason(source, error)))
+            return
+        yield source
 
 
 class _Write(beam.DoFn):
@@ -342,7 +465,25 @@ def failures_csv(failures):
     return text.getvalue()
 
 
-def _write_reports(_, settings, failures, workers, skipped):
+def _video_summary(joined, skipped, failures, segments, already_done):
+    """summary.json's "videos": counts of videos and of their segments."""
+    failed = len({source for source, _ in failures})
+    return {
+        "videos": joined + skipped + failed,
+        "done": joined,
+        "skipped": skipped,
+        "failed": failed,
+        "segments": {
+            "deblurred": sum(outcome.reason is None for outcome in segments),
+            "already_done": sum(already_done),
+            "failed": sum(outcome.reason is not None for outcome in segments),
+            "retries": sum(outcome.attempts - 1 for outcome in segments),
+        },
+    }
+
+
+def _write_reports(_, settings, failures, workers, skipped, video_failures, videos_joined,
+                   videos_skipped, segments, segments_already_done):
     """Writes failures.csv and summary.json into the output folder; returns the summary."""
     done = sum(count for _, (_, count) in workers)
     summary = {
@@ -352,10 +493,12 @@ def _write_reports(_, settings, failures, workers, skipped):
         "failed": len(failures),
         "workers": {worker: {"images": count, "seconds_per_image": seconds / count}
                     for worker, (seconds, count) in sorted(workers)},
+        "videos": _video_summary(videos_joined, videos_skipped, video_failures,
+                                 [outcome for _, outcome in segments], segments_already_done),
         "failures": FAILURES_FILE,
     }
     write_atomically(_join(settings.output_path, FAILURES_FILE),
-                     failures_csv(failures).encode("utf-8"))
+                     failures_csv(failures + video_failures).encode("utf-8"))
     write_atomically(_join(settings.output_path, SUMMARY_FILE),
                      (json.dumps(summary, indent=2, sort_keys=True) + "\n").encode("utf-8"))
     return summary
@@ -372,19 +515,45 @@ def build_pipeline(pipeline, settings):
                | "Spread" >> beam.Reshuffle()
                | "Decode" >> beam.ParDo(_Decode(settings.max_megapixels)).with_outputs(
                    _FAILED, main="work"))
-    written = (decoded.work
-               | "Deblur" >> RunInference(DeblurModelHandler(settings))
+    videos = (pipeline
+              | "VideoPattern" >> beam.Create([settings.input_pattern])
+              | "ListVideos" >> beam.FlatMap(list_video_inputs, settings.output_path)
+              | "SkipExistingVideos" >> beam.ParDo(_SkipExisting(settings, videos=True))
+              .with_outputs(_SKIPPED, main="todo"))
+    plans = videos.todo | "PlanVideos" >> beam.ParDo(_PlanVideo(settings)).with_outputs(
+        _SEGMENTS, _ALREADY_DONE, _VIDEO_FAILED, main="plans")
+    segments = plans[_SEGMENTS] | "SpreadSegments" >> beam.Reshuffle()
+    deblurred = ((decoded.work, segments)
+                 | "PhotosAndSegments" >> beam.Flatten()
+                 | "Deblur" >> RunInference(DeblurModelHandler(settings))
+                 | "RouteSegments" >> beam.ParDo(_RouteSegments()).with_outputs(
+                     _SEGMENTS, main="photos"))
+    written = (deblurred.photos
                | "Write" >> beam.ParDo(_Write()).with_outputs(_FAILED, main="written"))
+    joined = ({"plan": plans.plans, "outcomes": deblurred[_SEGMENTS]}
+              | "PerVideo" >> beam.CoGroupByKey()
+              | "JoinVideos" >> beam.ParDo(_JoinVideo()).with_outputs(_VIDEO_FAILED,
+                                                                       main="joined"))
     failures = ((decoded[_FAILED], written[_FAILED])
                 | "Failures" >> beam.Flatten())
+    video_failures = ((plans[_VIDEO_FAILED], joined[_VIDEO_FAILED])
+                      | "VideoFailures" >> beam.Flatten())
     workers = written.written | "PerWorker" >> beam.CombinePerKey(_SecondsAndCount())
     skipped = todo[_SKIPPED] | "CountSkipped" >> beam.combiners.Count.Globally()
     return (pipeline
             | "Report" >> beam.Create([None])
-            | "WriteReports" >> beam.Map(_write_reports, settings,
-                                         failures=beam.pvalue.AsList(failures),
-                                         workers=beam.pvalue.AsList(workers),
-                                         skipped=beam.pvalue.AsSingleton(skipped)))
+            | "WriteReports" >> beam.Map(
+                _write_reports, settings,
+                failures=beam.pvalue.AsList(failures),
+                workers=beam.pvalue.AsList(workers),
+                skipped=beam.pvalue.AsSingleton(skipped),
+                video_failures=beam.pvalue.AsList(video_failures),
+                videos_joined=beam.pvalue.AsSingleton(
+                    joined.joined | "CountJoined" >> beam.combiners.Count.Globally()),
+                videos_skipped=beam.pvalue.AsSingleton(
+                    videos[_SKIPPED] | "CountSkippedVideos" >> beam.combiners.Count.Globally()),
+                segments=beam.pvalue.AsList(deblurred[_SEGMENTS]),
+                segments_already_done=beam.pvalue.AsList(plans[_ALREADY_DONE])))
 
 
 def read_summary(output_path):

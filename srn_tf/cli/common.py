@@ -166,6 +166,21 @@ def define_file_run_flags():
                       "An output is never one of the inputs: such a run is refused.")
 
 
+def define_video_flags():
+    """srn-deblur's and srn-batch's --video_codec and --crf: how deblurred videos are
+    encoded (`srn_tf.data.video.encode.choose_encoding`)."""
+    from srn_tf.data.video.encode import VIDEO_CODECS
+
+    flags.DEFINE_enum("video_codec", None, list(VIDEO_CODECS),
+                      "Codec of output videos. Default: by the output's extension (h264 for "
+                      ".mp4/.mov/.m4v/.mkv, vp9 for .webm, ffv1 for .avi); ffv1 is lossless, "
+                      "for work that continues elsewhere.")
+    flags.DEFINE_integer("crf", None,
+                         "Quality of h264/h265/vp9 output videos (constant rate factor: lower "
+                         "is better and bigger). Default: the codec's (18 for h264). Not for "
+                         "ffv1, which is lossless.")
+
+
 def define_max_megapixels_flag():
     """--max_megapixels: the most pixels of an image a script decodes, checked from the
     file's header (`srn_tf.data.image_io.read_image_with_metadata`)."""
@@ -266,14 +281,16 @@ def check_replaceable_output(path, kind, flag, overwrite):
 
 
 def check_outputs_spare_inputs(input_path, output_path, output_format=None,
-                               side_by_side=None):
+                               side_by_side=None, videos=False, frames_only=False):
     """Exits when an output of a folder run, or its side-by-side sheet, would replace one
-    of its inputs (`srn_tf.inference.per_file.plan_outputs`), naming one such input."""
+    of its inputs (`srn_tf.inference.per_file.plan_outputs`, with its `videos` and
+    `frames_only`), naming one such input; returns the plan."""
     from srn_tf.inference.per_file import plan_outputs
     from srn_tf.write_safety import OutputRefused
 
     try:
-        plan_outputs(input_path, output_path, output_format, side_by_side)
+        return plan_outputs(input_path, output_path, output_format, side_by_side,
+                            videos=videos, frames_only=frames_only)
     except OutputRefused as refused:
         fail(str(refused))
 
@@ -288,18 +305,44 @@ def check_input_path(path, kind="file or folder"):
         fail(f"{path}: no such {kind}")
 
 
-def check_image_input(path, flag):
+def check_image_input(path, flag, videos=False):
     """Exits unless `path` (the value of --`flag`) is an image, a folder or a glob that
-    names images `srn_tf.data.image_io` reads; returns (path, relative path) pairs."""
+    names images `srn_tf.data.image_io` reads (or with `videos`, videos too); returns
+    (path, relative path) pairs."""
     from srn_tf.data import image_io
+    from srn_tf.data.video import VIDEO_EXTENSIONS, list_videos
 
     try:
-        inputs = image_io.list_images(path)
+        inputs = image_io.list_images(path) + (list_videos(path) if videos else [])
     except FileNotFoundError:
         fail(f"--{flag}={path}: no such file, folder or matching glob")
     if not inputs:
-        fail(image_io.no_images_message(path))
-    return inputs
+        message = image_io.no_images_message(path)
+        fail(f"{message[:-1]}, {', '.join(VIDEO_EXTENSIONS)})" if videos else message)
+    return sorted(inputs)
+
+
+def check_video_flags(output_paths):
+    """Exits unless --video_codec and --crf (`define_video_flags`) suit each video
+    output in `output_paths` (`encode.check_encoding_args`: the container of its
+    extension holds the codec, the CRF is in the codec's range)."""
+    from srn_tf.data.video.encode import check_encoding_args
+
+    for path in output_paths:
+        try:
+            check_encoding_args(path, FLAGS.video_codec, FLAGS.crf)
+        except ValueError as error:
+            fail(str(error).splitlines()[0])
+
+
+def check_video_extra(input_path):
+    """Exits with the pip line when PyAV, which reads the video `input_path`, is missing."""
+    from srn_tf.data.video import MissingVideoExtra, import_av
+
+    try:
+        import_av(f"{input_path}: deblurring a video")
+    except MissingVideoExtra as missing:
+        fail(str(missing))
 
 
 def check_checkpoint(checkpoint):
