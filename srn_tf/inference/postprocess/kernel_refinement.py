@@ -38,6 +38,7 @@ from srn_tf.inference.postprocess.blur_kernels import (FROM_DOMAIN, KERNEL_SIZE,
                                                        channel_mean, resize, shrink)
 from srn_tf.inference.postprocess.kernel_agreement import refinement_share
 from srn_tf.inference.postprocess.noise import noise_level
+from srn_tf.inference.postprocess.threads import map_in_threads
 
 # Shrink factors, coarse to fine: at a third the network's leftover blur is under a
 # pixel, so the first estimate catches the whole camera path; full size alone finds
@@ -119,9 +120,23 @@ def _refine_in(domain, blurred, deblurred, weight):
         kernel, weight, with_reblurred=True)
     margin = min(RESIDUAL_MARGIN, blurred.shape[0] // 4, blurred.shape[1] // 4)
     window = (slice(margin, blurred.shape[0] - margin), slice(margin, blurred.shape[1] - margin))
-    cost = (np.mean((reblurred - blurred_in)[window] ** 2)
-            + weight * np.mean((refined - deblurred_in)[window] ** 2))
-    return from_domain(refined), cost / max(float(np.var(blurred_in[window])), 1e-12), kernel
+    cost = (_mean_square_difference(reblurred[window], blurred_in[window])
+            + weight * _mean_square_difference(refined[window], deblurred_in[window]))
+    return from_domain(refined), cost / max(_variance(blurred_in[window]), 1e-12), kernel
+
+
+def _mean_square_difference(first, second):
+    """The mean of `(first - second) ** 2` over two (height, width, channels) float32
+    arrays (`cv2.norm`: one pass summing in float64, a fifth of numpy's time)."""
+    return cv2.norm(first, second, cv2.NORM_L2SQR) / first.size
+
+
+def _variance(image):
+    """The variance of all of the (height, width, channels) `image`'s values, from its
+    channels' means and standard deviations (`cv2.meanStdDev`, in float64: a sixth of
+    `np.var`'s time)."""
+    means, deviations = (values.ravel() for values in cv2.meanStdDev(image))
+    return float(np.mean(deviations ** 2 + means ** 2) - np.mean(means) ** 2)
 
 
 def refine_with_one_kernel(blurred, deblurred):
@@ -144,11 +159,16 @@ def refine_with_one_kernel(blurred, deblurred):
 
 def _candidates(blurred, deblurred, noise):
     """Per kind of blur: (kind, deconvolution weight, refined image, cost, kernel),
-    and the kinds' blending shares (`BLEND_POWER`)."""
+    and the kinds' blending shares (`BLEND_POWER`). The kinds are refined at once
+    (`map_in_threads`)."""
     noise_factor = 1.0 + (noise / NOISE_SCALE) ** 2
-    candidates = [(domain, weight * noise_factor,
-                   *_refine_in(domain, blurred, deblurred, weight * noise_factor))
-                  for domain, weight in OUTPUT_WEIGHTS.items()]
+
+    def candidate(kind):
+        domain, weight = kind
+        return (domain, weight * noise_factor,
+                *_refine_in(domain, blurred, deblurred, weight * noise_factor))
+
+    candidates = map_in_threads(candidate, OUTPUT_WEIGHTS.items())
     least_cost = max(min(candidate[3] for candidate in candidates), 1e-12)
     shares = [(least_cost / max(candidate[3], 1e-12)) ** BLEND_POWER for candidate in candidates]
     return candidates, shares
@@ -194,10 +214,14 @@ def refine_with_plan(blurred, deblurred, plan, share):
     Returns:
         float32 array of that shape (not clipped to [0, 1]).
     """
-    refined = sum(share_of_kind * FROM_DOMAIN[domain](
-                      Deconvolution(TO_DOMAIN[domain](blurred), TO_DOMAIN[domain](deblurred),
-                                    kernel.shape[0])(kernel, weight))
-                  for domain, kernel, weight, share_of_kind in plan)
+    def refined_in(entry):
+        domain, kernel, weight, share_of_kind = entry
+        return share_of_kind * FROM_DOMAIN[domain](
+            Deconvolution(TO_DOMAIN[domain](blurred), TO_DOMAIN[domain](deblurred),
+                          kernel.shape[0])(kernel, weight))
+
+    # The kinds deconvolved at once (`map_in_threads`), summed in the plan's order.
+    refined = sum(map_in_threads(refined_in, plan))
     return keep_share(refined / sum(entry[3] for entry in plan), deblurred, share)
 
 

@@ -1,0 +1,39 @@
+"""The post-processing's independent pieces (the two kinds of blur of kernel
+refinement, the agreement test's tiles, the colour channels of denoising and of the
+noise estimate) run at once on the CPUs this process may use.
+
+OpenCV's transforms, NumPy and PyWavelets release Python's lock while they compute,
+and each of these steps otherwise runs on one core, so threads cut the wait (not
+the CPU time) by up to the number of CPUs. Every piece computes what it computes
+alone, so the results are the same as in turn, bit for bit.
+"""
+
+import functools
+import os
+from concurrent.futures import ThreadPoolExecutor
+
+
+def usable_cpus():
+    """How many CPUs this process may run on (its affinity, where the system says)."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
+
+
+@functools.lru_cache(maxsize=1)
+def _pool():
+    """One pool for the process, made on first use."""
+    return ThreadPoolExecutor(max_workers=usable_cpus(), thread_name_prefix="srn-postprocess")
+
+
+def map_in_threads(function, items):
+    """[function(item) for item in items], the calls spread over `usable_cpus()`
+    threads (in turn where there is one CPU or one item).
+
+    Only the steps named in the module docstring call it, none from within
+    another's call, so a pool thread never waits on the pool.
+    """
+    items = list(items)
+    if len(items) < 2 or usable_cpus() < 2:
+        return [function(item) for item in items]
+    return list(_pool().map(function, items))
