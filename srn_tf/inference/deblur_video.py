@@ -400,6 +400,8 @@ class _FrameProgress:
 
             self.bar = keras.utils.Progbar(total, unit_name="frame")
             self.bar.update(already_done)
+        elif self.enabled and already_done == total:
+            print(f"{name}: all {total} frames were done by an earlier run", flush=True)
         elif self.enabled and already_done:
             print(f"{name}: resuming at frame {already_done + 1} of {total}", flush=True)
 
@@ -455,12 +457,10 @@ def deblur_video(model, input_path, output_path, options=None, precision="auto",
             not suit the output's container.
         VideoInterrupted: Ctrl-C; finished segments (or frames) are kept for a rerun.
     """
-    from srn_tf.data.video.encode import choose_encoding
-    from srn_tf.data.video.join import join_segments
     from srn_tf.data.video.probe import probe_video
     from srn_tf.models.inference_options import options_for
 
-    import_av(f"deblurring {input_path}")
+    import_av(f"{input_path}: deblurring a video")
     info = probe_video(input_path)
     per_file.check_memory_of_shape(input_path, model, (info.height, info.width, 3),
                                    1 if info.bit_depth == 8 else 2, tile)
@@ -471,6 +471,9 @@ def deblur_video(model, input_path, output_path, options=None, precision="auto",
                                     tile_overlap, None), "frames_only": frames_only}
         return _deblur_to_frames(model, info, output_path, options, precision, tile,
                                  tile_overlap, frames_only, settings, overwrite, progress)
+    from srn_tf.data.video.encode import choose_encoding
+    from srn_tf.data.video.join import join_segments
+
     encoding = choose_encoding(output_path, info, codec, crf)
     work = VideoWork.open(output_path, info, work_settings(
         identity, model_type, options, precision, tile, tile_overlap, encoding))
