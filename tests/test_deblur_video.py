@@ -205,6 +205,31 @@ def test_resume_after_sigkill_equals_an_uninterrupted_run(model, tmp_path):
 
 
 @pytest.mark.video
+def test_ctrl_c_keeps_the_finished_segments_and_says_so(model, tmp_path, monkeypatch):
+    from srn_tf.inference import per_file
+    from srn_tf.inference.deblur_video import VideoInterrupted, VideoWork, deblur_video
+
+    source = make_clip(tmp_path / "long.mp4", frames=120, gop=12, audio=False)
+    calls = []
+
+    def interrupted_at_frame_60(model, image, *args, **kwargs):
+        calls.append(1)
+        if len(calls) == 60:
+            raise KeyboardInterrupt
+        return image
+
+    monkeypatch.setattr(per_file, "deblur_decoded", interrupted_at_frame_60)
+    output = tmp_path / "long_sharp.mkv"
+    with pytest.raises(VideoInterrupted, match="not written; 1 of 3 segments kept in") as stop:
+        deblur_video(model, source, output, codec="ffv1", progress=False)
+    assert "run the same command again to resume" in str(stop.value)
+    assert not output.exists()
+    # The first segment (frames 0-47) is whole; the second, cut short, left nothing.
+    assert sorted(os.listdir(VideoWork.folder_for(output))) == ["manifest.json",
+                                                                "segment-00000.nut"]
+
+
+@pytest.mark.video
 def test_folder_with_a_photo_and_a_video(model, tmp_path):
     from srn_tf.data.image_io import write_image
     from srn_tf.inference.deblur_files import deblur_files
