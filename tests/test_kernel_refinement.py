@@ -290,3 +290,16 @@ def test_dividing_by_a_real_spectrum_element_by_element_is_mulspectrums_exactly(
     expected = cv2.mulSpectrums(spectrum, real_parts / (power + np.float32(0.1)), 0)
     factor = blur_kernels._reciprocal(power, 0.1)
     np.testing.assert_array_equal(cv2.multiply(spectrum, factor), expected)
+
+
+def test_the_kinds_costs_sums_equal_numpys_in_float64():
+    # cv2.norm and cv2.meanStdDev sum in float64: within 1e-6 of numpy's float64 sums
+    # (float32 inputs: numpy's own float32 means differ from these by about that).
+    rng = np.random.default_rng(7)
+    first, second = (rng.random((90, 70, 3), np.float32) for _ in range(2))
+    window = (slice(5, -5), slice(5, -5))
+    expected = np.mean((first[window].astype(np.float64) - second[window]) ** 2)
+    assert kernel_refinement._mean_square_difference(first[window], second[window]) == (
+        pytest.approx(expected, rel=1e-6))
+    assert kernel_refinement._variance(first[window]) == pytest.approx(
+        np.var(first[window].astype(np.float64)), rel=1e-6)

@@ -20,10 +20,10 @@ def usable_cpus():
     return os.cpu_count() or 1
 
 
-@functools.lru_cache(maxsize=1)
-def _pool():
-    """One pool for the process, made on first use."""
-    return ThreadPoolExecutor(max_workers=usable_cpus(), thread_name_prefix="srn-postprocess")
+@functools.lru_cache(maxsize=None)
+def _pool(workers):
+    """The process's pool of `workers` threads, made on first use."""
+    return ThreadPoolExecutor(max_workers=workers, thread_name_prefix="srn-postprocess")
 
 
 def map_in_threads(function, items):
@@ -34,6 +34,7 @@ def map_in_threads(function, items):
     another's call, so a pool thread never waits on the pool.
     """
     items = list(items)
-    if len(items) < 2 or usable_cpus() < 2:
+    workers = usable_cpus()
+    if len(items) < 2 or workers < 2:
         return [function(item) for item in items]
-    return list(_pool().map(function, items))
+    return list(_pool(workers).map(function, items))
