@@ -386,3 +386,131 @@ def test_prefetched_keeps_order_raises_the_sources_error_and_stops_when_closed()
     next(items)
     items.close()
     assert closed.is_set()
+
+
+def _write_segments(info, folder, encoding, min_frames=5, frames=None):
+    """Writes every segment of `info` (its decoded frames, or `frames[index]`) as NUT files
+    in `folder`; returns their paths in order."""
+    from srn_tf.data.video.decode import segment_frames
+    from srn_tf.data.video.encode import write_segment
+    from srn_tf.data.video.segments import plan_segments
+
+    paths = []
+    for segment in plan_segments(info, min_frames=min_frames):
+        path = folder / f"segment{segment.index}.nut"
+        source = (segment_frames(info, segment) if frames is None else
+                  zip(info.frame_pts[segment.start:segment.stop],
+                      frames[segment.start:segment.stop]))
+        assert write_segment(path, info, encoding, source) == segment.frame_count
+        paths.append(path)
+    return paths
+
+
+def _video_times(path):
+    """Every frame's pts of `path`'s video, in seconds, presentation order (probe_video)."""
+    from srn_tf.data.video.probe import probe_video
+
+    info = probe_video(path)
+    return [pts * info.time_base for pts in info.frame_pts]
+
+
+@pytest.mark.video
+def test_write_segment_stores_exactly_the_frames_given_with_their_pts(tmp_path, clip):
+    """An FFV1 segment file decodes to the very frames written (arrays the network could
+    have made: noise, not the clip's own), at the input's frame times."""
+    from srn_tf.data.video.encode import choose_encoding
+    from srn_tf.data.video.probe import probe_video
+
+    info = probe_video(clip)
+    frames = noise_frames(info.frame_count, seed=7)
+    encoding = choose_encoding(tmp_path / "out.mkv", info, codec="ffv1")
+    assert (encoding.pixel_format, encoding.crf) == ("bgr0", None)
+    paths = _write_segments(info, tmp_path, encoding, min_frames=12, frames=frames)
+    assert len(paths) == 3 and not [name for name in os.listdir(tmp_path)
+                                    if name.startswith(".")]  # no temporary left
+    decoded = [frame for path in paths for _, frame in _decoded_segments(path)[1]]
+    assert len(decoded) == info.frame_count
+    for got, want in zip(decoded, frames):
+        np.testing.assert_array_equal(got, want)
+    times = [time for path in paths for time in _video_times(path)]
+    assert times == [pts * info.time_base for pts in info.frame_pts]
+
+
+@pytest.mark.video
+def test_write_segment_refuses_frames_of_another_shape(tmp_path, clip):
+    from srn_tf.data.video.encode import choose_encoding, write_segment
+    from srn_tf.data.video.probe import probe_video
+
+    info = probe_video(clip)
+    encoding = choose_encoding(tmp_path / "out.mp4", info)
+    path = tmp_path / "segment.nut"
+    with pytest.raises(ValueError, match=r"frame at pts 0 is uint8 \(48, 64\), not uint8 "
+                                         r"\(48, 64, 3\)"):
+        write_segment(path, info, encoding, [(0, np.zeros((HEIGHT, WIDTH), np.uint8))])
+    assert os.listdir(tmp_path) == []  # neither the segment nor a temporary
+
+
+@pytest.mark.video
+def test_choose_encoding_defaults_and_pixel_formats(tmp_path, clip):
+    from srn_tf.data.video.encode import choose_encoding
+    from srn_tf.data.video.probe import probe_video
+
+    info = probe_video(clip)
+    assert choose_encoding("out.mp4", info) == choose_encoding("out.mkv", info)
+    h264 = choose_encoding("out.mp4", info)
+    assert (h264.codec, h264.crf, h264.pixel_format) == ("h264", 18, "yuv420p")
+    assert h264.color == info.color
+    assert choose_encoding("out.avi", info).codec == "ffv1"
+    assert choose_encoding("out.mkv", info, codec="h265", crf=0).crf == 0
+    ten_bit = dataclasses_replace(info, pixel_format="yuv420p10le", bit_depth=10)
+    assert choose_encoding("out.mkv", ten_bit, codec="h265").pixel_format == "yuv420p10le"
+    assert choose_encoding("out.mkv", ten_bit, codec="h264").pixel_format == "yuv420p10le"
+    assert choose_encoding("out.mkv", ten_bit, codec="ffv1").pixel_format == "gbrp16le"
+    full = dataclasses_replace(info, pixel_format="yuvj444p")
+    assert choose_encoding("out.mkv", full).pixel_format == "yuv444p"
+
+
+def dataclasses_replace(info, **changes):
+    import dataclasses
+
+    return dataclasses.replace(info, **changes)
+
+
+BAD_ENCODINGS = [
+    ("out.webm", "h264", None, "a .webm file cannot hold h264 video (it holds vp9; or use .mkv)"),
+    ("out.mp4", "mpeg2", None, "--codec=mpeg2 is not one of h264, h265, vp9, ffv1"),
+    ("out.mkv", "ffv1", 10, "ffv1 is lossless: --crf does not apply to it"),
+    ("out.mkv", "h264", 52, "--crf=52 is outside h264's 0 to 51"),
+    ("out.gif", None, None, "a video output needs one of the extensions .mp4, .mov, .m4v, "
+                            ".mkv, .webm, .avi"),
+]
+
+
+@pytest.mark.parametrize("output, codec, crf, problem", BAD_ENCODINGS)
+def test_check_encoding_args_refuses_in_one_line_without_pyav(monkeypatch, output, codec,
+                                                              crf, problem):
+    """The argument check needs no video and no PyAV (it runs before TensorFlow loads)."""
+    monkeypatch.setitem(sys.modules, "av", None)  # importing av now fails
+    from srn_tf.data.video import VideoError
+    from srn_tf.data.video.encode import check_encoding_args
+
+    with pytest.raises(VideoError) as refused:
+        check_encoding_args(output, codec, crf)
+    assert str(refused.value) == f"{output}: {problem}"
+
+
+@pytest.mark.video
+def test_choose_encoding_refuses_what_the_output_cannot_hold(tmp_path, clip):
+    from srn_tf.data.video import VideoError
+    from srn_tf.data.video.encode import choose_encoding
+    from srn_tf.data.video.probe import probe_video
+
+    info = probe_video(clip)
+    with pytest.raises(VideoError, match=r"^out.webm: cannot hold the input's aac audio "
+                                         r"stream \(1\): use .mkv$"):
+        choose_encoding("out.webm", info)
+    stamps = [0, 40, 80, 160, 170]
+    phone = probe_video(make_clip(tmp_path / "vfr.mp4", noise_frames(5), pts=stamps,
+                                  time_base=fractions.Fraction(1, 1000), audio=False))
+    with pytest.raises(VideoError, match=r"^out.avi: AVI holds only a constant frame rate"):
+        choose_encoding("out.avi", phone)

@@ -128,10 +128,8 @@ def probe_video(path):
             raise VideoError(path, "has no video frames")
         durations = _frame_durations(pts, last_packet_duration)
         time_base = stream.time_base
-        if container.duration:
-            start = (container.start_time or 0) / 1e6
-            _check_complete(path, container.duration / 1e6, end - start,
-                            2 * float(max(durations) * time_base))
+        _check_complete(path, container, stream, len(pts),
+                        float(max(durations) * time_base), end)
         first = _first_frame(container, stream, path, av)
         duration = float((pts[-1] + durations[-1] - pts[0]) * time_base)
         rate = stream.average_rate or fractions.Fraction(len(pts)) / fractions.Fraction(duration)
@@ -151,15 +149,16 @@ def probe_video(path):
 
 
 def _demux_timestamps(container, stream, path):
-    """Reads every packet: the video frames' pts (-> whether a key frame), the last video
-    packet's duration, and the latest end (seconds) of any stream's packet.
+    """Reads every packet: the video frames' pts (-> whether a key frame), the duration
+    of the last frame (in presentation order; 0 when its packet has none), and the
+    latest end (seconds) of any stream's packet.
 
     A video packet without pts takes its dts when the codec never reorders frames (AVI
     stores only dts); otherwise it is refused.
     """
     av = import_av()
     key_by_pts = {}
-    last_duration = 0
+    last = (None, 0)  # (pts, duration) of the latest frame so far
     end = 0.0
     reorders = stream.codec_context.has_b_frames > 0
     try:
@@ -171,14 +170,15 @@ def _demux_timestamps(container, stream, path):
                 if pts is None:
                     raise VideoError(path, f"video packet {len(key_by_pts)} has no timestamp")
                 key_by_pts[pts] = packet.is_keyframe
-                last_duration = packet.duration or 0
+                if last[0] is None or pts > last[0]:
+                    last = (pts, packet.duration or 0)
             time = packet.pts if packet.pts is not None else packet.dts
             if time is not None and packet.time_base:
                 end = max(end, float((time + (packet.duration or 0)) * packet.time_base))
     except av.FFmpegError as error:
         raise VideoError(path, f"unreadable after video frame {len(key_by_pts)} "
                                f"(damaged or truncated: {error})") from None
-    return key_by_pts, last_duration, end
+    return key_by_pts, last[1], end
 
 
 def _frame_durations(pts, last_packet_duration):
@@ -189,10 +189,20 @@ def _frame_durations(pts, last_packet_duration):
     return gaps + [last]
 
 
-def _check_complete(path, declared, found, tolerance):
-    """VideoError when the packets (`found` seconds from the start) stop more than
-    `tolerance` (plus TRUNCATION_TOLERANCE) seconds before the header's `declared` duration."""
-    if found < declared - tolerance - TRUNCATION_TOLERANCE:
+def _check_complete(path, container, stream, frame_count, frame_time, end):
+    """VideoError when the file stops before its header says: fewer frames than the
+    stream's declared count (MP4, MOV, AVI), or, in Matroska (which declares only a
+    duration), every stream's packets ending (`end`, seconds) more than two frames
+    (plus TRUNCATION_TOLERANCE) before the declared duration. `frame_time`: the
+    longest frame's duration (seconds)."""
+    if stream.frames and frame_count < stream.frames:
+        raise VideoError(path, f"is truncated: its header says {stream.frames} frames, "
+                               f"{frame_count} are there (refused: finish or repair the copy)")
+    if container.format.name != "matroska,webm" or not container.duration:
+        return
+    declared = container.duration / 1e6
+    found = end - (container.start_time or 0) / 1e6
+    if found < declared - 2 * frame_time - TRUNCATION_TOLERANCE:
         raise VideoError(path, f"is truncated: its header says {declared:.3f} s, its packets "
                                f"stop at {found:.3f} s (refused: finish or repair the copy)")
 
