@@ -514,3 +514,90 @@ def test_choose_encoding_refuses_what_the_output_cannot_hold(tmp_path, clip):
                                   time_base=fractions.Fraction(1, 1000), audio=False))
     with pytest.raises(VideoError, match=r"^out.avi: AVI holds only a constant frame rate"):
         choose_encoding("out.avi", phone)
+
+
+def _join(source, output, tmp_path, codec="ffv1", min_frames=5):
+    """Probes `source`, writes its decoded frames as segments and joins them into `output`;
+    returns (input info, output info)."""
+    from srn_tf.data.video.encode import choose_encoding
+    from srn_tf.data.video.join import join_segments
+    from srn_tf.data.video.probe import probe_video
+
+    info = probe_video(source)
+    encoding = choose_encoding(output, info, codec=codec)
+    folder = tmp_path / f"segments-{os.path.basename(output)}"
+    folder.mkdir()
+    join_segments(info, _write_segments(info, folder, encoding, min_frames), output, encoding)
+    return info, probe_video(output)
+
+
+@pytest.mark.video
+def test_joined_segments_give_the_inputs_frames_timing_and_sound(tmp_path, clip):
+    """FFV1 segments joined into an .mp4 decode to the input's decoded frames, frame for
+    frame, at the same times, with the same rate and duration and the input's AAC
+    packets byte for byte."""
+    output = tmp_path / "out.mp4"
+    info, joined = _join(clip, output, tmp_path)
+    assert joined.frame_count == info.frame_count
+    assert _video_times(output) == _video_times(clip)
+    assert joined.duration == info.duration and joined.average_rate == info.average_rate
+    want = [frame for _, frame in _decoded_segments(clip)[1]]
+    got = [frame for _, frame in _decoded_segments(output)[1]]
+    assert len(got) == len(want)
+    for got_frame, want_frame in zip(got, want):
+        np.testing.assert_array_equal(got_frame, want_frame)
+    assert packets(output, "audio") == packets(clip, "audio")
+    assert sorted(os.listdir(tmp_path)) == ["out.mp4", "segments-out.mp4"]  # no temporary
+
+
+@pytest.mark.video
+def test_join_keeps_variable_frame_rate_rotation_and_colour_tags(tmp_path):
+    """A rotated phone clip with irregular frame times, BT.709 full range, re-encoded as
+    H.264: every frame keeps its time, the display matrix and the colour tags are kept."""
+    stamps = [0, 40, 80, 160, 170, 180, 300, 333, 400, 401, 402, 500, 510, 520, 530, 600]
+    source = make_clip(tmp_path / "phone.mp4", noise_frames(len(stamps)), pts=stamps,
+                       time_base=fractions.Fraction(1, 1000), rotation=90,
+                       color=(1, 1, 1, 2))
+    info, joined = _join(source, tmp_path / "out.mp4", tmp_path, codec="h264")
+    assert _video_times(tmp_path / "out.mp4") == \
+        [fractions.Fraction(stamp, 1000) for stamp in stamps]
+    assert joined.duration == info.duration
+    assert (joined.rotation, joined.display_matrix) == (90, info.display_matrix)
+    assert joined.color == info.color == {"primaries": "bt709", "transfer": "bt709",
+                                          "matrix": "bt709", "range": "pc"}
+    assert packets(tmp_path / "out.mp4", "audio") == packets(source, "audio")
+
+
+@pytest.mark.video
+def test_join_into_matroska_copies_subtitles_and_keeps_times_to_the_millisecond(tmp_path,
+                                                                                 clip):
+    """Matroska counts time in milliseconds: frame times agree to 0.5 ms; the audio and
+    SubRip packets are the input's, byte for byte."""
+    source = with_subtitles(clip, tmp_path / "film.mkv", tmp_path)
+    info, joined = _join(source, tmp_path / "out.mkv", tmp_path, codec="h264")
+    assert joined.frame_count == info.frame_count
+    assert [float(time) for time in _video_times(tmp_path / "out.mkv")] == \
+        pytest.approx([float(time) for time in _video_times(source)], abs=0.0005)
+    assert len(joined.copied_streams) == 2
+    for kind in ("audio", "subtitles"):
+        assert [data for _, data in packets(tmp_path / "out.mkv", kind)] == \
+            [data for _, data in packets(source, kind)]
+    assert [data for _, data in packets(source, "subtitles")] == [b"hello", b"world"]
+
+
+@pytest.mark.video
+def test_join_refuses_segments_that_miss_frames(tmp_path, clip):
+    from srn_tf.data.video import VideoError
+    from srn_tf.data.video.encode import choose_encoding
+    from srn_tf.data.video.join import join_segments
+    from srn_tf.data.video.probe import probe_video
+
+    info = probe_video(clip)
+    encoding = choose_encoding(tmp_path / "out.mp4", info, codec="ffv1")
+    paths = _write_segments(info, tmp_path, encoding, min_frames=12)
+    output = tmp_path / "out.mp4"
+    with pytest.raises(VideoError) as refused:
+        join_segments(info, paths[:-1], output, encoding)
+    assert str(refused.value) == (f"{output}: the segments stop before the input's frame at "
+                                  f"pts {info.frame_pts[24]}")
+    assert not output.exists()
