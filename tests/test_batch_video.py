@@ -1,0 +1,212 @@
+"""srn-batch on videos: segments deblurred as Beam elements, joined with the sound.
+
+Needs both extras: Apache Beam (pip install -e '.[batch]') and PyAV
+(pip install -e '.[video]'); run with `python -m pytest -m video tests/test_batch_video.py`.
+The clip (made here by PyAV) has 3 segments, so the segments really are separate
+elements; equality is checked under ffv1 (lossless), frame for frame.
+"""
+
+import csv
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+pytestmark = [pytest.mark.batch, pytest.mark.video]
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+# 100 frames with a key frame every 48: segments of frames 0-47, 48-95 and 96-99 (at
+# least plan_segments' 48 frames each, the last excepted).
+FRAMES, KEY_FRAME_EVERY, HEIGHT, WIDTH = 100, 48, 64, 96
+CHEAP = ["--quality=network", "--precision=float32", "--gpu=-1", "--video_codec=ffv1"]
+
+
+@pytest.fixture(scope="module")
+def av():
+    pytest.importorskip("apache_beam", reason="needs Apache Beam: pip install -e '.[batch]'")
+    return pytest.importorskip("av", reason="needs PyAV: pip install -e '.[video]'")
+
+
+def _write_clip(av, path):
+    """A 100-frame 64x96 H.264 clip at 24 fps (a photograph panning) with a mono AAC track."""
+    from skimage import data
+
+    photo = data.astronaut()
+    with av.open(path, "w") as container:
+        video = container.add_stream("h264", rate=24)
+        video.width, video.height, video.pix_fmt = WIDTH, HEIGHT, "yuv420p"
+        video.gop_size = KEY_FRAME_EVERY
+        video.codec_context.options = {"bf": "0", "sc_threshold": "0"}
+        audio = container.add_stream("aac", rate=8000, layout="mono")
+        for index in range(FRAMES):
+            crop = np.ascontiguousarray(photo[100 + index:100 + index + HEIGHT,
+                                              150 + 2 * index:150 + 2 * index + WIDTH])
+            frame = av.VideoFrame.from_ndarray(crop, format="rgb24")
+            container.mux(video.encode(frame))
+        container.mux(video.encode())
+        seconds = FRAMES / 24
+        tone = (0.3 * np.sin(np.arange(int(8000 * seconds)) * 2 * np.pi * 440 / 8000))
+        for start in range(0, tone.size, 1024):
+            chunk = tone[start:start + 1024].astype(np.float32)[None]
+            frame = av.AudioFrame.from_ndarray(chunk, format="fltp", layout="mono")
+            frame.sample_rate, frame.pts = 8000, start
+            container.mux(audio.encode(frame))
+        container.mux(audio.encode())
+
+
+def _frames(av, path):
+    """[(pts, RGB uint8 frame)] of a video, decoded."""
+    with av.open(path) as container:
+        return [(frame.pts, frame.to_ndarray(format="rgb24"))
+                for frame in container.decode(video=0)]
+
+
+def _audio_packets(av, path):
+    """The bytes of every audio packet, in order."""
+    with av.open(path) as container:
+        return [bytes(packet) for packet in container.demux(audio=0) if packet.size]
+
+
+def _script(name, *arguments):
+    code = f"import sys; from srn_tf.cli.{name} import run; sys.argv[0] = 'srn-{name}'; run()"
+    return subprocess.run([sys.executable, "-c", code, *arguments], capture_output=True,
+                          text=True, cwd=REPO, timeout=300)
+
+
+@pytest.fixture(scope="module")
+def clips(av, tmp_path_factory):
+    """in/clip.mkv and in/photo.png; a tiny model's folder."""
+    import srn_tf
+    from skimage import data
+
+    from srn_tf.data import image_io
+
+    root = tmp_path_factory.mktemp("batch_video")
+    (root / "in").mkdir()
+    _write_clip(av, str(root / "in" / "clip.mkv"))
+    image_io.write_image(root / "in" / "photo.png", data.astronaut()[:48, :64])
+    model = srn_tf.build_model("color", base_filters=4, blocks_per_stage=1, kernel_size=3)
+    srn_tf.save_model(model, str(root / "model"))
+    return root
+
+
+@pytest.fixture(scope="module")
+def reference(clips):
+    """srn-deblur's ffv1 output of the clip."""
+    out = clips / "srn_deblur" / "clip.mkv"
+    result = _script("deblur", f"--input_path={clips / 'in' / 'clip.mkv'}",
+                     f"--output_path={out}", f"--checkpoint={clips / 'model'}", *CHEAP)
+    assert result.returncode == 0, result.stderr
+    return str(out)
+
+
+def test_videos_are_srn_deblurs_frame_for_frame_with_the_sound_copied(av, clips, reference):
+    out = clips / "batch"
+    result = _script("batch", f"--input_pattern={clips / 'in'}", f"--output_path={out}",
+                     f"--checkpoint={clips / 'model'}", *CHEAP,
+                     "--direct_running_mode=multi_processing", "--direct_num_workers=2")
+    assert result.returncode == 0, result.stderr
+    assert "videos: done 1, skipped 0 (output exists), failed 0; segments: deblurred 3, " \
+           "already done 0, failed 0, retries 0" in result.stdout
+    assert "done 1, skipped 0 (output exists), failed 0" in result.stdout  # the photo
+    got, expected = _frames(av, str(out / "clip.mkv")), _frames(av, reference)
+    assert len(got) == FRAMES
+    assert [pts for pts, _ in got] == [pts for pts, _ in expected]
+    for (_, frame), (_, wanted) in zip(got, expected):
+        assert np.array_equal(frame, wanted)  # ffv1 is lossless: exactly srn-deblur's
+    assert _audio_packets(av, str(out / "clip.mkv")) == \
+        _audio_packets(av, str(clips / "in" / "clip.mkv"))
+    assert not os.path.exists(out / ".clip.mkv.srn-tf-parts")  # the work folder went
+    with open(out / "summary.json") as handle:
+        assert json.load(handle)["videos"]["done"] == 1
+
+
+def test_a_failing_segment_is_retried_named_and_resumed_by_a_rerun(av, clips, reference,
+                                                                    monkeypatch, capsys):
+    """Segment 0 fails once (the retry succeeds), segment 1 always: the run names frames
+    48-95 with 3 attempts in failures.csv and writes no video; the rerun deblurs segment 1
+    alone (0 and 2 are kept) and gives srn-deblur's frames."""
+    from apache_beam.options.pipeline_options import PipelineOptions
+
+    from srn_tf.batch.pipeline import BatchSettings, run_batch
+    from srn_tf.inference import deblur_video
+    from srn_tf.models.inference_options import quality_options
+
+    real_segment = deblur_video.deblur_segment
+    calls = []
+
+    def failing_segment(model, info, segment, *arguments, **options):
+        calls.append(segment.index)
+        if segment.index == 1 or calls.count(0) == 1 and segment.index == 0:
+            raise OSError("disk went away")
+        return real_segment(model, info, segment, *arguments, **options)
+
+    monkeypatch.setattr(deblur_video, "deblur_segment", failing_segment)
+    out = clips / "retried"
+    settings = BatchSettings(input_pattern=str(clips / "in" / "clip.mkv"),
+                             output_path=str(out), checkpoint=str(clips / "model"),
+                             options=quality_options("network"), precision="float32",
+                             video_codec="ffv1")
+    summary = run_batch(settings, PipelineOptions([]))
+    assert sorted(calls) == [0, 0, 1, 1, 1, 2]
+    assert summary["videos"] == {
+        "videos": 1, "done": 0, "skipped": 0, "failed": 1,
+        "segments": {"deblurred": 2, "already_done": 0, "failed": 1, "retries": 3}}
+    with open(out / "failures.csv", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    source = str(clips / "in" / "clip.mkv")
+    assert rows == [{"file": source, "reason": f"{source}: frames 48-95: disk went away "
+                                               "(failed 3 attempts)"}]
+    assert not os.path.exists(out / "clip.mkv")
+    parts = sorted(os.listdir(out / ".clip.mkv.srn-tf-parts"))
+    assert parts == ["manifest.json", "segment-00000.nut", "segment-00002.nut"]
+
+    monkeypatch.setattr(deblur_video, "deblur_segment", real_segment)
+    summary = run_batch(settings, PipelineOptions([]))
+    assert summary["videos"]["segments"] == {"deblurred": 1, "already_done": 2, "failed": 0,
+                                             "retries": 0}
+    got, expected = _frames(av, str(out / "clip.mkv")), _frames(av, reference)
+    assert len(got) == len(expected) == FRAMES
+    assert all(np.array_equal(frame, wanted) for (_, frame), (_, wanted) in zip(got, expected))
+
+    # A third run finds the output and skips the video.
+    summary = run_batch(settings, PipelineOptions([]))
+    assert (summary["videos"]["skipped"], summary["videos"]["done"]) == (1, 0)
+
+
+def test_srn_deblur_resumes_the_segments_srn_batch_finished(av, clips, reference, monkeypatch):
+    """The work folder and its manifest are srn-deblur's: after a srn-batch run whose
+    segment 1 failed, srn-deblur on the same output deblurs only that segment (frames
+    48-95; its progress counts the other 52 frames as done) and gives its own frames."""
+    from apache_beam.options.pipeline_options import PipelineOptions
+
+    from srn_tf.batch.pipeline import BatchSettings, run_batch
+    from srn_tf.inference import deblur_video
+    from srn_tf.models.inference_options import quality_options
+
+    real_segment = deblur_video.deblur_segment
+
+    def failing_segment(model, info, segment, *arguments, **options):
+        if segment.index == 1:
+            raise OSError("disk went away")
+        return real_segment(model, info, segment, *arguments, **options)
+
+    monkeypatch.setattr(deblur_video, "deblur_segment", failing_segment)
+    out = clips / "handed_over"
+    source = str(clips / "in" / "clip.mkv")
+    summary = run_batch(BatchSettings(input_pattern=source, output_path=str(out),
+                                      checkpoint=str(clips / "model"),
+                                      options=quality_options("network"),
+                                      precision="float32", video_codec="ffv1"),
+                        PipelineOptions([]))
+    assert summary["videos"]["segments"]["deblurred"] == 2
+    result = _script("deblur", f"--input_path={source}", f"--output_path={out / 'clip.mkv'}",
+                     f"--checkpoint={clips / 'model'}", *CHEAP)
+    assert result.returncode == 0, result.stderr
+    assert f"{source}: resuming at frame 53 of 100" in result.stdout
+    got, expected = _frames(av, str(out / "clip.mkv")), _frames(av, reference)
+    assert len(got) == len(expected) == FRAMES
+    assert all(np.array_equal(frame, wanted) for (_, frame), (_, wanted) in zip(got, expected))
