@@ -210,3 +210,18 @@ def test_srn_deblur_resumes_the_segments_srn_batch_finished(av, clips, reference
     got, expected = _frames(av, str(out / "clip.mkv")), _frames(av, reference)
     assert len(got) == len(expected) == FRAMES
     assert all(np.array_equal(frame, wanted) for (_, frame), (_, wanted) in zip(got, expected))
+
+
+def test_an_output_folder_where_a_video_output_would_replace_its_input_is_refused(av, tmp_path):
+    """A folder of videos alone as its own output folder: refused in one line naming the
+    video before anything runs, the video untouched (the photos' check saw no photo)."""
+    clip = tmp_path / "clip.mkv"
+    clip.write_bytes(b"not looked at: the refusal comes first")
+    result = _script("batch", f"--input_pattern={tmp_path}", f"--output_path={tmp_path}",
+                     "--gpu=-1")
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines()[-1] == (
+        f"error: {clip}: the output would replace this input; outputs never replace inputs "
+        "(choose another output folder)")
+    assert clip.read_bytes() == b"not looked at: the refusal comes first"
+    assert sorted(os.listdir(tmp_path)) == ["clip.mkv"]
