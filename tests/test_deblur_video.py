@@ -31,12 +31,12 @@ FAST = ("--quality=network", "--precision=float32", "--video_codec=ffv1")
 
 
 def _clip_frames(count, height=64, width=96):
-    """`count` RGB uint8 frames of the astronaut panning right 2 pixels a frame, blurred
-    along the pan by a 7-pixel box (a moving camera's blur)."""
+    """`count` RGB uint8 frames of the astronaut panning right 2 pixels a frame (back to
+    the start every 150 frames), blurred along the pan by a 7-pixel box (a moving
+    camera's blur)."""
     image = skimage.data.astronaut()
-    return [cv2.blur(np.ascontiguousarray(image[100:100 + height,
-                                                60 + 2 * index:60 + 2 * index + width]),
-                     (7, 1)) for index in range(count)]
+    return [cv2.blur(np.ascontiguousarray(image[100:100 + height, left:left + width]), (7, 1))
+            for left in (60 + 2 * (index % 150) for index in range(count))]
 
 
 def make_clip(path, frames=24, gop=8, audio=True):
