@@ -318,7 +318,7 @@ def check_image_input(path, flag, videos=False):
         fail(f"--{flag}={path}: no such file, folder or matching glob")
     if not inputs:
         message = image_io.no_images_message(path)
-        fail(f"{message[:-1]}, {', '.join(VIDEO_EXTENSIONS)})" if videos else message)
+        fail(f"{message} nor videos ({', '.join(VIDEO_EXTENSIONS)})" if videos else message)
     return sorted(inputs)
 
 
