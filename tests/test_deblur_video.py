@@ -251,6 +251,39 @@ def test_folder_with_a_photo_and_a_video(model, tmp_path):
     again = deblur_files(str(folder), str(output), checkpoint=model, precision="float32",
                          videos=True, progress=False)
     assert again.done == [] and len(again.skipped) == 2
+    replaced = deblur_files(str(folder), str(output), checkpoint=model, precision="float32",
+                            videos=True, progress=False, overwrite=True)
+    assert len(replaced.done) == 2 and replaced.failed == []
+    assert len(decoded_frames(output / "sub" / "clip.mp4")) == 10
+
+
+@pytest.mark.video
+def test_frames_of_a_10_bit_video_are_16_bit_pngs(model, tmp_path):
+    import av
+
+    from srn_tf.data.image_io import read_image
+    from srn_tf.inference.deblur_video import deblur_video
+    from srn_tf.models.inference_options import quality_options
+
+    path = os.fspath(tmp_path / "ten_bit.mkv")
+    with av.open(path, "w") as container:
+        video = container.add_stream("libx265", rate=RATE)
+        video.width, video.height, video.pix_fmt = 96, 64, "yuv420p10le"
+        video.options = {"x265-params": "log-level=none"}
+        for index, image in enumerate(_clip_frames(4)):
+            frame = av.VideoFrame.from_ndarray(image.astype(np.uint16) * 257, format="rgb48le")
+            frame.pts = index
+            for packet in video.encode(frame):
+                container.mux(packet)
+        for packet in video.encode():
+            container.mux(packet)
+    folder = tmp_path / "frames"
+    deblur_video(model, path, folder, options=quality_options("network"), precision="float32",
+                 frames_only="png", progress=False)
+    frames = [read_image(str(folder / f"frame_{index:06d}.png")) for index in range(1, 5)]
+    assert all(frame.dtype == np.uint16 and frame.shape == (64, 96, 3) for frame in frames)
+    # 10 bits of detail survive: values that are not multiples of 257 (8-bit ones scaled).
+    assert any(np.any(frame % 257) for frame in frames)
 
 
 @pytest.mark.video
