@@ -224,9 +224,12 @@ def test_ctrl_c_keeps_the_finished_segments_and_says_so(model, tmp_path, monkeyp
 
     monkeypatch.setattr(per_file, "deblur_decoded", interrupted_at_frame_60)
     output = tmp_path / "long_sharp.mkv"
+    reported = []
     with pytest.raises(VideoInterrupted, match="not written; 1 of 3 segments kept in") as stop:
-        deblur_video(model, source, output, codec="ffv1", progress=False)
+        deblur_video(model, source, output, codec="ffv1", progress=False,
+                     on_frame=reported.append)
     assert "run the same command again to resume" in str(stop.value)
+    assert sum(reported) == 59  # every frame deblurred before the stop, reported once
     assert not output.exists()
     # The first segment (frames 0-47) is whole; the second, cut short, left nothing.
     assert sorted(os.listdir(VideoWork.folder_for(output))) == ["manifest.json",

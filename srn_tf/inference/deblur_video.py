@@ -387,10 +387,12 @@ def deblur_segment(model, info, segment, encoding, path, options=None, precision
 class _FrameProgress:
     """Progress over a video's frames: a keras Progbar on a terminal, otherwise a line
     at most every `PROGRESS_SECONDS`. The rate (and so the ETA) counts only frames
-    deblurred in this run, not the ones a resumed run found done."""
+    deblurred in this run, not the ones a resumed run found done. `on_frame`, when
+    given, is called with each count of frames deblurred."""
 
-    def __init__(self, name, total, already_done, enabled):
+    def __init__(self, name, total, already_done, enabled, on_frame=None):
         self.name, self.total, self.count = name, total, already_done
+        self.on_frame = on_frame
         self.enabled = enabled and total > 0
         self.deblurred = 0
         self.start = self.last_line = time.time()
@@ -409,6 +411,8 @@ class _FrameProgress:
         """Counts `frames` more deblurred frames."""
         self.count += frames
         self.deblurred += frames
+        if self.on_frame is not None:
+            self.on_frame(frames)
         if not self.enabled:
             return
         if self.bar is not None:
@@ -424,7 +428,7 @@ class _FrameProgress:
 
 def deblur_video(model, input_path, output_path, options=None, precision="auto", tile=None,
                  tile_overlap=None, codec=None, crf=None, frames_only=None, overwrite=False,
-                 progress=True, model_source=None, model_type=None):
+                 progress=True, model_source=None, model_type=None, on_frame=None):
     """Deblurs every frame of the video `input_path` into `output_path`.
 
     Args:
@@ -447,6 +451,8 @@ def deblur_video(model, input_path, output_path, options=None, precision="auto",
             --model given, which identify the model in the work manifest
             (`work_settings`), so srn-deblur and srn-batch resume each other's
             work; model_source None: the model is identified by its weights.
+        on_frame: called with 1 after each frame deblurred in this call (a progress
+            page's counter; frames done by an earlier run are not reported), or None.
 
     Returns:
         `output_path`.
@@ -470,7 +476,8 @@ def deblur_video(model, input_path, output_path, options=None, precision="auto",
         settings = {**work_settings(identity, model_type, options, precision, tile,
                                     tile_overlap, None), "frames_only": frames_only}
         return _deblur_to_frames(model, info, output_path, options, precision, tile,
-                                 tile_overlap, frames_only, settings, overwrite, progress)
+                                 tile_overlap, frames_only, settings, overwrite, progress,
+                                 on_frame)
     from srn_tf.data.video.encode import choose_encoding
     from srn_tf.data.video.join import join_segments
 
@@ -480,7 +487,7 @@ def deblur_video(model, input_path, output_path, options=None, precision="auto",
     segments = work.segments
     done = [segment for segment in segments if work.is_done(segment)]
     bar = _FrameProgress(input_path, info.frame_count,
-                         sum(s.stop - s.start for s in done), progress)
+                         sum(s.stop - s.start for s in done), progress, on_frame)
     try:
         for segment in segments:
             if not work.is_done(segment):
@@ -511,7 +518,7 @@ def frames_complete(folder):
 
 
 def _deblur_to_frames(model, info, folder, options, precision, tile, tile_overlap, extension,
-                      settings, overwrite, progress):
+                      settings, overwrite, progress, on_frame):
     """`deblur_video`'s `frames_only`: numbered image files, frames already there skipped.
 
     A segment whose frames all exist is not decoded; in the others only the frames
@@ -532,7 +539,7 @@ def _deblur_to_frames(model, info, folder, options, precision, tile, tile_overla
     def written():
         return sum(os.path.exists(path_of(index)) for index in range(info.frame_count))
 
-    bar = _FrameProgress(info.path, info.frame_count, written(), progress)
+    bar = _FrameProgress(info.path, info.frame_count, written(), progress, on_frame)
     try:
         for segment in _segments_of(manifest):
             if all(os.path.exists(path_of(index)) for index in range(segment.start,
