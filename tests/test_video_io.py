@@ -478,7 +478,7 @@ def dataclasses_replace(info, **changes):
 
 BAD_ENCODINGS = [
     ("out.webm", "h264", None, "a .webm file cannot hold h264 video (it holds vp9; or use .mkv)"),
-    ("out.mp4", "mpeg2", None, "--codec=mpeg2 is not one of h264, h265, vp9, ffv1"),
+    ("out.mp4", "mpeg2", None, "--video_codec=mpeg2 is not one of h264, h265, vp9, ffv1"),
     ("out.mkv", "ffv1", 10, "ffv1 is lossless: --crf does not apply to it"),
     ("out.mkv", "h264", 52, "--crf=52 is outside h264's 0 to 51"),
     ("out.gif", None, None, "a video output needs one of the extensions .mp4, .mov, .m4v, "

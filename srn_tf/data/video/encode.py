@@ -84,7 +84,7 @@ def check_encoding_args(output_path, codec=None, crf=None):
     if codec is None:
         codec = DEFAULT_CODECS[extension]
     if codec not in VIDEO_CODECS:
-        raise VideoError(output_path, f"--codec={codec} is not one of {', '.join(VIDEO_CODECS)}")
+        raise VideoError(output_path, f"--video_codec={codec} is not one of {', '.join(VIDEO_CODECS)}")
     if codec not in CONTAINER_CODECS[extension]:
         raise VideoError(output_path, f"a {extension} file cannot hold {codec} video (it holds "
                                       f"{', '.join(CONTAINER_CODECS[extension])}; or use .mkv)")
@@ -125,7 +125,7 @@ def choose_encoding(output_path, info, codec=None, crf=None):
             color.update(matrix="bt709", range="tv")
         if color["matrix"] not in SWSCALE_MATRIX:
             raise VideoError(output_path, f"the input's colour matrix {color['matrix']} cannot "
-                                          "be encoded to YUV here: use --codec=ffv1")
+                                          "be encoded to YUV here: use --video_codec=ffv1")
     if codec == "ffv1":
         crf = None
     elif crf is None:
