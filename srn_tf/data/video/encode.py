@@ -84,7 +84,8 @@ def check_encoding_args(output_path, codec=None, crf=None):
     if codec is None:
         codec = DEFAULT_CODECS[extension]
     if codec not in VIDEO_CODECS:
-        raise VideoError(output_path, f"--video_codec={codec} is not one of {', '.join(VIDEO_CODECS)}")
+        raise VideoError(output_path,
+                         f"--video_codec={codec} is not one of {', '.join(VIDEO_CODECS)}")
     if codec not in CONTAINER_CODECS[extension]:
         raise VideoError(output_path, f"a {extension} file cannot hold {codec} video (it holds "
                                       f"{', '.join(CONTAINER_CODECS[extension])}; or use .mkv)")
