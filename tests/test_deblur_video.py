@@ -174,6 +174,45 @@ def test_frames_only_writes_numbered_pngs_equal_to_the_video_frames(model, clip,
 
 
 @pytest.mark.video
+def test_steady_video_steadies_each_frame_by_the_previous_one_of_its_segment(model, tmp_path):
+    from srn_tf.data.image_io import read_image
+    from srn_tf.data.video.probe import probe_video
+    from srn_tf.data.video.segments import plan_segments
+    from srn_tf.inference.deblur_video import deblur_video
+    from srn_tf.inference.per_file import deblur_decoded
+    from srn_tf.inference.video_steadying import steady_frame
+    from srn_tf.models.inference_options import quality_options
+
+    # Key frames every 12 frames, segments of at least 48: 0-48 and 48-60.
+    source = make_clip(tmp_path / "pan.mp4", frames=60, gop=12, audio=False)
+    starts = {segment.start for segment in plan_segments(probe_video(source))}
+    assert starts == {0, 48}
+    network = quality_options("network")
+    outputs = [deblur_decoded(model, frame, network, "float32")
+               for frame in decoded_frames(source)]
+    expected = []
+    for index, output in enumerate(outputs):
+        expected.append(output if index in starts
+                        else steady_frame(expected[-1], outputs[index - 1], output))
+    steady = network.override(steady_video=True)
+    video = tmp_path / "steady.mkv"
+    deblur_video(model, source, video, options=steady, precision="float32", codec="ffv1",
+                 progress=False)
+    frames = tmp_path / "frames"
+    deblur_video(model, source, frames, options=steady, precision="float32",
+                 frames_only="png", progress=False)
+    # Exact: FFV1 and PNG store the frames losslessly, and each step is the same
+    # arithmetic on the same frames; each segment starts afresh, as a worker would.
+    for index, (got, want) in enumerate(zip(decoded_frames(video), expected, strict=True)):
+        np.testing.assert_array_equal(got, want, err_msg=f"frame {index}")
+        np.testing.assert_array_equal(
+            read_image(str(frames / f"frame_{index + 1:06d}.png")), want,
+            err_msg=f"frame {index} (frames_only)")
+    assert not all(np.array_equal(a, b) for a, b in zip(expected, outputs)), \
+        "steadying changed no frame"
+
+
+@pytest.mark.video
 def test_resume_after_sigkill_equals_an_uninterrupted_run(model, tmp_path):
     from srn_tf.inference.deblur_video import VideoWork, deblur_video
     from srn_tf.models.inference_options import quality_options

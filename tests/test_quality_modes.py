@@ -52,9 +52,11 @@ def options_from_flags_for(*argument_lists):
 
 
 def test_quality_sets_every_step_and_step_flags_override_it():
-    unset, best, best_overridden, network_refined, default_flipped = options_from_flags_for(
+    (unset, best, best_overridden, network_refined, default_flipped,
+     steady) = options_from_flags_for(
         [], ["--quality=best"], ["--quality=best", "--flips=2", "--nodenoise"],
-        ["--quality=network", "--kernel_refinement"], ["--flips=2"])
+        ["--quality=network", "--kernel_refinement"], ["--flips=2"],
+        ["--quality=network", "--steady_video"])
     # No quality flag: no options built, the model's own then apply where it loads.
     assert unset is None
     assert best == quality_options("best").to_config()
@@ -62,9 +64,10 @@ def test_quality_sets_every_step_and_step_flags_override_it():
     # model's: the standard quality).
     assert default_flipped == quality_options("standard").override(flips=2).to_config()
     assert best_overridden == dict(flips=2, flat_level=True, kernel_refinement=True,
-                                   denoise=False)
+                                   denoise=False, steady_video=False)
     assert network_refined == dict(flips=1, flat_level=False, kernel_refinement=True,
-                                   denoise=False)
+                                   denoise=False, steady_video=False)
+    assert steady == quality_options("network").override(steady_video=True).to_config()
 
 
 @pytest.mark.parametrize("script", ["srn-deblur", "srn-eval"])

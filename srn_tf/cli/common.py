@@ -67,7 +67,8 @@ def define_precision_flag(default):
 
 def define_quality_flags():
     """--quality and the steps it sets, --flips, --flat_level, --kernel_refinement and
-    --denoise: together one `InferenceOptions` (`options_from_flags`)."""
+    --denoise: with videos' --steady_video (`define_video_flags`), where defined,
+    together one `InferenceOptions` (`options_from_flags`)."""
     flags.DEFINE_enum("quality", None, list(QUALITY_MODES),
                       "What runs around the network. network: its output alone, once (the "
                       "release's way); standard: once, then flat level, kernel refinement where "
@@ -114,13 +115,15 @@ def check_quality_flags():
 def options_from_flags(checkpoint):
     """The `InferenceOptions` the quality flags ask for, built once per run: --quality's
     options, else the model's own (`inference_options_at(checkpoint)`), with each step
-    flag given (--flips, --[no]flat_level, --[no]kernel_refinement, --[no]denoise)
-    replaced; None when no such flag is given (the model's own, read where it loads).
+    flag given (--flips, --[no]flat_level, --[no]kernel_refinement, --[no]denoise,
+    --[no]steady_video) replaced; None when no such flag is given (the model's own, read where it loads).
     Exits when the model's options cannot be read."""
     from srn_tf.models.inference_options import quality_options
 
     steps = {"flips": FLAGS.flips, "flat_level": FLAGS.flat_level,
              "kernel_refinement": FLAGS.kernel_refinement, "denoise": FLAGS.denoise}
+    if "steady_video" in FLAGS:
+        steps["steady_video"] = FLAGS.steady_video
     if FLAGS.quality is not None:
         base = quality_options(FLAGS.quality)
     elif all(value is None for value in steps.values()):
@@ -167,8 +170,9 @@ def define_file_run_flags():
 
 
 def define_video_flags():
-    """srn-deblur's and srn-batch's --video_codec and --crf: how deblurred videos are
-    encoded (`srn_tf.data.video.encode.choose_encoding`)."""
+    """srn-deblur's and srn-batch's --video_codec and --crf, how deblurred videos are
+    encoded (`srn_tf.data.video.encode.choose_encoding`), and --steady_video, a step of
+    `options_from_flags`' options that only videos read."""
     from srn_tf.data.video.encode import VIDEO_CODECS
 
     flags.DEFINE_enum("video_codec", None, list(VIDEO_CODECS),
@@ -179,6 +183,11 @@ def define_video_flags():
                          "Quality of h264/h265/vp9 output videos (constant rate factor: lower "
                          "is better and bigger). Default: the codec's (18 for h264). Not for "
                          "ffv1, which is lossless.")
+    flags.DEFINE_boolean("steady_video", None,
+                         "Videos only: blend each deblurred frame with the previous one, moved by "
+                         "the camera's measured motion, where the two agree: less flicker, mean "
+                         "PSNR up on every measured clip, single frames up or down (docs/video.md, "
+                         "Flicker). Default: off.")
 
 
 def define_max_megapixels_flag():

@@ -342,12 +342,23 @@ class _EncoderThread:
 
 
 def _deblurred_frames(model, info, segment, options, precision, tile, tile_overlap, on_frame):
-    """Yields (pts, deblurred frame) for `segment`, decoded in a prefetch thread."""
-    from srn_tf.data.video.decode import prefetched, segment_frames
+    """Yields (pts, deblurred frame) for `segment`, decoded in a prefetch thread.
 
+    With `options.steady_video` each frame is steadied by the previous one
+    (`video_steadying.steady_frame`), starting afresh at the segment's first frame,
+    so a segment's frames are the same whichever run or worker deblurs it."""
+    from srn_tf.data.video.decode import prefetched, segment_frames
+    from srn_tf.inference.video_steadying import steady_frame
+
+    previous = None
     for pts, frame in prefetched(segment_frames(info, segment), PIPELINE_DEPTH):
         result = per_file.deblur_decoded(model, frame, options, precision, tile=tile,
                                          tile_overlap=tile_overlap)
+        if options.steady_video:
+            output = result
+            if previous is not None:
+                result = steady_frame(previous[1], previous[0], output)
+            previous = (output, result)
         yield pts, result
         if on_frame is not None:
             on_frame(1)
@@ -373,6 +384,9 @@ def deblur_segment(model, info, segment, encoding, path, options=None, precision
     Raises:
         VideoError: a frame cannot be decoded, or the segment cannot be encoded.
     """
+    from srn_tf.models.inference_options import options_for
+
+    options = options_for(model, options)
     encoder = _EncoderThread(path, info, encoding)
     try:
         for item in _deblurred_frames(model, info, segment, options, precision, tile,
@@ -544,6 +558,17 @@ def _deblur_to_frames(model, info, folder, options, precision, tile, tile_overla
         for segment in _segments_of(manifest):
             if all(os.path.exists(path_of(index)) for index in range(segment.start,
                                                                     segment.stop)):
+                continue
+            if options.steady_video:
+                # A steadied frame depends on the segment's frames before it: the
+                # segment is redone from its start.
+                for pts, result in _deblurred_frames(model, info, segment, options, precision,
+                                                     tile, tile_overlap, None):
+                    target = path_of(index_of[pts])
+                    new = not os.path.exists(target)
+                    image_io.write_image(target, result)
+                    if new:
+                        bar.advance(1)
                 continue
             for pts, frame in prefetched(segment_frames(info, segment), PIPELINE_DEPTH):
                 target = path_of(index_of[pts])

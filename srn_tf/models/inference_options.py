@@ -40,16 +40,20 @@ class InferenceOptions:
             image (`postprocess.kernel_refinement`, `postprocess.kernel_agreement`).
         denoise: remove noise of the level estimated in the input
             (`postprocess.denoising`).
+        steady_video: videos only (`srn_tf.inference.deblur_video`; a photo ignores
+            it): blend each deblurred frame with the previous one where they agree
+            (`srn_tf.inference.video_steadying`), for less flicker.
     """
 
     flips: int = 1
     flat_level: bool = False
     kernel_refinement: bool = False
     denoise: bool = False
+    steady_video: bool = False
 
     def __post_init__(self):
         check_flips(self.flips)
-        for name in ("flat_level", "kernel_refinement", "denoise"):
+        for name in ("flat_level", "kernel_refinement", "denoise", "steady_video"):
             if not isinstance(getattr(self, name), bool):
                 raise ValueError(f"{name} must be true or false. "
                                  f"Received: {name}={getattr(self, name)!r}")
