@@ -65,7 +65,7 @@ def photo(seed, height=48, width=64, dtype=np.uint8):
 
 
 @contextlib.contextmanager
-def running_server(service, max_upload_bytes=50 * 2**20):
+def running_server(service, max_upload_bytes=50 * 2**20, max_video_bytes=200 * 2**20):
     """srn-serve's application for `service` on a real uvicorn in a thread, on a free
     loopback port; yields its base address (no trailing slash). The server and the
     service stop when the block ends."""
@@ -73,7 +73,8 @@ def running_server(service, max_upload_bytes=50 * 2**20):
     from srn_tf.serve.server import bind, make_server, url_of
 
     sock = bind("127.0.0.1", 0)
-    server = make_server(create_app(service, max_upload_bytes), service)
+    server = make_server(create_app(service, max_upload_bytes,
+                                    max_video_bytes=max_video_bytes), service)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     deadline = time.monotonic() + 60

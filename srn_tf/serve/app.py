@@ -4,16 +4,21 @@
     GET    /api/status                    the model, the queue, the measured speed
     POST   /api/deblur                    multipart `image` (+ `strength`) -> the image
     POST   /api/jobs                      multipart `image` -> 202 {"id": ..., ...}
+    POST   /api/videos                    multipart `video` -> 202 {"id": ..., ...}
     GET    /api/jobs                      every job's status
     GET    /api/jobs/{id}                 one job's status and ETA
-    GET    /api/jobs/{id}/result          ?strength= -> the image, input's format
+    GET    /api/jobs/{id}/result          ?strength= -> the image, input's format (a
+                                          video: the video, its container, strength 1)
     GET    /api/jobs/{id}/preview/{which} input | result as an 8-bit PNG, for the page
+                                          (photos only)
     DELETE /api/jobs/{id}                 forget a job and its files
     GET    /api/results.zip               ?jobs=ID[:STRENGTH],... -> a zip of results
 
 Errors are JSON {"error": "..."}: 400 a bad image or argument, 403 a request from
 another site, 404 no such job, 409 not done, 413 over --max_upload_mb or an image of
-more pixels than --max_megapixels, 503 the queue is full or the server is stopping.
+more pixels than --max_megapixels (a video: over --max_video_mb, longer than
+--max_video_seconds or of bigger frames), 501 a video where PyAV is not installed, 503
+the queue is full or the server is stopping.
 """
 
 import contextlib
@@ -87,7 +92,7 @@ class _SameSiteOnly:
         return await self.app(scope, receive, send)
 
 
-def create_app(service, max_upload_bytes, local_only=True):
+def create_app(service, max_upload_bytes, local_only=True, max_video_bytes=200 * 2**20):
     """The FastAPI application serving `service` (a started or unstarted `DeblurService`).
 
     The application starts the service's worker when it starts and closes the
@@ -96,6 +101,8 @@ def create_app(service, max_upload_bytes, local_only=True):
     Args:
         service: a `srn_tf.serve.jobs.DeblurService`.
         max_upload_bytes: the largest image accepted (413 above).
+        max_video_bytes: the largest video accepted (413 above); videos are taken
+            where the service has a `run_video`.
         local_only: answer only requests whose Host is this machine (a loopback bind).
     """
 
@@ -125,14 +132,18 @@ def create_app(service, max_upload_bytes, local_only=True):
             raise HTTPException(404, f"no job {job_id!r}")
         return job
 
-    async def upload_job(request, read_fields=None):
-        """Receives and queues one upload: (job, `read_fields(fields)`), or (None, an
-        error response). `read_fields` checks the form's text fields before the image
-        is queued (ValueError: 400)."""
+    async def upload_job(request, read_fields=None, video=False):
+        """Receives and queues one upload, an image (or with `video` a video): (job,
+        `read_fields(fields)`), or (None, an error response). `read_fields` checks the
+        form's text fields before the file is queued (ValueError: 400)."""
         if service.stopping:
             return None, error(503, "the server is stopping")
         try:
-            upload = await receive_upload(request, service.folder, max_upload_bytes)
+            if video:
+                upload = await receive_upload(request, service.folder, max_video_bytes,
+                                              "video", "max_video_mb")
+            else:
+                upload = await receive_upload(request, service.folder, max_upload_bytes)
         except UploadError as refused:
             return None, error(refused.status, refused.message)
         try:
@@ -141,7 +152,8 @@ def create_app(service, max_upload_bytes, local_only=True):
             os.remove(upload.path)
             return None, error(400, str(bad))
         try:
-            job = await run_in_threadpool(service.submit, upload)
+            job = await run_in_threadpool(service.submit_video if video else service.submit,
+                                          upload)
         except BadImage as bad:
             return None, error(bad.status, str(bad))
         except (QueueFull, Stopping) as full:
@@ -162,6 +174,9 @@ def create_app(service, max_upload_bytes, local_only=True):
     async def status():
         body = service.status()
         body["max_upload_mb"] = max_upload_bytes / 2**20
+        body["videos"] = service.run_video is not None
+        body["max_video_mb"] = max_video_bytes / 2**20
+        body["max_video_seconds"] = service.max_video_seconds
         return body
 
     @app.post("/api/deblur")
@@ -195,6 +210,16 @@ def create_app(service, max_upload_bytes, local_only=True):
             return fields
         return JSONResponse(job_body(job), status_code=202)
 
+    @app.post("/api/videos", status_code=202)
+    async def create_video_job(request: Request):
+        if service.run_video is None:
+            return error(501, "this server takes no videos: they need PyAV (pip install "
+                              "'srn-tf[video]'), then a restart")
+        job, fields = await upload_job(request, video=True)
+        if job is None:
+            return fields
+        return JSONResponse(job_body(job), status_code=202)
+
     @app.get("/api/jobs")
     async def list_jobs():
         return {"jobs": [job_body(job) for job in service.jobs()]}
@@ -220,6 +245,9 @@ def create_app(service, max_upload_bytes, local_only=True):
         job = find(job_id)
         if which not in ("input", "result"):
             return error(404, f"no preview {which!r} (input or result)")
+        if job.kind == "video":
+            return error(404, "a video has no preview; its result is "
+                              f"/api/jobs/{job.id}/result")
         try:
             path = await run_in_threadpool(service.preview_file, job, which)
         except NotReady as waiting:

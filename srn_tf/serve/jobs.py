@@ -61,6 +61,8 @@ class NotReady(RuntimeError):
 class Job:
     """One image: where its files are, what state it is in, and its times."""
 
+    kind = "image"
+
     def __init__(self, job_id, folder, filename, extension, image, metadata):
         self.id = job_id
         self.folder = folder
@@ -99,7 +101,8 @@ class Job:
 
 
 class DeblurService:
-    """Runs `run` (an image array -> its deblurred array) on uploaded images, one at a time.
+    """Runs `run` (an image array -> its deblurred array) on uploaded images, and
+    `run_video` on uploaded videos, one at a time.
 
     Args:
         run: the model, as a function of one (height, width, channels) array;
@@ -116,10 +119,14 @@ class DeblurService:
             one-line MemoryError when `run` would need more memory than is free
             (`memory_check_of`); the upload is then refused with 413. None: uploads
             are not checked.
+        run_video: a function (input path, output path, on_frame) that deblurs a
+            video (`videos.video_runner`), or None: no videos (`submit_video` refuses).
+        max_video_seconds: the longest video accepted (413 above).
     """
 
     def __init__(self, run, folder, max_queue=32, min_side=16, description="", log=None,
-                 max_megapixels=image_io.DEFAULT_MAX_MEGAPIXELS, memory_check=None):
+                 max_megapixels=image_io.DEFAULT_MAX_MEGAPIXELS, memory_check=None,
+                 run_video=None, max_video_seconds=60.0):
         if max_queue < 1:
             raise ValueError(f"max_queue must be at least 1. Received: {max_queue}")
         self.run = run
@@ -128,6 +135,8 @@ class DeblurService:
         self.min_side = min_side
         self.max_megapixels = max_megapixels
         self.memory_check = memory_check
+        self.run_video = run_video
+        self.max_video_seconds = max_video_seconds
         self.description = description
         self.log = log
         self._jobs = {}
@@ -177,7 +186,21 @@ class DeblurService:
     # ------------------------------------------------------------------- uploads
 
     def submit(self, upload):
-        """Decodes an uploaded file and queues it.
+        """Decodes an uploaded image and queues it (`_submit`)."""
+        return self._submit(upload, self._decode)
+
+    def submit_video(self, upload):
+        """Probes an uploaded video and queues it (`_submit`): BadImage 400 for a file
+        that is no video PyAV reads (or no container srn-serve writes back) and for
+        frames under the model's smallest side, 413 for one longer than
+        `max_video_seconds` or of frames above `max_megapixels`."""
+        if self.run_video is None:
+            os.remove(upload.path)
+            raise BadImage("this server takes no videos", 400)
+        return self._submit(upload, self._probe_video)
+
+    def _submit(self, upload, make_job):
+        """Makes a job of an uploaded file (`make_job(job id, folder, upload)`) and queues it.
 
         Args:
             upload: an `uploads.Upload` whose file is in the private folder; it is
@@ -205,7 +228,7 @@ class DeblurService:
         folder = os.path.join(self.folder, job_id)
         try:
             os.mkdir(folder, 0o700)
-            job = self._decode(job_id, folder, upload)
+            job = make_job(job_id, folder, upload)
         except BaseException:
             shutil.rmtree(folder, ignore_errors=True)
             with self._condition:
@@ -267,6 +290,28 @@ class DeblurService:
         np.save(os.path.join(folder, "input.npy"), image)
         return Job(job_id, folder, upload.filename, extension, image, metadata)
 
+    def _probe_video(self, job_id, folder, upload):
+        from srn_tf.models.padding import too_small_message
+        from srn_tf.serve.videos import VideoJob, probe_upload
+
+        name = display_name(upload.filename)
+        try:
+            info, extension = probe_upload(upload.path, upload.filename, self.max_video_seconds)
+        except OverflowError as error:
+            raise BadImage(f"{name}: {error}", 413) from None
+        except ValueError as error:
+            raise BadImage(f"{name}: {error}") from None
+        megapixels = info.width * info.height / 1e6
+        if megapixels > self.max_megapixels:
+            raise BadImage(f"{name}: {info.width}x{info.height} frames ({megapixels:.1f} "
+                           f"megapixels) are above the limit of {self.max_megapixels:g} "
+                           "megapixels (--max_megapixels)", 413)
+        if min(info.height, info.width) < self.min_side:
+            raise BadImage(f"{name}: {too_small_message(self.min_side, info.height, info.width)}")
+        job = VideoJob(job_id, folder, upload.filename, extension, info)
+        os.replace(upload.path, job.input_file)
+        return job
+
     # -------------------------------------------------------------------- worker
 
     def _work(self):
@@ -293,6 +338,10 @@ class DeblurService:
 
     def _run(self, job):
         try:
+            if job.kind == "video":
+                self.run_video(job.input_file, job.output_file, job.advance)
+                job.state = "done"
+                return
             image = np.load(job.input_file)
             result = self.run(image)
             if result.shape != image.shape or result.dtype != image.dtype:
@@ -368,11 +417,15 @@ class DeblurService:
         now = time.monotonic()
         with self._condition:
             rate = self._rate()
-            status = {"id": job.id, "name": job.name, "state": job.state, "error": job.error,
+            status = {"id": job.id, "kind": job.kind, "name": job.name, "state": job.state,
+                      "error": job.error,
                       "width": job.width, "height": job.height, "channels": job.channels,
                       "bit_depth": 16 if job.dtype == np.uint16 else 8,
                       "format": job.extension.lstrip("."), "position": None, "eta_s": None,
                       "elapsed_s": None, "seconds": None, "progress": None}
+            if job.kind == "video":
+                status.update(frames=job.frames, frames_done=job.frames_done,
+                              duration_s=job.duration, bit_depth=job.bit_depth)
             if job.state == "queued":
                 position = self._waiting.index(job)
                 status["position"] = position + 1
@@ -386,7 +439,10 @@ class DeblurService:
             elif job.state == "running":
                 elapsed = now - job.started
                 status["elapsed_s"] = elapsed
-                if rate is not None:
+                if job.kind == "video" and job.frames_done:  # measured on its own frames
+                    status["progress"] = job.frames_done / job.frames
+                    status["eta_s"] = elapsed / job.frames_done * (job.frames - job.frames_done)
+                elif rate is not None:
                     expected = job.megapixels * rate
                     status["eta_s"] = max(0.0, expected - elapsed)
                     status["progress"] = min(0.99, elapsed / expected) if expected else None
@@ -421,13 +477,19 @@ class DeblurService:
 
     def result_file(self, job, strength=1.0):
         """The path of `job`'s result at `strength`, encoded in the input's format and
-        bit depth with its EXIF and ICC metadata (made on first use, then cached).
+        bit depth with its EXIF and ICC metadata (made on first use, then cached); a
+        video's deblurred video (strength 1 only).
 
         Raises:
             NotReady: the job is not done.
-            ValueError: a bad strength.
+            ValueError: a bad strength, or a strength other than 1 for a video.
         """
         strength = check_strength(strength)
+        if job.kind == "video":
+            if strength != 1.0:
+                raise ValueError("strength applies to photos; a video's result is whole")
+            self._check_done(job)
+            return job.output_file
         self._check_done(job)
         key = repr(strength)
         with job.lock:
@@ -483,7 +545,8 @@ class DeblurService:
                     name = f"{stem} ({number}){extension}"
                     number += 1
                 used.add(name.lower())
-                archive.write(self.result_file(job, strength), arcname=name)
+                archive.write(self.result_file(job, strength if job.kind == "image" else 1.0),
+                              arcname=name)
         return path
 
 

@@ -1,7 +1,7 @@
 """Multipart uploads streamed into a private folder, with a size limit.
 
 The body is parsed as it arrives (python-multipart's streaming parser): the
-`image` field goes straight into a file whose name the server picks, small
+`image` (or `video`) field goes straight into a file whose name the server picks, small
 text fields (`strength`) are kept in memory, and nothing else is stored. The
 client's file name is kept as text for display and download names only
 (`display_name`, `download_name`); it never becomes a path.
@@ -91,14 +91,15 @@ def _part_name(headers):
     return name, None if filename is None else filename.decode("utf-8", "replace")
 
 
-async def receive_upload(request, folder, max_bytes, field="image"):
-    """Reads a multipart/form-data request whose `field` holds an image file.
+async def receive_upload(request, folder, max_bytes, field="image", limit_flag="max_upload_mb"):
+    """Reads a multipart/form-data request whose `field` holds an image (or video) file.
 
     Args:
         request: a Starlette request.
-        folder: the private folder the image's bytes are written into.
-        max_bytes: the largest image accepted.
-        field: the file field's name.
+        folder: the private folder the file's bytes are written into.
+        max_bytes: the largest file accepted.
+        field: the file field's name ("image", "video"); messages call the file so.
+        limit_flag: the flag that sets `max_bytes`, named in the 413 message.
 
     Returns:
         An `Upload`.
@@ -110,9 +111,9 @@ async def receive_upload(request, folder, max_bytes, field="image"):
     content_type, options = parse_options_header(request.headers.get("content-type", ""))
     boundary = options.get(b"boundary")
     if content_type != b"multipart/form-data" or not boundary:
-        raise UploadError(400, f"send the image as multipart/form-data in a field '{field}'")
+        raise UploadError(400, f"send the {field} as multipart/form-data in a field '{field}'")
     too_big = UploadError(413, f"the upload is over the limit of {max_bytes / 2**20:g} MB "
-                               "(--max_upload_mb)")
+                               f"(--{limit_flag})")
     body_limit = max_bytes + BODY_SLACK
     length = request.headers.get("content-length")
     if length is not None and length.isdigit() and int(length) > _DRAIN_FACTOR * body_limit:

@@ -1,4 +1,5 @@
-// srn-serve's page: uploads photos to /api/jobs, follows each job, shows before/after.
+// srn-serve's page: uploads photos to /api/jobs and videos to /api/videos, follows each
+// job, shows photos before/after and videos once deblurred.
 "use strict";
 
 const POLL_MS = 600;
@@ -15,6 +16,8 @@ const dropZone = document.getElementById("drop-zone");
 const fileInput = document.getElementById("file-input");
 
 let maxUploadBytes = null;
+let maxVideoBytes = null;
+let videosTaken = true;
 const cards = [];
 const uploadQueue = [];
 let uploading = 0;
@@ -31,6 +34,10 @@ function formatBytes(bytes) {
   if (bytes < 1024) return `${bytes} bytes`;
   if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(0)} KB`;
   return `${(bytes / 1024 / 1024).toFixed(1)} MB`;
+}
+
+function isVideo(file) {
+  return file.type.startsWith("video/") || /\.(mp4|mov|m4v|mkv|webm|avi)$/i.test(file.name);
 }
 
 function ordinal(n) {
@@ -52,11 +59,15 @@ async function refreshServerStatus() {
     const response = await fetch("/api/status");
     const status = await response.json();
     maxUploadBytes = status.max_upload_mb * 1024 * 1024;
+    maxVideoBytes = status.max_video_mb * 1024 * 1024;
+    videosTaken = status.videos;
     const speed = status.seconds_per_megapixel === null ? "speed measured after the first photo"
       : `${status.seconds_per_megapixel.toFixed(2)} s per megapixel`;
     serverStatus.textContent = `Model: ${status.model}. ${status.queued} waiting` +
       `${status.running ? ", 1 running" : ""}; ${speed}. ` +
-      `Files up to ${status.max_upload_mb} MB.`;
+      `Files up to ${status.max_upload_mb} MB. ` + (status.videos
+        ? `Videos up to ${status.max_video_mb} MB and ${status.max_video_seconds} s.`
+        : "Videos need PyAV on the server (pip install 'srn-tf[video]').");
   } catch (error) {
     serverStatus.textContent = "The server does not answer (was it stopped?).";
   }
@@ -65,6 +76,7 @@ async function refreshServerStatus() {
 class Card {
   constructor(file) {
     this.file = file;
+    this.video = isVideo(file);
     this.job = null;
     this.state = "waiting";
     this.strength = 1;
@@ -96,16 +108,21 @@ class Card {
   }
 
   upload() {
-    if (maxUploadBytes !== null && this.file.size > maxUploadBytes) {
+    const limit = this.video ? maxVideoBytes : maxUploadBytes;
+    if (limit !== null && this.file.size > limit) {
       this.fail(`${this.file.name}: the file is ${formatBytes(this.file.size)}, over the ` +
-                `limit of ${formatBytes(maxUploadBytes)}`);
+                `limit of ${formatBytes(limit)}`);
+      return Promise.resolve();
+    }
+    if (this.video && !videosTaken) {
+      this.fail(`${this.file.name}: this server takes no videos (it needs PyAV)`);
       return Promise.resolve();
     }
     return new Promise((resolve) => {
       const form = new FormData();
-      form.append("image", this.file, this.file.name);
+      form.append(this.video ? "video" : "image", this.file, this.file.name);
       const request = new XMLHttpRequest();
-      request.open("POST", "/api/jobs");
+      request.open("POST", this.video ? "/api/videos" : "/api/jobs");
       request.upload.onprogress = (event) => {
         if (event.lengthComputable) {
           const part = event.loaded / event.total;
@@ -144,16 +161,29 @@ class Card {
                     "first photo is measured"), 0.1);
     } else if (status.state === "running") {
       const progress = status.progress === null ? 0.15 : 0.1 + 0.9 * status.progress;
-      this.setState("running", "deblurring" + (eta ? `; ETA ${eta}` : ""), progress);
+      const what = status.kind === "video"
+        ? `deblurring frame ${status.frames_done} of ${status.frames}` : "deblurring";
+      this.setState("running", what + (eta ? `; ETA ${eta}` : ""), progress);
     } else if (status.state === "done") {
       this.setState("done", `done in ${formatSeconds(status.seconds)}`, 1);
-      this.showViewer();
+      if (status.kind === "video") this.showVideo(); else this.showViewer();
     } else {
       this.fail(status.error || status.state);
     }
+    const frames = status.kind === "video"
+      ? `, ${status.frames} frames, ${formatSeconds(status.duration_s)}` : "";
     this.$(".details").textContent =
-      `${formatBytes(this.file.size)}, ${status.width}×${status.height}, ` +
+      `${formatBytes(this.file.size)}, ${status.width}×${status.height}${frames}, ` +
       `${status.bit_depth}-bit ${status.format.toUpperCase()}`;
+  }
+
+  showVideo() {
+    const result = this.$(".video-result");
+    if (!result.hidden) return;
+    const address = `/api/jobs/${this.job}/result`;
+    this.$(".video-player").src = address;
+    this.$(".download-video").href = address;
+    result.hidden = false;
   }
 
   async poll() {
