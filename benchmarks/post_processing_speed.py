@@ -19,8 +19,11 @@ each call of the baseline is followed by the same call of this checkout's code
 (A, B, A, B, ...), and the JSON gives the medians of both, their ratio
 (baseline / current: above 1 is faster now), wall-clock and process CPU time (all
 threads; the CPU time is the steadier figure on a machine others share), and the
-largest difference of the two outputs. Writes one JSON file (`--output`), nothing
-else, and prints a Markdown table.
+largest difference of the two outputs. The current code's whole post-processing is
+also timed with its independent pieces in turn (`postprocess.threads` given one CPU)
+against the same at once on the process's CPUs ("threads": in turn / at once; the wait
+it saves depends on the cores others leave free). Writes one JSON file (`--output`),
+nothing else, and prints a Markdown table.
 """
 
 import argparse
@@ -108,6 +111,21 @@ def steps(modules, blurred, network):
     }
 
 
+def one_cpu(function):
+    """`function` with the post-processing's pieces run in turn, as on one CPU."""
+    threads = importlib.import_module(f"{PACKAGE}.threads")
+
+    def in_turn():
+        usable_cpus = threads.usable_cpus
+        threads.usable_cpus = lambda: 1
+        try:
+            return function()
+        finally:
+            threads.usable_cpus = usable_cpus
+
+    return in_turn
+
+
 def in_turns(baseline, current, rounds):
     """Medians of wall and CPU seconds of both, called alternately after a warm-up,
     and the largest difference of their results."""
@@ -148,7 +166,7 @@ def main():
     current = current_package()
     with tempfile.TemporaryDirectory() as folder:
         baseline = baseline_package(args.baseline, folder)
-        results = {}
+        results, thread_gains = {}, {}
         for height, width in sizes:
             blurred, network = inputs(model, height, width, args.seed)
             baseline_steps = steps(baseline, blurred, network)
@@ -156,6 +174,8 @@ def main():
             results[f"{height}x{width}"] = {
                 step: in_turns(baseline_steps[step], current_steps[step], args.rounds)
                 for step in current_steps}
+            whole = current_steps["whole post-processing"]
+            thread_gains[f"{height}x{width}"] = in_turns(one_cpu(whole), whole, args.rounds)
     with open(CPUINFO_PATH) as file:
         flags = cpu_flags(file.read())
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
@@ -165,13 +185,18 @@ def main():
                 "machine": {**machine(), "flags": [flag for flag in FLAGS_OF_NOTE
                                                    if flag in flags]},
                 "baseline": args.baseline, "current": commit, "rounds": args.rounds,
-                "results": results}, args.output)
+                "results": results, "threads": thread_gains,
+                "usable_cpus": importlib.import_module(f"{PACKAGE}.threads").usable_cpus()},
+               args.output)
     print("| size | step | baseline / current, wall | CPU time | largest difference |")
     print("|---|---|---|---|---|")
     for size, entries in results.items():
         for step, entry in entries.items():
             print(f"| {size} | {step} | {entry['wall_ratio']:.2f} | {entry['cpu_ratio']:.2f} | "
                   f"{entry['largest_difference']:.1e} |")
+    for size, entry in thread_gains.items():
+        print(f"| {size} | whole, in turn / at once (threads) | {entry['wall_ratio']:.2f} | "
+              f"{entry['cpu_ratio']:.2f} | {entry['largest_difference']:.1e} |")
     print(f"wrote {args.output}")
 
 

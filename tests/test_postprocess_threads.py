@@ -65,10 +65,9 @@ def test_kinds_of_blur_are_refined_at_once(monkeypatch, pair):
 
 
 @pytest.mark.parametrize("step", ["refine_with_kernel", "refine_with_one_kernel", "denoise_output",
-                                  "noise_level", "refinement_share", "refine_with_plan"])
+                                  "noise_level", "refinement_share"])
 def test_threads_compute_what_the_steps_compute_in_turn(monkeypatch, pair, step):
     blurred, deblurred = pair
-    level = noise.noise_level(blurred)
     run = {
         "refine_with_kernel": lambda: kernel_refinement.refine_with_kernel(blurred, deblurred),
         "refine_with_one_kernel": lambda: kernel_refinement.refine_with_one_kernel(blurred,
@@ -76,8 +75,6 @@ def test_threads_compute_what_the_steps_compute_in_turn(monkeypatch, pair, step)
         "denoise_output": lambda: denoising.denoise_output(blurred, deblurred),
         "noise_level": lambda: noise.noise_level(blurred),
         "refinement_share": lambda: kernel_agreement.refinement_share(blurred, deblurred),
-        "refine_with_plan": lambda: kernel_refinement.refine_with_plan(
-            blurred, deblurred, kernel_refinement.kernel_plan(blurred, deblurred, level), 0.7),
     }[step]
     _with_cpus(monkeypatch, 1)
     in_turn = run()

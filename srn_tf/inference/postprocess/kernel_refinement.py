@@ -157,10 +157,10 @@ def refine_with_one_kernel(blurred, deblurred):
     return _refine(blurred, deblurred, noise_level(blurred))
 
 
-def _candidates(blurred, deblurred, noise):
+def _candidates(blurred, deblurred, noise, at_once=True):
     """Per kind of blur: (kind, deconvolution weight, refined image, cost, kernel),
-    and the kinds' blending shares (`BLEND_POWER`). The kinds are refined at once
-    (`map_in_threads`)."""
+    and the kinds' blending shares (`BLEND_POWER`). With `at_once` the kinds are
+    refined at once (`map_in_threads`; twice the working memory), else in turn."""
     noise_factor = 1.0 + (noise / NOISE_SCALE) ** 2
 
     def candidate(kind):
@@ -168,7 +168,9 @@ def _candidates(blurred, deblurred, noise):
         return (domain, weight * noise_factor,
                 *_refine_in(domain, blurred, deblurred, weight * noise_factor))
 
-    candidates = map_in_threads(candidate, OUTPUT_WEIGHTS.items())
+    kinds = OUTPUT_WEIGHTS.items()
+    candidates = (map_in_threads(candidate, kinds) if at_once
+                  else [candidate(kind) for kind in kinds])
     least_cost = max(min(candidate[3] for candidate in candidates), 1e-12)
     shares = [(least_cost / max(candidate[3], 1e-12)) ** BLEND_POWER for candidate in candidates]
     return candidates, shares
@@ -193,7 +195,8 @@ def kernel_plan(blurred, deblurred, noise):
     Returns:
         list of (kind of blur, kernel, deconvolution weight, blending share).
     """
-    candidates, shares = _candidates(blurred, deblurred, noise)
+    # In turn: the streamed plan keeps its memory within the bound it promises.
+    candidates, shares = _candidates(blurred, deblurred, noise, at_once=False)
     return [(domain, kernel, weight, share)
             for (domain, weight, _, _, kernel), share in zip(candidates, shares)]
 
@@ -214,14 +217,10 @@ def refine_with_plan(blurred, deblurred, plan, share):
     Returns:
         float32 array of that shape (not clipped to [0, 1]).
     """
-    def refined_in(entry):
-        domain, kernel, weight, share_of_kind = entry
-        return share_of_kind * FROM_DOMAIN[domain](
-            Deconvolution(TO_DOMAIN[domain](blurred), TO_DOMAIN[domain](deblurred),
-                          kernel.shape[0])(kernel, weight))
-
-    # The kinds deconvolved at once (`map_in_threads`), summed in the plan's order.
-    refined = sum(map_in_threads(refined_in, plan))
+    refined = sum(share_of_kind * FROM_DOMAIN[domain](
+                      Deconvolution(TO_DOMAIN[domain](blurred), TO_DOMAIN[domain](deblurred),
+                                    kernel.shape[0])(kernel, weight))
+                  for domain, kernel, weight, share_of_kind in plan)
     return keep_share(refined / sum(entry[3] for entry in plan), deblurred, share)
 
 
