@@ -2,8 +2,9 @@
 
 Needs both extras: Apache Beam (pip install -e '.[batch]') and PyAV
 (pip install -e '.[video]'); run with `python -m pytest -m video tests/test_batch_video.py`.
-The clip (made here by PyAV) has 3 segments, so the segments really are separate
-elements; equality is checked under ffv1 (lossless), frame for frame.
+The clip (tests/test_deblur_video.py's make_clip: 100 H.264 frames with AAC sound) has 3
+segments, so the segments really are separate elements; equality is checked under ffv1
+(lossless), frame for frame.
 """
 
 import csv
@@ -15,12 +16,14 @@ import sys
 import numpy as np
 import pytest
 
+from tests.test_deblur_video import audio_packets, make_clip
+
 pytestmark = [pytest.mark.batch, pytest.mark.video]
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # 100 frames with a key frame every 48: segments of frames 0-47, 48-95 and 96-99 (at
 # least plan_segments' 48 frames each, the last excepted).
-FRAMES, KEY_FRAME_EVERY, HEIGHT, WIDTH = 100, 48, 64, 96
+FRAMES, KEY_FRAME_EVERY = 100, 48
 CHEAP = ["--quality=network", "--precision=float32", "--gpu=-1", "--video_codec=ffv1"]
 
 
@@ -30,44 +33,11 @@ def av():
     return pytest.importorskip("av", reason="needs PyAV: pip install -e '.[video]'")
 
 
-def _write_clip(av, path):
-    """A 100-frame 64x96 H.264 clip at 24 fps (a photograph panning) with a mono AAC track."""
-    from skimage import data
-
-    photo = data.astronaut()
-    with av.open(path, "w") as container:
-        video = container.add_stream("h264", rate=24)
-        video.width, video.height, video.pix_fmt = WIDTH, HEIGHT, "yuv420p"
-        video.gop_size = KEY_FRAME_EVERY
-        video.codec_context.options = {"bf": "0", "sc_threshold": "0"}
-        audio = container.add_stream("aac", rate=8000, layout="mono")
-        for index in range(FRAMES):
-            crop = np.ascontiguousarray(photo[100 + index:100 + index + HEIGHT,
-                                              150 + 2 * index:150 + 2 * index + WIDTH])
-            frame = av.VideoFrame.from_ndarray(crop, format="rgb24")
-            container.mux(video.encode(frame))
-        container.mux(video.encode())
-        seconds = FRAMES / 24
-        tone = (0.3 * np.sin(np.arange(int(8000 * seconds)) * 2 * np.pi * 440 / 8000))
-        for start in range(0, tone.size, 1024):
-            chunk = tone[start:start + 1024].astype(np.float32)[None]
-            frame = av.AudioFrame.from_ndarray(chunk, format="fltp", layout="mono")
-            frame.sample_rate, frame.pts = 8000, start
-            container.mux(audio.encode(frame))
-        container.mux(audio.encode())
-
-
 def _frames(av, path):
     """[(pts, RGB uint8 frame)] of a video, decoded."""
     with av.open(path) as container:
         return [(frame.pts, frame.to_ndarray(format="rgb24"))
                 for frame in container.decode(video=0)]
-
-
-def _audio_packets(av, path):
-    """The bytes of every audio packet, in order."""
-    with av.open(path) as container:
-        return [bytes(packet) for packet in container.demux(audio=0) if packet.size]
 
 
 def _script(name, *arguments):
@@ -86,7 +56,7 @@ def clips(av, tmp_path_factory):
 
     root = tmp_path_factory.mktemp("batch_video")
     (root / "in").mkdir()
-    _write_clip(av, str(root / "in" / "clip.mkv"))
+    make_clip(root / "in" / "clip.mkv", frames=FRAMES, gop=KEY_FRAME_EVERY)
     image_io.write_image(root / "in" / "photo.png", data.astronaut()[:48, :64])
     model = srn_tf.build_model("color", base_filters=4, blocks_per_stage=1, kernel_size=3)
     srn_tf.save_model(model, str(root / "model"))
@@ -117,8 +87,7 @@ def test_videos_are_srn_deblurs_frame_for_frame_with_the_sound_copied(av, clips,
     assert [pts for pts, _ in got] == [pts for pts, _ in expected]
     for (_, frame), (_, wanted) in zip(got, expected):
         assert np.array_equal(frame, wanted)  # ffv1 is lossless: exactly srn-deblur's
-    assert _audio_packets(av, str(out / "clip.mkv")) == \
-        _audio_packets(av, str(clips / "in" / "clip.mkv"))
+    assert audio_packets(out / "clip.mkv") == audio_packets(clips / "in" / "clip.mkv")
     assert not os.path.exists(out / ".clip.mkv.srn-tf-parts")  # the work folder went
     with open(out / "summary.json") as handle:
         assert json.load(handle)["videos"]["done"] == 1
