@@ -1,7 +1,10 @@
 """The post-processing's independent pieces run at once (`postprocess.threads`) and
 compute what they compute in turn, bit for bit."""
 
+import os
+import signal
 import threading
+import time
 
 import numpy as np
 import pytest
@@ -80,3 +83,26 @@ def test_threads_compute_what_the_steps_compute_in_turn(monkeypatch, pair, step)
     in_turn = run()
     _with_cpus(monkeypatch, 2)
     np.testing.assert_array_equal(run(), in_turn)
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork (POSIX)")
+def test_a_forked_child_gets_its_own_threads(monkeypatch):
+    # The parent's pool is made and idle; a child forked now has none of its threads.
+    _with_cpus(monkeypatch, 2)
+    assert threads.map_in_threads(abs, [-1, -2]) == [1, 2]
+    child = os.fork()
+    if child == 0:
+        try:
+            os._exit(0 if threads.map_in_threads(abs, [-3, -4]) == [3, 4] else 1)
+        finally:
+            os._exit(2)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        finished, status = os.waitpid(child, os.WNOHANG)
+        if finished:
+            assert os.waitstatus_to_exitcode(status) == 0
+            return
+        time.sleep(0.05)
+    os.kill(child, signal.SIGKILL)
+    os.waitpid(child, 0)
+    pytest.fail("the forked child's map_in_threads did not finish in 30 s")

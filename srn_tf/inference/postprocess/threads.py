@@ -21,8 +21,11 @@ def usable_cpus():
 
 
 @functools.lru_cache(maxsize=None)
-def _pool(workers):
-    """The process's pool of `workers` threads, made on first use."""
+def _pool(process, workers):
+    """Process `process`'s pool of `workers` threads, made on first use. Keyed by the
+    process id: a child forked after its parent used a pool has none of the pool's
+    threads, and work handed to the inherited pool waits forever (the pool counts the
+    parent's idle threads and starts none)."""
     return ThreadPoolExecutor(max_workers=workers, thread_name_prefix="srn-postprocess")
 
 
@@ -37,4 +40,4 @@ def map_in_threads(function, items):
     workers = usable_cpus()
     if len(items) < 2 or workers < 2:
         return [function(item) for item in items]
-    return list(_pool(workers).map(function, items))
+    return list(_pool(os.getpid(), workers).map(function, items))
