@@ -24,7 +24,16 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # 100 frames with a key frame every 48: segments of frames 0-47, 48-95 and 96-99 (at
 # least plan_segments' 48 frames each, the last excepted).
 FRAMES, KEY_FRAME_EVERY = 100, 48
-CHEAP = ["--quality=network", "--precision=float32", "--gpu=-1", "--video_codec=ffv1"]
+# The network alone (quick), with --steady_video, which srn-batch must hand on too.
+CHEAP = ["--quality=network", "--steady_video", "--precision=float32", "--gpu=-1",
+         "--video_codec=ffv1"]
+
+
+def _cheap_options():
+    """CHEAP's inference options, for runs in this process."""
+    from srn_tf.models.inference_options import quality_options
+
+    return quality_options("network").override(steady_video=True)
 
 
 @pytest.fixture(scope="module")
@@ -102,7 +111,6 @@ def test_a_failing_segment_is_retried_named_and_resumed_by_a_rerun(av, clips, re
 
     from srn_tf.batch.pipeline import BatchSettings, run_batch
     from srn_tf.inference import deblur_video
-    from srn_tf.models.inference_options import quality_options
 
     real_segment = deblur_video.deblur_segment
     calls = []
@@ -117,7 +125,7 @@ def test_a_failing_segment_is_retried_named_and_resumed_by_a_rerun(av, clips, re
     out = clips / "retried"
     settings = BatchSettings(input_pattern=str(clips / "in" / "clip.mkv"),
                              output_path=str(out), checkpoint=str(clips / "model"),
-                             options=quality_options("network"), precision="float32",
+                             options=_cheap_options(), precision="float32",
                              video_codec="ffv1")
     summary = run_batch(settings, PipelineOptions([]))
     assert sorted(calls) == [0, 0, 1, 1, 1, 2]
@@ -154,7 +162,6 @@ def test_srn_deblur_resumes_the_segments_srn_batch_finished(av, clips, reference
 
     from srn_tf.batch.pipeline import BatchSettings, run_batch
     from srn_tf.inference import deblur_video
-    from srn_tf.models.inference_options import quality_options
 
     real_segment = deblur_video.deblur_segment
 
@@ -168,7 +175,7 @@ def test_srn_deblur_resumes_the_segments_srn_batch_finished(av, clips, reference
     source = str(clips / "in" / "clip.mkv")
     summary = run_batch(BatchSettings(input_pattern=source, output_path=str(out),
                                       checkpoint=str(clips / "model"),
-                                      options=quality_options("network"),
+                                      options=_cheap_options(),
                                       precision="float32", video_codec="ffv1"),
                         PipelineOptions([]))
     assert summary["videos"]["segments"]["deblurred"] == 2
