@@ -27,7 +27,7 @@ import zipfile
 from srn_tf.config_file import CONFIG_FILE
 
 # Leftovers of an interrupted atomic write (`atomic_files.temporary_name`).
-_TEMPORARY = re.compile(r"^\..+\.(tmp|staging|old)-\d+-[0-9a-f]{8}(\.[^.]*)?$")
+TEMPORARY_NAME = re.compile(r"^\..+\.(tmp|staging|old)-\d+-[0-9a-f]{8}(\.[^.]*)?$")
 # What `tf.saved_model.save` and `export_saved_model` put in an export folder.
 _SAVED_MODEL_NAMES = {"saved_model.pb", CONFIG_FILE, "variables", "assets", "fingerprint.pb"}
 # What `save_model`, srn-convert and srn-train put in a checkpoint folder.
@@ -93,7 +93,7 @@ def _srn_config(folder):
 def _foreign_names(folder, allowed):
     """The names in `folder` that `allowed` (a set or a compiled pattern) does not cover,
     leftover temporary names aside."""
-    names = [name for name in os.listdir(folder) if not _TEMPORARY.match(name)]
+    names = [name for name in os.listdir(folder) if not TEMPORARY_NAME.match(name)]
     if isinstance(allowed, set):
         return [name for name in names if name not in allowed]
     return [name for name in names if not allowed.match(name)]

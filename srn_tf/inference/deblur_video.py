@@ -29,7 +29,7 @@ from srn_tf import atomic_files
 from srn_tf.data import image_io
 from srn_tf.data.video import VideoError, import_av
 from srn_tf.inference import per_file
-from srn_tf.write_safety import _TEMPORARY as _TEMPORARY_NAME
+from srn_tf.write_safety import TEMPORARY_NAME
 
 # Decoded frames waiting for the network, and deblurred frames waiting for the
 # encoder: enough to cover a decoder or encoder hiccup, small enough that memory
@@ -142,7 +142,7 @@ def _is_own_file(name, pattern):
     (`atomic_files.temporary_name`: ".<name>.tmp-<pid>-<hex><ext>")."""
     if pattern.match(name):
         return True
-    return bool(_TEMPORARY_NAME.match(name)) and bool(pattern.match(name[1:].split(".tmp-")[0]))
+    return bool(TEMPORARY_NAME.match(name)) and bool(pattern.match(name[1:].split(".tmp-")[0]))
 
 
 def _remove_own_files(folder, pattern, manifest_name):
