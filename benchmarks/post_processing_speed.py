@@ -22,8 +22,10 @@ threads; the CPU time is the steadier figure on a machine others share), and the
 largest difference of the two outputs. The current code's whole post-processing is
 also timed with its independent pieces in turn (`postprocess.threads` given one CPU)
 against the same at once on the process's CPUs ("threads": in turn / at once; the wait
-it saves depends on the cores others leave free). Writes one JSON file (`--output`),
-nothing else, and prints a Markdown table.
+it saves depends on the cores others leave free), and its wait on 2 and 4 free CPUs is
+computed from per-thread CPU times (`critical_path`), against the baseline's CPU time
+(the baseline runs on one thread). Writes one JSON file (`--output`), nothing else,
+and prints a Markdown table.
 """
 
 import argparse
@@ -126,6 +128,53 @@ def one_cpu(function):
     return in_turn
 
 
+def critical_path(function, cpus, rounds):
+    """The CPU seconds `function` (the current whole post-processing) takes in turn, and
+    the seconds it would wait on `cpus` CPUs left free: its CPU time outside
+    `map_in_threads`, plus, for each call of it, the busiest of `cpus` threads given
+    the call's pieces longest first, each to the least busy. Both from the process's
+    CPU time (the pieces run in turn here, so each piece's share is its own, OpenCV's
+    helper threads included), which other processes' load does not stretch as it does
+    wall-clock time; medians over `rounds` calls. Thread start and hand-over costs are
+    left out, and a piece that OpenCV spreads over its own threads counts as waiting
+    for all of its CPU time."""
+    modules = [importlib.import_module(f"{PACKAGE}.{name}") for name in MODULES]
+    modules = [module for module in modules if hasattr(module, "map_in_threads")]
+    calls = []
+
+    def timed_in_turn(piece, items):
+        costs, results = [], []
+        for item in items:
+            start = time.process_time()
+            results.append(piece(item))
+            costs.append(time.process_time() - start)
+        calls.append(costs)
+        return results
+
+    originals = [module.map_in_threads for module in modules]
+    totals, waits = [], []
+    try:
+        for module in modules:
+            module.map_in_threads = timed_in_turn
+        for _ in range(rounds):
+            calls.clear()
+            start = time.process_time()
+            function()
+            total = time.process_time() - start
+            wait = total
+            for costs in calls:
+                loads = [0.0] * cpus
+                for cost in sorted(costs, reverse=True):
+                    loads[loads.index(min(loads))] += cost
+                wait += max(loads) - sum(costs)
+            totals.append(total)
+            waits.append(wait)
+    finally:
+        for module, original in zip(modules, originals):
+            module.map_in_threads = original
+    return float(np.median(totals)), float(np.median(waits))
+
+
 def in_turns(baseline, current, rounds):
     """Medians of wall and CPU seconds of both, called alternately after a warm-up,
     and the largest difference of their results."""
@@ -175,7 +224,15 @@ def main():
                 step: in_turns(baseline_steps[step], current_steps[step], args.rounds)
                 for step in current_steps}
             whole = current_steps["whole post-processing"]
-            thread_gains[f"{height}x{width}"] = in_turns(one_cpu(whole), whole, args.rounds)
+            gain = in_turns(one_cpu(whole), whole, args.rounds)
+            for cpus in (2, 4):
+                cpu_s, wait_s = critical_path(whole, cpus, args.rounds)
+                gain[f"free_{cpus}_cpus"] = {
+                    "cpu_s": round(cpu_s, 4), "wait_s": round(wait_s, 4),
+                    "baseline_cpu_over_wait": round(
+                        results[f"{height}x{width}"]["whole post-processing"]["baseline_cpu_s"]
+                        / wait_s, 2)}
+            thread_gains[f"{height}x{width}"] = gain
     with open(CPUINFO_PATH) as file:
         flags = cpu_flags(file.read())
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
@@ -197,6 +254,10 @@ def main():
     for size, entry in thread_gains.items():
         print(f"| {size} | whole, in turn / at once (threads) | {entry['wall_ratio']:.2f} | "
               f"{entry['cpu_ratio']:.2f} | {entry['largest_difference']:.1e} |")
+        for cpus in (2, 4):
+            free = entry[f"free_{cpus}_cpus"]
+            print(f"| {size} | whole, baseline's CPU time / wait on {cpus} free CPUs "
+                  f"(critical path) | {free['baseline_cpu_over_wait']:.2f} | | |")
     print(f"wrote {args.output}")
 
 
