@@ -1,6 +1,8 @@
-"""The post-processing's independent pieces (the two kinds of blur of kernel
-refinement, the agreement test's tiles, the colour channels of denoising and of the
-noise estimate) run at once on the CPUs this process may use.
+"""The post-processing's independent pieces (the two kinds of blur of a whole image's
+kernel refinement, the agreement test's tiles, the colour channels of denoising and of
+the noise estimate) run at once on the CPUs this process may use. The streamed plan's
+crop takes the kinds of blur in turn (`kernel_refinement.kernel_plan`): at once they
+would double its working memory, which that plan bounds.
 
 OpenCV's transforms, NumPy and PyWavelets release Python's lock while they compute,
 and each of these steps otherwise runs on one core, so threads cut the wait (not
