@@ -58,30 +58,38 @@ class NotReady(RuntimeError):
     """A job's result was asked for before it was done (HTTP 409)."""
 
 
-class Job:
-    """One image: where its files are, what state it is in, and its times."""
+class QueuedUpload:
+    """What `DeblurService` keeps of every upload, a photo's `Job` or a video's
+    `VideoJob`: where its files are, what state it is in, and its times."""
 
-    kind = "image"
-
-    def __init__(self, job_id, folder, filename, extension, image, metadata):
+    def __init__(self, job_id, folder, filename, extension):
         self.id = job_id
         self.folder = folder
         self.filename = filename
         self.name = display_name(filename)
         self.extension = extension
-        self.height, self.width, self.channels = image.shape
-        self.dtype = image.dtype
-        self.metadata = metadata
-        self.megapixels = self.height * self.width / 1e6
         self.state = "queued"
         self.error = None
         self.created = time.monotonic()
         self.started = None
         self.finished = None
         self.discard = False
-        self.results = collections.OrderedDict()
         self.lock = threading.Lock()
         self._waiters = []
+
+
+class Job(QueuedUpload):
+    """One image: its decoded size and metadata, and its results by strength."""
+
+    kind = "image"
+
+    def __init__(self, job_id, folder, filename, extension, image, metadata):
+        super().__init__(job_id, folder, filename, extension)
+        self.height, self.width, self.channels = image.shape
+        self.dtype = image.dtype
+        self.metadata = metadata
+        self.megapixels = self.height * self.width / 1e6
+        self.results = collections.OrderedDict()
 
     @property
     def input_file(self):

@@ -8,12 +8,11 @@ frames. The result keeps the input's timing and sound (docs/video.md).
 """
 
 import os
-import threading
-import time
 
 import numpy as np
 
-from srn_tf.serve.uploads import display_name, download_name
+from srn_tf.serve.jobs import QueuedUpload
+from srn_tf.serve.uploads import download_name
 
 # The container families probe_video names (FFmpeg demuxers), the extensions each may be
 # written back as (the client's own when it is one of them, else the first), and the
@@ -27,10 +26,10 @@ CONTENT_TYPES = {".mp4": "video/mp4", ".m4v": "video/mp4", ".mov": "video/quickt
                  ".mkv": "video/x-matroska", ".webm": "video/webm", ".avi": "video/x-msvideo"}
 
 
-class VideoJob:
+class VideoJob(QueuedUpload):
     """One uploaded video: its files, state, times and frames deblurred so far.
 
-    It answers what `DeblurService` asks of a photo's `Job` (id, folder, name, state,
+    It answers what `DeblurService` asks of a photo's `Job` (`QueuedUpload`'s state,
     size, megapixels for the queue's ETA, download name) and counts frames
     (`advance`) for the page's progress.
     """
@@ -38,11 +37,7 @@ class VideoJob:
     kind = "video"
 
     def __init__(self, job_id, folder, filename, extension, info):
-        self.id = job_id
-        self.folder = folder
-        self.filename = filename
-        self.name = display_name(filename)
-        self.extension = extension
+        super().__init__(job_id, folder, filename, extension)
         self.height, self.width, self.channels = info.height, info.width, 3
         self.dtype = np.dtype(info.frame_dtype)
         self.bit_depth = info.bit_depth
@@ -51,14 +46,6 @@ class VideoJob:
         self.frames_done = 0
         # Every frame's pixels: the queue's ETA weighs a video by all its frames.
         self.megapixels = self.frames * self.height * self.width / 1e6
-        self.state = "queued"
-        self.error = None
-        self.created = time.monotonic()
-        self.started = None
-        self.finished = None
-        self.discard = False
-        self.lock = threading.Lock()
-        self._waiters = []
 
     @property
     def input_file(self):
