@@ -17,12 +17,10 @@ Height and width must be at least the size multiple (16); the metadata
 
 import os
 
-import tensorflow as tf
-
 from srn_tf.atomic_files import atomic_file
 from srn_tf.write_safety import check_destination
 from srn_tf.export.formats import MIN_OPSET
-from srn_tf.export.metadata import check_export_options, export_metadata
+from srn_tf.export.metadata import export_metadata
 from srn_tf.export.graph import export_graph_function
 from srn_tf.inference.onnx_graph import convert_to_onnx
 

@@ -14,8 +14,6 @@ needs), multiplied with `cv2.mulSpectrums`: OpenCV's real transforms take about
 half the time of SciPy's at these sizes. NumPy, SciPy and OpenCV only.
 """
 
-import functools
-
 import cv2
 import numpy as np
 from scipy import fft
