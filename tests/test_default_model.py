@@ -164,7 +164,7 @@ def test_first_command_runs_the_network_once_and_refines_the_output(deblurred_ex
     model = srn_tf.load_model(default_model_path())
     # The "standard" quality: one copy, then the three steps.
     assert model.inference_options.to_config() == dict(
-        flips=1, flat_level=True, kernel_refinement=True, denoise=True)
+        flips=1, flat_level=True, kernel_refinement=True, denoise=True, steady_video=False)
     refined = dict(flat_level=True, kernel_refinement=True, denoise=True)
     once = srn_tf.deblur_image(model, blurred, srn_tf.InferenceOptions(flips=1, **refined))
     # Another process, the same arithmetic: truncation to 8 bits may flip a value
