@@ -174,11 +174,13 @@ def test_first_command_runs_the_network_once_and_refines_the_output(deblurred_ex
     assert np.mean(result != four) > 0.05
     # The flat level is matched, the output refined by its kernel (one kernel
     # explains this image: disagreement 1.19) and denoised too. Measured: each one
-    # left out changes 20%, 36% and 82% of the values.
-    for option in refined:
+    # left out changes 7% (by one level: the bundled model's darkening is small here),
+    # 66% and 83% of the values; each must change at least half as many.
+    for option, changed in (("flat_level", 0.035), ("kernel_refinement", 0.3),
+                            ("denoise", 0.4)):
         other = srn_tf.deblur_image(
             model, blurred, srn_tf.InferenceOptions(flips=1, **(refined | {option: False})))
-        assert np.mean(result != other) > 0.1, option
+        assert np.mean(result != other) > changed, option
 
 
 def test_first_command_writes_a_side_by_side_image_of_every_example(deblurred_examples):
