@@ -17,6 +17,8 @@ Public API:
     synthesize_dataset(output_dir, ...)  GOPRO-style blurred/sharp pairs from sharp images
     deblur_image(model, image, options)  one numpy image (any size, dtype, channels);
                                          options None: the model's own
+    deblur_video(model, input, output)   a video, every frame as a photo, its timing
+                                         and sound kept, resumable (the video extra)
     psnr(image, reference)               MATLAB's psnr on 8-bit images (the paper's)
     ssim(image, reference, definition)   MATLAB's 3-D ssim ("matlab") or "per_channel"
     export_model(model, path, format)    a SavedModel, ONNX, LiteRT or .keras file
@@ -45,6 +47,7 @@ _EXPORTS = {
     "TrainingConfig": "srn_tf.training.trainer",
     "build_model": "srn_tf.models.model_types",
     "deblur_image": "srn_tf.inference.deblur",
+    "deblur_video": "srn_tf.inference.deblur_video",
     "export_keras_file": "srn_tf.export.keras_file",
     "export_model": "srn_tf.export.formats",
     "export_saved_model": "srn_tf.export.saved_model",

@@ -173,6 +173,13 @@ def test_frames_only_writes_numbered_pngs_equal_to_the_video_frames(model, clip,
         np.testing.assert_array_equal(read_image(str(folder / name)), frame, err_msg=name)
 
 
+def test_deblur_video_is_public():
+    import srn_tf
+    from srn_tf.inference.deblur_video import deblur_video
+
+    assert srn_tf.deblur_video is deblur_video
+
+
 @pytest.mark.video
 def test_steady_video_steadies_each_frame_by_the_previous_one_of_its_segment(model, tmp_path):
     from srn_tf.data.image_io import read_image
