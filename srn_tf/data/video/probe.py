@@ -219,8 +219,11 @@ def _first_frame(container, stream, path, av):
 
 
 def _display_matrix(frame, av):
-    """The frame's display matrix side data as 9 int32 values, or None."""
-    for side_data in frame.side_data:
-        if side_data.type == av.sidedata.sidedata.Type.DISPLAYMATRIX:
-            return struct.unpack("=9i", bytes(side_data)[:36])
-    return None
+    """The frame's display matrix side data as 9 int32 values, or None.
+
+    Looked up by type: iterating over the side data gives the entries in PyAV 18.1.0
+    but their types in 18.1.1."""
+    side_data = frame.side_data.get(av.sidedata.sidedata.Type.DISPLAYMATRIX)
+    if side_data is None:
+        return None
+    return struct.unpack("=9i", bytes(side_data)[:36])
