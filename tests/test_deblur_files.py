@@ -358,7 +358,7 @@ def test_a_saved_model_folder_is_run_through_its_signature(checkpoint, tmp_path)
                                       tmp_path / "in.png")))
 
 
-def test_the_time_per_image_counts_only_images_deblurred(capsys):
+def test_the_time_per_file_counts_only_files_deblurred(capsys):
     """Skipped and failed files take next to no time: counting them would make the rate
     look better than it is. The figures here are the seconds passed in, exact."""
     bar = deblur_files_module._Progress(4, enabled=True)
@@ -367,10 +367,10 @@ def test_the_time_per_image_counts_only_images_deblurred(capsys):
     bar.update(3, "c.png", "done", seconds=3.0)
     bar.update(4, "d.png", "done", seconds=5.0)
     lines = capsys.readouterr().out.splitlines()
-    assert lines[0].endswith("(no image deblurred yet)")
-    assert lines[1].endswith("(no image deblurred yet)")
-    assert lines[2].endswith("(3.00 s/image, ETA 3 s)")  # 1 file left at 3 s
-    assert lines[3].endswith("(4.00 s/image, ETA 0 s)")
+    assert lines[0].endswith("(no file deblurred yet)")
+    assert lines[1].endswith("(no file deblurred yet)")
+    assert lines[2].endswith("(3.00 s/file, ETA 3 s)")  # 1 file left at 3 s
+    assert lines[3].endswith("(4.00 s/file, ETA 0 s)")
 
 
 def test_no_images_is_refused_before_the_model_loads(tmp_path):

@@ -76,9 +76,9 @@ def list_inputs(input_path):
 
 
 class _Progress:
-    """A progress bar on a terminal, one line per image otherwise.
+    """A progress bar on a terminal, one line per file (image or video) otherwise.
 
-    The time per image is over the images deblurred so far only: skipped and
+    The time per file is over the files deblurred so far only: skipped and
     failed files take next to no time and would make it look faster. The ETA
     counts every file still to come at that rate.
     """
@@ -91,7 +91,7 @@ class _Progress:
         self.deblur_seconds = 0.0
         if self.enabled and sys.stdout.isatty():
             import keras
-            self.bar = keras.utils.Progbar(total, unit_name="image")
+            self.bar = keras.utils.Progbar(total, unit_name="file")
 
     def update(self, count, path, status, seconds=None):
         """Reports file `count` of the total; `seconds` is given for a deblurred one."""
@@ -104,10 +104,10 @@ class _Progress:
             self.bar.update(count)
             return
         if self.deblurred:
-            per_image = self.deblur_seconds / self.deblurred
-            rate = f"{per_image:.2f} s/image, ETA {per_image * (self.total - count):.0f} s"
+            seconds_each = self.deblur_seconds / self.deblurred
+            rate = f"{seconds_each:.2f} s/file, ETA {seconds_each * (self.total - count):.0f} s"
         else:
-            rate = "no image deblurred yet"
+            rate = "no file deblurred yet"
         print(f"[{count}/{self.total}] {status} {path} ({rate})", flush=True)
 
 
