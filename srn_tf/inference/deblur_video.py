@@ -3,8 +3,8 @@
 Each frame runs through `per_file.deblur_decoded`, the path of a photo (model,
 inference options, precision, tiles). The video is cut into segments at key
 frames (`srn_tf.data.video.segments`); each segment is decoded in a prefetch
-thread, deblurred here, and encoded in another thread, so the network never
-waits on the decoder or the encoder. Finished segments are files in a work
+thread, deblurred in another a few frames ahead of the encoder (the caller's
+thread), so the network never waits on the decoder or the encoder. Finished segments are files in a work
 folder beside the output (`VideoWork`), so a stopped run (Ctrl-C, kill -9)
 resumes at the first unfinished segment; the segments are joined with the
 input's audio and subtitle packets (stream copy) into the output only when all
@@ -19,10 +19,8 @@ import glob
 import hashlib
 import json
 import os
-import queue
 import re
 import sys
-import threading
 import time
 
 from srn_tf import atomic_files
@@ -277,70 +275,6 @@ class VideoWork:
             pass
 
 
-class _EncoderThread:
-    """Runs `encode.write_segment` in a thread, fed (pts, frame) pairs through a bounded
-    queue, so encoding overlaps the network's work on the next frames."""
-
-    _END, _ABORT = object(), object()
-
-    def __init__(self, path, info, encoding):
-        from srn_tf.data.video.encode import write_segment
-
-        self._queue = queue.Queue(PIPELINE_DEPTH)
-        self._error = None
-        self._thread = threading.Thread(
-            target=self._run, args=(write_segment, path, info, encoding), daemon=True,
-            name="srn-tf-encoder")
-        self._thread.start()
-
-    def _frames(self):
-        while True:
-            item = self._queue.get()
-            if item is self._END:
-                return
-            if item is self._ABORT:
-                raise InterruptedError("segment abandoned")
-            yield item
-
-    def _run(self, write_segment, path, info, encoding):
-        try:
-            write_segment(path, info, encoding, self._frames())
-        except BaseException as error:  # handed to the network's thread by put/finish
-            self._error = error
-
-    def put(self, item):
-        """Queues `item`, waiting while the queue is full; raises the encoder's error."""
-        while True:
-            if self._error is not None:
-                raise self._error
-            try:
-                self._queue.put(item, timeout=0.2)
-                return
-            except queue.Full:
-                if not self._thread.is_alive():
-                    raise self._error or RuntimeError("the encoder stopped")
-
-    def finish(self):
-        """Ends the segment and waits until its file is written (renamed into place)."""
-        self.put(self._END)
-        self._thread.join()
-        if self._error is not None:
-            raise self._error
-
-    def abort(self):
-        """Stops the encoder without finishing its file (nothing is renamed into place)."""
-        while self._thread.is_alive():
-            try:
-                self._queue.put_nowait(self._ABORT)
-                break
-            except queue.Full:
-                try:
-                    self._queue.get_nowait()
-                except queue.Empty:
-                    pass
-        self._thread.join(timeout=10)
-
-
 def _deblurred_frames(model, info, segment, options, precision, tile, tile_overlap, on_frame):
     """Yields (pts, deblurred frame) for `segment`, decoded in a prefetch thread.
 
@@ -368,9 +302,10 @@ def deblur_segment(model, info, segment, encoding, path, options=None, precision
                    tile=None, tile_overlap=None, on_frame=None):
     """Deblurs the frames of one segment into the video file `path`.
 
-    Frames are decoded in a prefetch thread, deblurred here with
-    `per_file.deblur_decoded` (as a photo), and encoded in another thread by
-    `encode.write_segment`, which renames `path` into place only when complete.
+    Frames are decoded in a prefetch thread, deblurred with
+    `per_file.deblur_decoded` (as a photo) in another thread a few frames ahead
+    of the encoder, and encoded here by `encode.write_segment`, which renames
+    `path` into place only when complete.
 
     Args:
         model: a loaded model (`load_deblur_model`).
@@ -384,18 +319,17 @@ def deblur_segment(model, info, segment, encoding, path, options=None, precision
     Raises:
         VideoError: a frame cannot be decoded, or the segment cannot be encoded.
     """
+    from srn_tf.data.video.decode import prefetched
+    from srn_tf.data.video.encode import write_segment
     from srn_tf.models.inference_options import options_for
 
     options = options_for(model, options)
-    encoder = _EncoderThread(path, info, encoding)
+    frames = prefetched(_deblurred_frames(model, info, segment, options, precision, tile,
+                                          tile_overlap, on_frame), PIPELINE_DEPTH)
     try:
-        for item in _deblurred_frames(model, info, segment, options, precision, tile,
-                                      tile_overlap, on_frame):
-            encoder.put(item)
-    except BaseException:
-        encoder.abort()
-        raise
-    encoder.finish()
+        write_segment(path, info, encoding, frames)
+    finally:
+        frames.close()  # stops the network's thread when the encoder stops early
 
 
 class _FrameProgress:
