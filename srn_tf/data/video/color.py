@@ -38,3 +38,12 @@ def color_names(primaries, transfer, matrix, color_range):
 def color_number(key, name):
     """The FFmpeg number of colour tag `key` ("primaries", ...) named `name`."""
     return {value: number for number, value in TABLES[key].items()}[name]
+
+
+def tag_codec_context(context, color):
+    """Sets a codec context's four colour tags from `color` (FFmpeg's names, as in
+    `VideoInfo.color`): the encoder's stream, and the joined output's."""
+    context.color_primaries = color_number("primaries", color["primaries"])
+    context.color_trc = color_number("transfer", color["transfer"])
+    context.colorspace = color_number("matrix", color["matrix"])
+    context.color_range = color_number("range", color["range"])

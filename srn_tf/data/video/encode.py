@@ -25,7 +25,7 @@ import os
 
 from srn_tf.atomic_files import atomic_file
 from srn_tf.data.video import VIDEO_EXTENSIONS, VideoError, import_av
-from srn_tf.data.video.color import SWSCALE_MATRIX, color_number
+from srn_tf.data.video.color import SWSCALE_MATRIX, color_number, tag_codec_context
 from srn_tf.data.video.decode import RGB_FORMATS
 
 VIDEO_CODECS = ("h264", "h265", "vp9", "ffv1")
@@ -119,7 +119,9 @@ def choose_encoding(output_path, info, codec=None, crf=None):
     if codec == "ffv1":
         pixel_format = "bgr0" if info.bit_depth <= 8 else "gbrp16le"
         color = {**info.color, "matrix": "gbr", "range": "pc"}
+        crf = None
     else:
+        crf = DEFAULT_CRF[codec] if crf is None else crf
         pixel_format = _yuv_pixel_format(ENCODERS[codec], info)
         color = dict(info.color)
         if color["matrix"] == "gbr":
@@ -127,10 +129,6 @@ def choose_encoding(output_path, info, codec=None, crf=None):
         if color["matrix"] not in SWSCALE_MATRIX:
             raise VideoError(output_path, f"the input's colour matrix {color['matrix']} cannot "
                                           "be encoded to YUV here: use --video_codec=ffv1")
-    if codec == "ffv1":
-        crf = None
-    elif crf is None:
-        crf = DEFAULT_CRF[codec]
     return VideoEncoding(codec, crf, pixel_format, color)
 
 
@@ -219,10 +217,7 @@ def _add_video_stream(output, info, encoding, av):
     context = stream.codec_context
     context.time_base = info.time_base
     context.flags |= av.codec.context.Flags.global_header  # parameter sets in the header
-    context.color_primaries = color_number("primaries", encoding.color["primaries"])
-    context.color_trc = color_number("transfer", encoding.color["transfer"])
-    context.colorspace = color_number("matrix", encoding.color["matrix"])
-    context.color_range = color_number("range", encoding.color["range"])
+    tag_codec_context(context, encoding.color)
     stream.options = _encoder_options(encoding)
     context.max_b_frames = 0  # decode order = presentation order (see the module's doc)
     if encoding.codec == "vp9":

@@ -8,7 +8,7 @@ import os
 
 from srn_tf.atomic_files import atomic_file
 from srn_tf.data.video import VideoError, import_av
-from srn_tf.data.video.color import color_number
+from srn_tf.data.video.color import tag_codec_context
 from srn_tf.data.video.encode import MUXERS
 
 # Stream tags the muxer writes itself: copying the input's would state stale values.
@@ -60,11 +60,7 @@ def _tag(video, info, encoding):
     """Puts the input's display matrix and the encoding's colour tags on the output stream."""
     if info.display_matrix is not None:
         video.set_display_matrix(info.display_matrix)
-    context = video.codec_context
-    context.color_primaries = color_number("primaries", encoding.color["primaries"])
-    context.color_trc = color_number("transfer", encoding.color["transfer"])
-    context.colorspace = color_number("matrix", encoding.color["matrix"])
-    context.color_range = color_number("range", encoding.color["range"])
+    tag_codec_context(video.codec_context, encoding.color)
 
 
 def _copy_stream_properties(source, copy):
