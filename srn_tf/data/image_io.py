@@ -127,7 +127,7 @@ def list_images(input_path, exclude=()):
     Raises:
         FileNotFoundError: `input_path` is neither a file, a folder nor a glob.
     """
-    return _list_files(input_path, is_image_file, exclude)
+    return list_files(input_path, is_image_file, exclude)
 
 
 def list_unsupported_images(input_path, exclude=()):
@@ -139,10 +139,10 @@ def list_unsupported_images(input_path, exclude=()):
     Returns:
         Sorted list of paths.
     """
-    return [path for path, _ in _list_files(input_path, is_unsupported_image_file, exclude)]
+    return [path for path, _ in list_files(input_path, is_unsupported_image_file, exclude)]
 
 
-def _list_files(input_path, wanted, exclude=()):
+def list_files(input_path, wanted, exclude=()):
     """`list_images`'s search for the files whose name `wanted(name)` accepts, leaving
     out the files inside the `exclude` folders that lie within the input root."""
     input_path = os.fspath(input_path)

@@ -17,7 +17,7 @@ Modules, in the order a deblurring run uses them:
 
 import os
 
-from srn_tf.data.image_io import _list_files
+from srn_tf.data.image_io import list_files
 
 VIDEO_EXTENSIONS = (".mp4", ".mov", ".m4v", ".mkv", ".webm", ".avi")
 
@@ -75,4 +75,4 @@ def list_videos(input_path, exclude=()):
     Raises:
         FileNotFoundError: `input_path` is neither a file, a folder nor a glob.
     """
-    return _list_files(input_path, is_video_path, exclude)
+    return list_files(input_path, is_video_path, exclude)
