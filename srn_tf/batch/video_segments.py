@@ -72,7 +72,7 @@ def segment_name(task):
 def deblur_task(model, task, settings, worker):
     """Deblurs one segment into its file in the work folder, trying again after a
     failure, up to SEGMENT_ATTEMPTS attempts in all (each failed attempt is logged).
-    A frame the memory plan cannot fit (`per_file.check_memory_of_shape`, as for a
+    A frame the memory plan cannot fit (`deblur_video.check_frame_memory`, as for a
     photo) fails at once.
 
     A segment's file appears only when it is complete (`deblur_segment` writes under
@@ -82,14 +82,13 @@ def deblur_task(model, task, settings, worker):
         A SegmentOutcome; its reason (None when written) names the video, the frame
         range and the number of attempts.
     """
-    from srn_tf.inference.deblur_video import deblur_segment
+    from srn_tf.inference.deblur_video import check_frame_memory, deblur_segment
 
     errors = per_file.file_errors()
     began = time.perf_counter()
     info = task.info
     try:  # a frame that cannot fit in memory will not fit on a retry either
-        per_file.check_memory_of_shape(info.path, model, (info.height, info.width, 3),
-                                       1 if info.bit_depth == 8 else 2, settings.tile)
+        check_frame_memory(model, info, settings.tile)
     except errors as error:
         return SegmentOutcome(per_file.failure_reason(info.path, error), 1, worker,
                               time.perf_counter() - began)

@@ -374,6 +374,13 @@ class _FrameProgress:
                   f"ETA {per_frame * (self.total - self.count):.0f} s)", flush=True)
 
 
+def check_frame_memory(model, info, tile):
+    """`per_file.check_memory_of_shape` for one of `info`'s frames (RGB of
+    `info.frame_dtype`): raises when the memory plan cannot fit it, as for a photo."""
+    per_file.check_memory_of_shape(info.path, model, (info.height, info.width, 3),
+                                   1 if info.frame_dtype == "uint8" else 2, tile)
+
+
 def deblur_video(model, input_path, output_path, options=None, precision="auto", tile=None,
                  tile_overlap=None, codec=None, crf=None, frames_only=None, overwrite=False,
                  progress=True, model_source=None, model_type=None, on_frame=None):
@@ -416,8 +423,7 @@ def deblur_video(model, input_path, output_path, options=None, precision="auto",
 
     import_av(f"{input_path}: deblurring a video")
     info = probe_video(input_path)
-    per_file.check_memory_of_shape(input_path, model, (info.height, info.width, 3),
-                                   1 if info.bit_depth == 8 else 2, tile)
+    check_frame_memory(model, info, tile)
     options = options_for(model, options)
     identity = model if model_source is None else model_source
     if frames_only:
