@@ -11,8 +11,10 @@ outputs), and what `precision="auto"` picks on this machine and why. The photogr
 a motion-blurred skimage.data one, or with --image a real blurred photograph, resized
 (bicubic) to --height x --width. With --repeats, float32, bfloat16 and auto run that
 many times each in turns (float32, bfloat16, auto, float32, ...; after one untimed run
-each) and the JSON gives every time, the medians and each median over float32's: ratios,
-valid on a machine other processes share, where absolute seconds are not.
+each), and float16 too where the CPU computes it natively (x86's `avx512_fp16`, which
+oneDNN uses; elsewhere float16 is emulated and not timed); the JSON gives every time,
+the medians and each median over float32's: ratios, valid on a machine other processes
+share, where absolute seconds are not.
 """
 
 import argparse
@@ -31,6 +33,10 @@ from srn_tf.models.presets import resolve_model_path
 from srn_tf.processor import cpu_flags, read_cpuinfo, resolve_precision
 
 from benchmarks.common import PROXIES, blurred_photo, load_benchmark_model
+
+# x86's float16 arithmetic (Sapphire Rapids and later): oneDNN runs float16
+# convolutions with it (its `avx10_1_512` kernels) instead of emulating them.
+NATIVE_FLOAT16_FLAG = "avx512_fp16"
 
 
 def _photograph(path, height, width):
@@ -64,19 +70,21 @@ def main():
     parser.add_argument("--height", type=int, default=288)
     parser.add_argument("--width", type=int, default=432)
     parser.add_argument("--repeats", type=int, default=0,
-                        help="time float32, bfloat16 and auto this many times each, in turns")
+                        help="time float32, bfloat16 and auto (and float16 on a CPU with "
+                        "avx512_fp16) this many times each, in turns")
     args = parser.parse_args()
     checkpoint = resolve_model_path(args.checkpoint) if args.checkpoint else None
     model = load_benchmark_model(checkpoint, args.proxy)
     image = (_photograph(args.image, args.height, args.width) if args.image
              else blurred_photo(args.photo, args.height, args.width))
     options = quality_options(args.quality) if args.quality else None
+    flags = cpu_flags(read_cpuinfo())
     result = {"model": args.checkpoint or f"proxy:{args.proxy}",
               "image": args.image or f"skimage.data.{args.photo}", "size": [args.height,
                                                                             args.width],
               "quality": args.quality or "the model's own",
-              "cpu_bfloat16_flags": sorted(flag for flag in cpu_flags(read_cpuinfo())
-                                           if "bf16" in flag),
+              "cpu_bfloat16_flags": sorted(flag for flag in flags if "bf16" in flag),
+              "cpu_float16_flags": sorted(flag for flag in flags if "fp16" in flag),
               "auto": str(resolve_precision("auto"))}
 
     def run(precision):
@@ -89,7 +97,9 @@ def main():
             "identical" if np.array_equal(output, reference)
             else round(psnr(output, reference, data_range=1.0), 1))
     if args.repeats:
-        seconds = _timed_in_turns(run, ("float32", "bfloat16", "auto"), args.repeats)
+        timed = ("float32", "bfloat16", "auto") + (
+            ("float16",) if NATIVE_FLOAT16_FLAG in flags else ())
+        seconds = _timed_in_turns(run, timed, args.repeats)
         medians = {precision: statistics.median(times) for precision, times in seconds.items()}
         result.update(seconds=seconds, median_seconds=medians, time_over_float32={
             precision: round(median / medians["float32"], 3)

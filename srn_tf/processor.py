@@ -8,7 +8,8 @@
               hides AMX) gets float32: there oneDNN's bfloat16 convolution ran at half
               float32's speed, the network at 1.7 to 1.95 times float32's time
     float16   a CUDA GPU with tensor cores (compute capability 7.0 or more) that
-              TensorFlow runs on
+              TensorFlow runs on; never a CPU: on x86's `avx512_fp16` oneDNN's
+              float16 convolutions took as long as its bfloat16 ones without AMX
     float32   everywhere else: without those instructions bfloat16 is emulated and
               slower than float32; where /proc/cpuinfo is absent (macOS, Windows)
               nothing tells, and float32 is never slower
