@@ -1,7 +1,8 @@
 """The CPU a benchmark ran on, for its JSON: docs/ name each figure's machine."""
 
-import os
 import subprocess
+
+from srn_tf.processor import usable_cpus
 
 
 def cpu_model_name():
@@ -16,4 +17,4 @@ def cpu_model_name():
 
 def machine():
     """{"cpu": lscpu's model name, "cpus": the CPUs this process may run on}."""
-    return {"cpu": cpu_model_name(), "cpus": len(os.sched_getaffinity(0))}
+    return {"cpu": cpu_model_name(), "cpus": usable_cpus()}

@@ -19,9 +19,14 @@ Keras backends other than TensorFlow stay float32 (an export runs as it was
 exported; the other backends' lower precisions are unmeasured). `choose_precision`
 takes the flags text, so the choice can be tested for any processor; no TensorFlow
 at import.
+
+`usable_cpus` counts the CPUs this process may run on: the one count every step that
+sets its own threads (the post-processing's pieces, onnxruntime, LiteRT, the start-up
+line) uses.
 """
 
 import dataclasses
+import os
 
 from srn_tf.precision import AUTO, check_inference_precision
 
@@ -127,6 +132,14 @@ def read_cpuinfo():
             return handle.read()
     except OSError:
         return None
+
+
+def usable_cpus():
+    """How many CPUs this process may run on: its affinity where the system says
+    (Linux), else the machine's count."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
 
 
 def tensorflow_gpu():

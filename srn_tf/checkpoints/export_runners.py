@@ -23,6 +23,7 @@ import os
 import numpy as np
 
 from srn_tf.models.inference_options import ATTRIBUTE, InferenceOptions
+from srn_tf.processor import usable_cpus
 
 ONNX_EXTENSION = ".onnx"
 LITERT_EXTENSION = ".tflite"
@@ -157,7 +158,7 @@ class LiteRTRunner:
         try:
             self._interpreter = Interpreter(
                 model_content=content,
-                num_threads=num_threads or len(os.sched_getaffinity(0)))
+                num_threads=num_threads or usable_cpus())
             self._interpreter.allocate_tensors()
         except (ValueError, RuntimeError) as error:
             raise ValueError(f"{self.path}: not a LiteRT model LiteRT can run "

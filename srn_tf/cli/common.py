@@ -16,6 +16,7 @@ from srn_tf.models.inference_options import QUALITY_MODES
 from srn_tf import tensorflow_startup
 from srn_tf.config_file import CONFIG_FILE
 from srn_tf.precision import INFERENCE_PRECISIONS, INT8
+from srn_tf.processor import usable_cpus
 from srn_tf.tensorflow_startup import import_tensorflow
 
 FLAGS = flags.FLAGS
@@ -459,7 +460,7 @@ def device_line(gpu=None, precision=None):
         line = f"running on GPU: {name}{more}"
     else:
         threads = (tf.config.threading.get_intra_op_parallelism_threads()
-                   or len(os.sched_getaffinity(0)))
+                   or usable_cpus())
         line = f"running on CPU ({threads} thread{'s' if threads != 1 else ''})"
         if gpu is not None and int(gpu) >= 0:
             line += f"; --gpu={gpu} asked for a GPU, but TensorFlow sees none"

@@ -4,6 +4,8 @@ import os
 
 import numpy as np
 
+from srn_tf.processor import usable_cpus
+
 
 def session_options():
     """onnxruntime's options for the int8 network: every graph optimisation (the
@@ -17,8 +19,7 @@ def session_options():
     options = onnxruntime.SessionOptions()
     options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_ALL
     options.execution_mode = onnxruntime.ExecutionMode.ORT_SEQUENTIAL
-    options.intra_op_num_threads = len(os.sched_getaffinity(0)) if hasattr(
-        os, "sched_getaffinity") else (os.cpu_count() or 1)
+    options.intra_op_num_threads = usable_cpus()
     options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     return options
 

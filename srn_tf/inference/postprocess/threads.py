@@ -14,12 +14,7 @@ import functools
 import os
 from concurrent.futures import ThreadPoolExecutor
 
-
-def usable_cpus():
-    """How many CPUs this process may run on (its affinity, where the system says)."""
-    if hasattr(os, "sched_getaffinity"):
-        return len(os.sched_getaffinity(0))
-    return os.cpu_count() or 1
+from srn_tf.processor import usable_cpus
 
 
 @functools.lru_cache(maxsize=None)
