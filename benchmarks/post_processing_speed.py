@@ -50,21 +50,30 @@ from srn_tf.processor import CPUINFO_PATH, cpu_flags
 PACKAGE = "srn_tf.inference.postprocess"
 MODULES = ("flat_level", "noise", "kernel_agreement", "kernel_refinement", "denoising",
            "blur_kernels")
+# The free CPUs the whole post-processing's wait is computed for (`critical_path`).
+FREE_CPUS = (2, 4)
 # The flags that decide how fast these steps and the network run.
 FLAGS_OF_NOTE = ("avx2", "fma", "avx512f", "avx512_bf16", "avx512_vnni", "amx_bf16")
 
 
 def baseline_package(revision, folder):
     """The modules of `PACKAGE` at git `revision`, imported from `folder` as the
-    package `baseline_postprocess` (their imports of each other rewritten)."""
+    package `baseline_postprocess`: every module the revision holds there is copied
+    (the steps' helpers too, e.g. `threads`), their imports of each other rewritten."""
     package = os.path.join(folder, "baseline_postprocess")
     os.makedirs(package)
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    for name in ("__init__",) + MODULES:
-        path = f"{PACKAGE.replace('.', '/')}/{name}.py"
-        source = subprocess.run(["git", "show", f"{revision}:{path}"], cwd=root, check=True,
-                                capture_output=True, text=True).stdout
-        with open(os.path.join(package, f"{name}.py"), "w") as file:
+
+    def git(*arguments):
+        return subprocess.run(["git", *arguments], cwd=root, check=True,
+                              capture_output=True, text=True).stdout
+
+    directory = PACKAGE.replace(".", "/")
+    for path in git("ls-tree", "--name-only", f"{revision}:{directory}").split():
+        if not path.endswith(".py"):
+            continue
+        source = git("show", f"{revision}:{directory}/{path}")
+        with open(os.path.join(package, path), "w") as file:
             file.write(source.replace(f"{PACKAGE}.", "baseline_postprocess."))
     sys.path.insert(0, folder)
     return {name: importlib.import_module(f"baseline_postprocess.{name}") for name in MODULES}
@@ -128,9 +137,10 @@ def one_cpu(function):
     return in_turn
 
 
-def critical_path(function, cpus, rounds):
+def critical_path(function, cpu_counts, rounds):
     """The CPU seconds `function` (the current whole post-processing) takes in turn, and
-    the seconds it would wait on `cpus` CPUs left free: its CPU time outside
+    {cpus: the seconds it would wait on `cpus` CPUs left free} for each of `cpu_counts`,
+    from the same calls: its CPU time outside
     `map_in_threads`, plus, for each call of it, the busiest of `cpus` threads given
     the call's pieces longest first, each to the least busy. Both from the process's
     CPU time (the pieces run in turn here, so each piece's share is its own, OpenCV's
@@ -152,7 +162,7 @@ def critical_path(function, cpus, rounds):
         return results
 
     originals = [module.map_in_threads for module in modules]
-    totals, waits = [], []
+    totals, waits = [], {cpus: [] for cpus in cpu_counts}
     try:
         for module in modules:
             module.map_in_threads = timed_in_turn
@@ -161,18 +171,20 @@ def critical_path(function, cpus, rounds):
             start = time.process_time()
             function()
             total = time.process_time() - start
-            wait = total
-            for costs in calls:
-                loads = [0.0] * cpus
-                for cost in sorted(costs, reverse=True):
-                    loads[loads.index(min(loads))] += cost
-                wait += max(loads) - sum(costs)
             totals.append(total)
-            waits.append(wait)
+            for cpus in cpu_counts:
+                wait = total
+                for costs in calls:
+                    loads = [0.0] * cpus
+                    for cost in sorted(costs, reverse=True):
+                        loads[loads.index(min(loads))] += cost
+                    wait += max(loads) - sum(costs)
+                waits[cpus].append(wait)
     finally:
         for module, original in zip(modules, originals):
             module.map_in_threads = original
-    return float(np.median(totals)), float(np.median(waits))
+    return float(np.median(totals)), {cpus: float(np.median(times))
+                                      for cpus, times in waits.items()}
 
 
 def in_turns(baseline, current, rounds):
@@ -225,8 +237,8 @@ def main():
                 for step in current_steps}
             whole = current_steps["whole post-processing"]
             gain = in_turns(one_cpu(whole), whole, args.rounds)
-            for cpus in (2, 4):
-                cpu_s, wait_s = critical_path(whole, cpus, args.rounds)
+            cpu_s, waits = critical_path(whole, FREE_CPUS, args.rounds)
+            for cpus, wait_s in waits.items():
                 gain[f"free_{cpus}_cpus"] = {
                     "cpu_s": round(cpu_s, 4), "wait_s": round(wait_s, 4),
                     "baseline_cpu_over_wait": round(
@@ -242,8 +254,7 @@ def main():
                 "machine": {**machine(), "flags": [flag for flag in FLAGS_OF_NOTE
                                                    if flag in flags]},
                 "baseline": args.baseline, "current": commit, "rounds": args.rounds,
-                "results": results, "threads": thread_gains,
-                "usable_cpus": importlib.import_module(f"{PACKAGE}.threads").usable_cpus()},
+                "results": results, "threads": thread_gains},
                args.output)
     print("| size | step | baseline / current, wall | CPU time | largest difference |")
     print("|---|---|---|---|---|")
@@ -254,7 +265,7 @@ def main():
     for size, entry in thread_gains.items():
         print(f"| {size} | whole, in turn / at once (threads) | {entry['wall_ratio']:.2f} | "
               f"{entry['cpu_ratio']:.2f} | {entry['largest_difference']:.1e} |")
-        for cpus in (2, 4):
+        for cpus in FREE_CPUS:
             free = entry[f"free_{cpus}_cpus"]
             print(f"| {size} | whole, baseline's CPU time / wait on {cpus} free CPUs "
                   f"(critical path) | {free['baseline_cpu_over_wait']:.2f} | | |")
