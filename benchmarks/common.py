@@ -35,6 +35,14 @@ def load_benchmark_model(checkpoint=None, proxy="image_like", model_type="color"
     return model
 
 
+def centre_crop(image, shape=(512, 512)):
+    """The centre (height, width) = `shape` crop of a (height, width, channels) image, its
+    first three channels, contiguous."""
+    height, width = image.shape[:2]
+    top, left = (height - shape[0]) // 2, (width - shape[1]) // 2
+    return np.ascontiguousarray(image[top:top + shape[0], left:left + shape[1], :3])
+
+
 def motion_blur(image, length=11, angle_degrees=30.0):
     """Blurs a float image with a straight motion of `length` pixels."""
     kernel = np.zeros((length, length), np.float32)

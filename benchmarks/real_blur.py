@@ -62,6 +62,7 @@ except ImportError as error:
                      "come with scikit-learn and matplotlib: pip install scikit-learn "
                      "matplotlib") from None
 
+from benchmarks.common import centre_crop
 from benchmarks.machine import machine
 from srn_tf import InferenceOptions, deblur_image, load_model, psnr
 from srn_tf.atomic_files import write_json
@@ -88,12 +89,6 @@ MODES = {"network": ("network",), "standard": ("network", "flat", "refine", "den
          "best": ("flips4", "flat", "refine", "denoise")}
 
 
-def _centre(image, shape=CROP):
-    height, width = image.shape[:2]
-    top, left = (height - shape[0]) // 2, (width - shape[1]) // 2
-    return np.ascontiguousarray(image[top:top + shape[0], left:left + shape[1], :3])
-
-
 def photographs():
     """name -> uint8 (384, 512, 3): the centre crops of the three unseen photographs."""
     samples = sklearn.datasets.load_sample_images()
@@ -102,7 +97,7 @@ def photographs():
     hopper = cv2.imread(os.path.join(matplotlib.get_data_path(), "sample_data",
                                      "grace_hopper.jpg"))
     photos["grace_hopper"] = cv2.cvtColor(hopper, cv2.COLOR_BGR2RGB)
-    return {name: _centre(photos[name]) for name in ("china", "flower", "grace_hopper")}
+    return {name: centre_crop(photos[name], CROP) for name in ("china", "flower", "grace_hopper")}
 
 
 def held_out_sets():

@@ -29,6 +29,7 @@ import json
 import numpy as np
 import skimage.data
 
+from benchmarks.common import centre_crop
 from srn_tf import deblur_image, load_model, psnr
 from srn_tf.data.synth.render import CameraResponse, blur_along_path
 from srn_tf.data.synth.trajectory import shake_poses
@@ -39,18 +40,12 @@ NOISE_SIGMA = 0.01
 RESPONSES = {"linear_light": CameraResponse("gamma"), "8bit": CameraResponse("linear")}
 
 
-def _centre(image, side=512):
-    height, width = image.shape[:2]
-    top, left = (height - side) // 2, (width - side) // 2
-    return np.ascontiguousarray(image[top:top + side, left:left + side])
-
-
 def photographs():
     """name -> uint8 (height, width, 3) sharp photograph."""
     return {"coffee": skimage.data.coffee(), "rocket": skimage.data.rocket(),
             "immunohistochemistry": skimage.data.immunohistochemistry(),
-            "hubble_deep_field": _centre(skimage.data.hubble_deep_field()),
-            "retina": _centre(skimage.data.retina())}
+            "hubble_deep_field": centre_crop(skimage.data.hubble_deep_field()),
+            "retina": centre_crop(skimage.data.retina())}
 
 
 def _means(rows, key):

@@ -43,6 +43,7 @@ import time
 import numpy as np
 import skimage.data
 
+from benchmarks.common import centre_crop
 from benchmarks.machine import machine
 from benchmarks.precision_speed import PRECISION_FLAGS
 from srn_tf.atomic_files import write_json
@@ -67,18 +68,12 @@ LIGHT_LENGTH, HEAVY_LENGTH = 3.0, 24.0
 PROFILES = ("swell", "steps")
 # Frames whose kernel-refinement shares' median steadies a frame's share.
 SHARE_WINDOW = 3
-# srn-synth's defaults for its paths (srn_tf.data.synth.dataset.synthesize_dataset).
-FRAMES_PER_BURST = 15
-MAX_TURN_DEGREES = 90.0
-MAX_ROTATION_DEGREES = 1.0
 
 
 def photographs():
     """name -> uint8 (height, width, 3) sharp photograph, at least 512 pixels a side."""
-    retina = skimage.data.retina()
-    top, left = (retina.shape[0] - 512) // 2, (retina.shape[1] - 512) // 2
     return {"immunohistochemistry": skimage.data.immunohistochemistry(),
-            "retina": np.ascontiguousarray(retina[top:top + 512, left:left + 512]),
+            "retina": centre_crop(skimage.data.retina()),
             "astronaut": skimage.data.astronaut()}
 
 
@@ -121,8 +116,8 @@ def make_clip(image, lengths, noise_sigma, seed):
     sharp, blurred = [], []
     for index, length in enumerate(lengths):
         offset = (left + index * PAN[0], top + index * PAN[1])
-        parameters = trajectory.PathParameters(FRAMES_PER_BURST, length, length,
-                                               MAX_TURN_DEGREES, MAX_ROTATION_DEGREES)
+        # srn-synth's paths (PathParameters' defaults), of this frame's length.
+        parameters = trajectory.PathParameters(min_length=length, max_length=length)
         poses, _ = trajectory.random_shaky_path(rng, parameters)
         blurred.append(render.blur_along_path(image, poses, response, rng, noise_sigma,
                                               FRAME_SIZE, offset))
@@ -218,7 +213,7 @@ def deblur_with_shares(model, blurred, steady_window=SHARE_WINDOW):
             [round(float(value), 3) for value in steady])
 
 
-def clip_report(sharp, blurred, outputs):
+def clip_report(sharp, outputs):
     """PSNR per frame (and mean) and flicker of one clip's frames."""
     psnrs = [float(psnr(frame, reference)) for frame, reference in zip(outputs, sharp)]
     absolute, level = flicker(outputs)
@@ -278,13 +273,12 @@ def main():
                 row = {"clip": f"{name}/{profile}/noise {noise}", "image": name,
                        "profile": profile, "noise": noise, "seed": seed,
                        "sharp_flicker": round(sharp_flicker, 3),
-                       "blurred": clip_report(sharp, blurred, blurred),
-                       "output": clip_report(sharp, blurred, outputs),
-                       "blend_known_pan": clip_report(sharp, blurred, steadied(outputs, known)),
-                       "blend_estimated_motion": clip_report(
-                           sharp, blurred, steadied(outputs)),
-                       "stepwise_measured_share": clip_report(sharp, blurred, stepwise),
-                       "stepwise_steady_share": clip_report(sharp, blurred, steady_share),
+                       "blurred": clip_report(sharp, blurred),
+                       "output": clip_report(sharp, outputs),
+                       "blend_known_pan": clip_report(sharp, steadied(outputs, known)),
+                       "blend_estimated_motion": clip_report(sharp, steadied(outputs)),
+                       "stepwise_measured_share": clip_report(sharp, stepwise),
+                       "stepwise_steady_share": clip_report(sharp, steady_share),
                        "shares": shares, "steady_shares": steady_shares,
                        "stepwise_largest_difference": int(np.abs(
                            stepwise.astype(int) - outputs.astype(int)).max()),
