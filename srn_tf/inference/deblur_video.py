@@ -439,14 +439,14 @@ def deblur_video(model, input_path, output_path, options=None, precision="auto",
     work = VideoWork.open(output_path, info, work_settings(
         identity, model_type, options, precision, tile, tile_overlap, encoding))
     segments = work.segments
-    done = [segment for segment in segments if work.is_done(segment)]
+    pending = [segment for segment in segments if not work.is_done(segment)]
     bar = _FrameProgress(input_path, info.frame_count,
-                         sum(s.stop - s.start for s in done), progress, on_frame)
+                         info.frame_count - sum(s.frame_count for s in pending), progress,
+                         on_frame)
     try:
-        for segment in segments:
-            if not work.is_done(segment):
-                deblur_segment(model, info, segment, encoding, work.segment_path(segment),
-                               options, precision, tile, tile_overlap, on_frame=bar.advance)
+        for segment in pending:
+            deblur_segment(model, info, segment, encoding, work.segment_path(segment),
+                           options, precision, tile, tile_overlap, on_frame=bar.advance)
     except KeyboardInterrupt:
         kept = sum(work.is_done(segment) for segment in segments)
         raise VideoInterrupted(f"{output_path}: not written; {kept} of {len(segments)} "
