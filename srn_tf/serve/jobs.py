@@ -77,6 +77,11 @@ class QueuedUpload:
         self.lock = threading.Lock()
         self._waiters = []
 
+    def download_name(self, strength=1.0):
+        """The client's name for the result at `strength` (a video's is whole: 1)."""
+        suffix = "_deblurred" if strength == 1.0 else f"_deblurred_{round(strength * 100)}"
+        return download_name(self.filename, self.extension, suffix)
+
 
 class Job(QueuedUpload):
     """One image: its decoded size and metadata, and its results by strength."""
@@ -86,7 +91,7 @@ class Job(QueuedUpload):
     def __init__(self, job_id, folder, filename, extension, image, metadata):
         super().__init__(job_id, folder, filename, extension)
         self.height, self.width, self.channels = image.shape
-        self.dtype = image.dtype
+        self.bit_depth = 16 if image.dtype == np.uint16 else 8
         self.metadata = metadata
         self.megapixels = self.height * self.width / 1e6
         self.results = collections.OrderedDict()
@@ -102,10 +107,6 @@ class Job(QueuedUpload):
     @property
     def content_type(self):
         return CONTENT_TYPES[self.extension]
-
-    def download_name(self, strength=1.0):
-        suffix = "_deblurred" if strength == 1.0 else f"_deblurred_{round(strength * 100)}"
-        return download_name(self.filename, self.extension, suffix)
 
 
 class DeblurService:
@@ -428,12 +429,12 @@ class DeblurService:
             status = {"id": job.id, "kind": job.kind, "name": job.name, "state": job.state,
                       "error": job.error,
                       "width": job.width, "height": job.height, "channels": job.channels,
-                      "bit_depth": 16 if job.dtype == np.uint16 else 8,
+                      "bit_depth": job.bit_depth,
                       "format": job.extension.lstrip("."), "position": None, "eta_s": None,
                       "elapsed_s": None, "seconds": None, "progress": None}
             if job.kind == "video":
                 status.update(frames=job.frames, frames_done=job.frames_done,
-                              duration_s=job.duration, bit_depth=job.bit_depth)
+                              duration_s=job.duration)
             if job.state == "queued":
                 position = self._waiting.index(job)
                 status["position"] = position + 1
@@ -493,12 +494,11 @@ class DeblurService:
             ValueError: a bad strength, or a strength other than 1 for a video.
         """
         strength = check_strength(strength)
-        if job.kind == "video":
-            if strength != 1.0:
-                raise ValueError("strength applies to photos; a video's result is whole")
-            self._check_done(job)
-            return job.output_file
+        if job.kind == "video" and strength != 1.0:
+            raise ValueError("strength applies to photos; a video's result is whole")
         self._check_done(job)
+        if job.kind == "video":
+            return job.output_file
         key = repr(strength)
         with job.lock:
             if key in job.results and os.path.exists(job.results[key]):

@@ -9,10 +9,7 @@ frames. The result keeps the input's timing and sound (docs/video.md).
 
 import os
 
-import numpy as np
-
 from srn_tf.serve.jobs import QueuedUpload
-from srn_tf.serve.uploads import download_name
 
 # The container families probe_video names (FFmpeg demuxers), the extensions each may be
 # written back as (the client's own when it is one of them, else the first), and the
@@ -39,7 +36,6 @@ class VideoJob(QueuedUpload):
     def __init__(self, job_id, folder, filename, extension, info):
         super().__init__(job_id, folder, filename, extension)
         self.height, self.width, self.channels = info.height, info.width, 3
-        self.dtype = np.dtype(info.frame_dtype)
         self.bit_depth = info.bit_depth
         self.frames = info.frame_count
         self.duration = info.duration
@@ -62,9 +58,6 @@ class VideoJob(QueuedUpload):
     def advance(self, frames):
         """Counts `frames` more deblurred frames (called from the model's thread)."""
         self.frames_done += frames
-
-    def download_name(self, strength=1.0):
-        return download_name(self.filename, self.extension)
 
 
 def video_extension(info, filename):
