@@ -93,3 +93,15 @@ def onnx_extra():
         import tf2onnx  # noqa: F401
     except ImportError as error:
         pytest.fail(f"these tests need the onnx extra ({error}): pip install -e '.[onnx]'")
+
+
+@pytest.fixture(scope="module")
+def video_extra():
+    """Fails (never skips) a test of the video extra run without PyAV, in
+    `import_av`'s own one line that gives the pip command."""
+    from srn_tf.data.video import MissingVideoExtra, import_av
+
+    try:
+        import_av("this test")
+    except MissingVideoExtra as error:
+        pytest.fail(str(error))

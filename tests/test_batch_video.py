@@ -1,7 +1,8 @@
 """srn-batch on videos: segments deblurred as Beam elements, joined with the sound.
 
-Needs both extras: Apache Beam (pip install -e '.[batch]') and PyAV
-(pip install -e '.[video]'); run with `python -m pytest -m video tests/test_batch_video.py`.
+Needs both extras: Apache Beam (pip install -e '.[batch]'; skipped without it) and PyAV
+(pip install -e '.[video]'; failed without it); run with
+`python -m pytest -m video tests/test_batch_video.py`.
 The clip (tests/test_deblur_video.py's make_clip: 100 H.264 frames with AAC sound) has 3
 segments, so the segments really are separate elements; equality is checked under ffv1
 (lossless), frame for frame.
@@ -18,7 +19,9 @@ import pytest
 
 from tests.test_deblur_video import audio_packets, make_clip
 
-pytestmark = [pytest.mark.batch, pytest.mark.video]
+# Skipped without Beam (the batch tests' rule), failed without PyAV (an extra's rule).
+pytestmark = [pytest.mark.batch, pytest.mark.video,
+              pytest.mark.usefixtures("beam", "video_extra")]
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # 100 frames with a key frame every 48: segments of frames 0-47, 48-95 and 96-99 (at
@@ -37,13 +40,14 @@ def _cheap_options():
 
 
 @pytest.fixture(scope="module")
-def av():
+def beam():
     pytest.importorskip("apache_beam", reason="needs Apache Beam: pip install -e '.[batch]'")
-    return pytest.importorskip("av", reason="needs PyAV: pip install -e '.[video]'")
 
 
-def _frames(av, path):
+def _frames(path):
     """[(pts, RGB uint8 frame)] of a video, decoded."""
+    import av
+
     with av.open(path) as container:
         return [(frame.pts, frame.to_ndarray(format="rgb24"))
                 for frame in container.decode(video=0)]
@@ -56,7 +60,7 @@ def _script(name, *arguments):
 
 
 @pytest.fixture(scope="module")
-def clips(av, tmp_path_factory):
+def clips(tmp_path_factory):
     """in/clip.mkv and in/photo.png; a tiny model's folder."""
     import srn_tf
     from skimage import data
@@ -82,7 +86,7 @@ def reference(clips):
     return str(out)
 
 
-def test_videos_are_srn_deblurs_frame_for_frame_with_the_sound_copied(av, clips, reference):
+def test_videos_are_srn_deblurs_frame_for_frame_with_the_sound_copied(clips, reference):
     out = clips / "batch"
     result = _script("batch", f"--input_pattern={clips / 'in'}", f"--output_path={out}",
                      f"--checkpoint={clips / 'model'}", *CHEAP,
@@ -91,7 +95,7 @@ def test_videos_are_srn_deblurs_frame_for_frame_with_the_sound_copied(av, clips,
     assert "videos: done 1, skipped 0 (output exists), failed 0; segments: deblurred 3, " \
            "already done 0, failed 0, retries 0" in result.stdout
     assert "done 1, skipped 0 (output exists), failed 0" in result.stdout  # the photo
-    got, expected = _frames(av, str(out / "clip.mkv")), _frames(av, reference)
+    got, expected = _frames(str(out / "clip.mkv")), _frames(reference)
     assert len(got) == FRAMES
     assert [pts for pts, _ in got] == [pts for pts, _ in expected]
     for (_, frame), (_, wanted) in zip(got, expected):
@@ -102,7 +106,7 @@ def test_videos_are_srn_deblurs_frame_for_frame_with_the_sound_copied(av, clips,
         assert json.load(handle)["videos"]["done"] == 1
 
 
-def test_a_failing_segment_is_retried_named_and_resumed_by_a_rerun(av, clips, reference,
+def test_a_failing_segment_is_retried_named_and_resumed_by_a_rerun(clips, reference,
                                                                     monkeypatch, capsys):
     """Segment 0 fails once (the retry succeeds), segment 1 always: the run names frames
     48-95 with 3 attempts in failures.csv and writes no video; the rerun deblurs segment 1
@@ -145,7 +149,7 @@ def test_a_failing_segment_is_retried_named_and_resumed_by_a_rerun(av, clips, re
     summary = run_batch(settings, PipelineOptions([]))
     assert summary["videos"]["segments"] == {"deblurred": 1, "already_done": 2, "failed": 0,
                                              "retries": 0}
-    got, expected = _frames(av, str(out / "clip.mkv")), _frames(av, reference)
+    got, expected = _frames(str(out / "clip.mkv")), _frames(reference)
     assert len(got) == len(expected) == FRAMES
     assert all(np.array_equal(frame, wanted) for (_, frame), (_, wanted) in zip(got, expected))
 
@@ -154,7 +158,7 @@ def test_a_failing_segment_is_retried_named_and_resumed_by_a_rerun(av, clips, re
     assert (summary["videos"]["skipped"], summary["videos"]["done"]) == (1, 0)
 
 
-def test_srn_deblur_resumes_the_segments_srn_batch_finished(av, clips, reference, monkeypatch):
+def test_srn_deblur_resumes_the_segments_srn_batch_finished(clips, reference, monkeypatch):
     """The work folder and its manifest are srn-deblur's: after a srn-batch run whose
     segment 1 failed, srn-deblur on the same output deblurs only that segment (frames
     48-95; its progress counts the other 52 frames as done) and gives its own frames."""
@@ -183,12 +187,12 @@ def test_srn_deblur_resumes_the_segments_srn_batch_finished(av, clips, reference
                      f"--checkpoint={clips / 'model'}", *CHEAP)
     assert result.returncode == 0, result.stderr
     assert f"{source}: resuming at frame 53 of 100" in result.stdout
-    got, expected = _frames(av, str(out / "clip.mkv")), _frames(av, reference)
+    got, expected = _frames(str(out / "clip.mkv")), _frames(reference)
     assert len(got) == len(expected) == FRAMES
     assert all(np.array_equal(frame, wanted) for (_, frame), (_, wanted) in zip(got, expected))
 
 
-def test_an_output_folder_where_a_video_output_would_replace_its_input_is_refused(av, tmp_path):
+def test_an_output_folder_where_a_video_output_would_replace_its_input_is_refused(tmp_path):
     """A folder of videos alone as its own output folder: refused in one line naming the
     video before anything runs, the video untouched (the photos' check saw no photo)."""
     clip = tmp_path / "clip.mkv"

@@ -1,8 +1,8 @@
 """srn-serve's video uploads on a real uvicorn: the deblurred video with its sound,
 progress over frames, and the limits (413) and refusals.
 
-Needs the `serve` and `video` extras; run with
-`python -m pytest -m video tests/test_serve_video.py`.
+Needs the `serve` extra (skipped without it) and the `video` extra (failed without
+PyAV); run with `python -m pytest -m video tests/test_serve_video.py`.
 """
 
 import os
@@ -16,12 +16,11 @@ pytest.importorskip("fastapi", reason="srn-serve's extra is not installed: "
 pytest.importorskip("python_multipart", reason="srn-serve's extra is not installed: "
                                                "pip install 'srn-tf[serve]'")
 httpx = pytest.importorskip("httpx", reason="the tests need httpx: pip install 'srn-tf[serve]'")
-pytest.importorskip("av", reason="needs PyAV: pip install 'srn-tf[video]'")
 
 from tests.serve_support import make_service, running_server, save_tiny_model  # noqa: E402
 from tests.test_deblur_video import audio_packets, make_clip  # noqa: E402
 
-pytestmark = [pytest.mark.serve, pytest.mark.video]
+pytestmark = [pytest.mark.serve, pytest.mark.video, pytest.mark.usefixtures("video_extra")]
 
 FRAMES = 24  # 1 s at 24 fps
 
