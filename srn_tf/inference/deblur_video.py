@@ -157,12 +157,13 @@ def _remove_own_files(folder, pattern, manifest_name):
 
 
 def _manifest(info, settings):
-    """A work manifest: who wrote it, the input's identity, the run's settings and the
-    segments (`plan_segments(info)`, the same for srn-deblur and srn-batch)."""
+    """A work manifest: who wrote it, the input's identity, the run's settings (as JSON
+    reads them back: `work_settings`' dict, so a resumed manifest compares equal) and
+    the segments (`plan_segments(info)`, the same for srn-deblur and srn-batch)."""
     from srn_tf.data.video.segments import plan_segments
 
     return {"written_by": WRITTEN_BY, "input": input_identity(info.path),
-            "settings": json.loads(json.dumps(settings)),
+            "settings": settings,
             "segments": [[s.index, s.start, s.stop] for s in plan_segments(info)],
             "complete": False}
 
@@ -221,12 +222,10 @@ class VideoWork:
 
     Attributes:
         folder: the work folder's path.
-        manifest: what its manifest.json holds.
         segments: the `Segment`s of the video, in order (`plan_segments(info)`).
     """
 
     folder: str
-    manifest: dict
     segments: list
 
     @staticmethod
@@ -256,7 +255,7 @@ class VideoWork:
         folder = cls.folder_for(output_path)
         manifest = _claim_folder(folder, MANIFEST, _SEGMENT_NAME, _manifest(info, settings),
                                  output_path, "segment file(s)")
-        return cls(folder, manifest, _segments_of(manifest))
+        return cls(folder, _segments_of(manifest))
 
     def segment_path(self, segment):
         """The finished file of `segment` (a `Segment`)."""
