@@ -409,6 +409,18 @@ def test_the_job_api_reports_results_previews_and_a_zip(server, tiny):
     assert len(os.listdir(service.folder)) == 1  # the second job's folder
 
 
+def test_a_server_without_pyav_answers_501_for_videos(server):
+    """A service with no video runner (srn-serve without PyAV) answers 501 naming the
+    pip command before it reads the upload, so any bytes show it."""
+    url, _ = server
+    with httpx.Client(base_url=url, timeout=60) as client:
+        assert client.get("/api/status").json()["videos"] is False
+        response = client.post("/api/videos",
+                               files={"video": ("clip.mp4", b"not read: the 501 comes first")})
+    assert response.status_code == 501
+    assert "pip install 'srn-tf[video]'" in response.json()["error"]
+
+
 def test_requests_from_other_sites_are_refused(server):
     url, _ = server
     with httpx.Client(base_url=url, timeout=60) as client:

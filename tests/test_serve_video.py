@@ -139,19 +139,6 @@ def test_videos_over_the_limits_or_not_videos_are_refused(service, clip, tmp_pat
         assert os.listdir(service.folder) == []  # nothing kept of a refused upload
 
 
-def test_a_server_without_pyav_answers_501_for_videos(tiny, clip, tmp_path):
-    from srn_tf.serve.jobs import model_runner
-
-    service = make_service(model_runner(tiny), str(tmp_path / "private"))
-    os.mkdir(service.folder)
-    with running_server(service) as url, httpx.Client(base_url=url, timeout=60) as client:
-        assert client.get("/api/status").json()["videos"] is False
-        with open(clip, "rb") as handle:
-            response = client.post("/api/videos", files={"video": ("clip.mp4", handle)})
-    assert response.status_code == 501
-    assert "pip install 'srn-tf[video]'" in response.json()["error"]
-
-
 def test_the_page_shows_a_videos_progress_over_frames_then_its_result(tiny, clip, tmp_path):
     """In chromium (as tests/test_serve_browser.py drives it): a video picked on the page
     shows "deblurring frame k of 24" while it runs (0.15 s a frame here, the page polls
