@@ -320,16 +320,16 @@ def check_image_input(path, flag, videos=False):
     names images `srn_tf.data.image_io` reads (or with `videos`, videos too); returns
     (path, relative path) pairs."""
     from srn_tf.data import image_io
-    from srn_tf.data.video import VIDEO_EXTENSIONS, list_videos
+    from srn_tf.data.video import VIDEO_EXTENSIONS, list_images_and_videos
 
     try:
-        inputs = image_io.list_images(path) + (list_videos(path) if videos else [])
+        inputs = (list_images_and_videos if videos else image_io.list_images)(path)
     except FileNotFoundError:
         fail(f"--{flag}={path}: no such file, folder or matching glob")
     if not inputs:
         message = image_io.no_images_message(path)
         fail(f"{message} nor videos ({', '.join(VIDEO_EXTENSIONS)})" if videos else message)
-    return sorted(inputs)
+    return inputs
 
 
 def check_video_flags(output_paths):

@@ -14,6 +14,7 @@ import os
 import numpy as np
 
 from srn_tf.data import image_io
+from srn_tf.data.video import is_video_path, list_images_and_videos
 from srn_tf.inference.tiling import smallest_tile
 
 # Automatic tiling: images whose model batch (pixels x planes run at once) is above
@@ -56,8 +57,9 @@ def plan_outputs(input_path, output_path, output_format=None, side_by_side_path=
             with `frames_only` the folder of its frames).
         output_format: None to keep each input's format, else an extension.
         side_by_side_path: the comparison sheet the run writes, or None.
-        videos: also list videos (`srn_tf.data.video.list_videos`), each with the
-            output `video_output` gives it.
+        videos: also list videos (in the same search:
+            `srn_tf.data.video.list_images_and_videos`), each with the output
+            `video_output` gives it.
         frames_only: videos' outputs are folders of frames.
 
     Returns:
@@ -71,15 +73,13 @@ def plan_outputs(input_path, output_path, output_format=None, side_by_side_path=
     from srn_tf.write_safety import OutputRefused, first_replaced_input, replaced_input_message
 
     output_path = os.fspath(output_path)
-    planned = [(source, relative, os.path.join(output_path, output_name(relative, output_format)))
-               for source, relative in image_io.list_images(input_path, exclude=[output_path])]
-    if videos:
-        from srn_tf.data.video import list_videos
-
-        planned = sorted(planned + [
-            (source, relative,
-             video_output(relative, output_path, input_path, frames_only))
-            for source, relative in list_videos(input_path, exclude=[output_path])])
+    listed = (list_images_and_videos if videos else image_io.list_images)(
+        input_path, exclude=[output_path])
+    planned = [(source, relative,
+                video_output(relative, output_path, input_path, frames_only)
+                if is_video_path(source)
+                else os.path.join(output_path, output_name(relative, output_format)))
+               for source, relative in listed]
     sources = [source for source, _, _ in planned]
     replaced = first_replaced_input(sources, [target for _, _, target in planned])
     if replaced is not None:

@@ -17,7 +17,7 @@ Modules, in the order a deblurring run uses them:
 
 import os
 
-from srn_tf.data.image_io import list_files
+from srn_tf.data.image_io import is_image_file, list_files
 
 VIDEO_EXTENSIONS = (".mp4", ".mov", ".m4v", ".mkv", ".webm", ".avi")
 
@@ -76,3 +76,15 @@ def list_videos(input_path, exclude=()):
         FileNotFoundError: `input_path` is neither a file, a folder nor a glob.
     """
     return list_files(input_path, is_video_path, exclude)
+
+
+def is_image_or_video_path(path):
+    """Whether `path` names an image `srn_tf.data.image_io.read_image` reads or a video
+    (`is_video_path`): the files a run that deblurs videos too takes."""
+    return is_image_file(path) or is_video_path(path)
+
+
+def list_images_and_videos(input_path, exclude=()):
+    """`list_videos` for images (`srn_tf.data.image_io.list_images`) and videos alike, in
+    one search of `input_path`: sorted (path, relative path) pairs of both kinds."""
+    return list_files(input_path, is_image_or_video_path, exclude)
