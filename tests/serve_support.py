@@ -1,6 +1,6 @@
-"""What tests/test_serve_http.py and tests/test_serve_browser.py share: a tiny model
-folder, srn-serve's application on a real uvicorn in a thread, and the library's
-expected output for an image at a strength."""
+"""What srn-serve's tests (test_serve_http, test_serve_browser, test_serve_video) share:
+a tiny model folder, srn-serve's application on a real uvicorn in a thread, the
+library's expected output for an image at a strength, and headless chromium."""
 
 import contextlib
 import os
@@ -10,11 +10,17 @@ import threading
 import time
 
 import numpy as np
+import pytest
 
 from srn_tf.data import image_io
 
 # A color network small enough that an image runs in milliseconds on a 2-core CPU.
 TINY = {"base_filters": 4, "blocks_per_stage": 1, "kernel_size": 3}
+CHROMIUM = "/usr/bin/chromium"
+# The flags this machine's closed network needs (no background connections, no QUIC).
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync"]
 
 
 def save_tiny_model(path):
@@ -95,3 +101,21 @@ def make_service(run, folder, **kwargs):
     from srn_tf.serve.jobs import DeblurService
 
     return DeblurService(run, folder, log=sys.stderr, **kwargs)
+
+
+@pytest.fixture()
+def browser():
+    """Debian's headless chromium driven by Playwright, closed however the test ends;
+    skipped, saying which is missing, without Playwright or chromium (Playwright never
+    downloads a browser). Test modules import it to use it."""
+    sync_api = pytest.importorskip("playwright.sync_api", reason="srn-serve's extra is not "
+                                   "installed: pip install 'srn-tf[serve]'")
+    if not os.path.exists(CHROMIUM):
+        pytest.skip(f"{CHROMIUM} is missing: apt-get install -y chromium chromium-driver")
+    with sync_api.sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, headless=True,
+                                              args=CHROMIUM_ARGS)
+        try:
+            yield launched
+        finally:
+            launched.close()

@@ -26,10 +26,10 @@ pytest.importorskip("uvicorn", reason=REASON)
 pytest.importorskip("python_multipart", reason=REASON)
 sync_api = pytest.importorskip("playwright.sync_api", reason=REASON)
 
-from tests.serve_support import (decoded, encoded, expected_output, make_service,  # noqa: E402
-                                 running_server, save_tiny_model)
+from tests.serve_support import (CHROMIUM, browser, decoded, encoded,  # noqa: E402,F401
+                                 expected_output, make_service, running_server,
+                                 save_tiny_model)
 
-CHROMIUM = "/usr/bin/chromium"
 if not os.path.exists(CHROMIUM):
     pytest.skip(f"{CHROMIUM} is missing: apt-get install -y chromium chromium-driver",
                 allow_module_level=True)
@@ -38,10 +38,6 @@ pytestmark = pytest.mark.serve
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SCREENSHOTS = os.environ.get("SRN_SERVE_SCREENSHOTS", "") not in ("", "0")
-# The flags this machine's closed network needs (no background connections, no QUIC).
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync"]
 TIMEOUT_MS = 600_000 if SCREENSHOTS else 120_000
 
 
@@ -85,17 +81,6 @@ def page_url(model, tmp_path):
     os.mkdir(service.folder)
     with running_server(service) as url:
         yield url
-
-
-@pytest.fixture()
-def browser():
-    with sync_api.sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, headless=True,
-                                              args=CHROMIUM_ARGS)
-        try:
-            yield launched
-        finally:
-            launched.close()
 
 
 def _card(page, name):

@@ -17,7 +17,8 @@ pytest.importorskip("python_multipart", reason="srn-serve's extra is not install
                                                "pip install 'srn-tf[serve]'")
 httpx = pytest.importorskip("httpx", reason="the tests need httpx: pip install 'srn-tf[serve]'")
 
-from tests.serve_support import make_service, running_server, save_tiny_model  # noqa: E402
+from tests.serve_support import (browser, make_service, running_server,  # noqa: E402,F401
+                                 save_tiny_model)
 from tests.test_deblur_video import audio_packets, make_clip  # noqa: E402
 
 pytestmark = [pytest.mark.serve, pytest.mark.video, pytest.mark.usefixtures("video_extra")]
@@ -139,20 +140,16 @@ def test_videos_over_the_limits_or_not_videos_are_refused(service, clip, tmp_pat
         assert os.listdir(service.folder) == []  # nothing kept of a refused upload
 
 
-def test_the_page_shows_a_videos_progress_over_frames_then_its_result(tiny, clip, tmp_path):
-    """In chromium (as tests/test_serve_browser.py drives it): a video picked on the page
-    shows "deblurring frame k of 24" while it runs (0.15 s a frame here, the page polls
-    every 0.6 s), then a player and a download link on its result."""
-    sync_api = pytest.importorskip("playwright.sync_api", reason="srn-serve's extra is not "
-                                   "installed: pip install 'srn-tf[serve]'")
-    from tests.test_serve_browser import CHROMIUM, CHROMIUM_ARGS
+def test_the_page_shows_a_videos_progress_over_frames_then_its_result(browser, tiny, clip,
+                                                                        tmp_path):
+    """In chromium (serve_support's `browser`, as tests/test_serve_browser.py drives it): a
+    video picked on the page shows "deblurring frame k of 24" while it runs (0.15 s a
+    frame here, the page polls every 0.6 s), then a player and a download link on its
+    result."""
+    from playwright import sync_api
 
-    if not os.path.exists(CHROMIUM):
-        pytest.skip(f"{CHROMIUM} is missing: apt-get install -y chromium chromium-driver")
     service = _video_service(tiny, str(tmp_path / "private"), 0.15)
-    with running_server(service) as url, sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True,
-                                             args=CHROMIUM_ARGS)
+    with running_server(service) as url:
         page = browser.new_page()
         page.set_default_timeout(120_000)
         errors = []
@@ -171,4 +168,3 @@ def test_the_page_shows_a_videos_progress_over_frames_then_its_result(tiny, clip
             f"/api/jobs/{job}/result"
         assert card.locator(".viewer").is_hidden()
         assert errors == []
-        browser.close()
