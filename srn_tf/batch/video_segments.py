@@ -4,13 +4,13 @@
     folder srn-deblur uses) -> one SegmentTask per unfinished segment
     -> deblur_task on any worker (`deblur_video.deblur_segment`, tried up to
     SEGMENT_ATTEMPTS times) -> join_video once every segment is done
-    (`join_segments`: the segments' packets and the input's audio, temporary name
+    (`VideoWork.join`: the segments' packets and the input's audio, temporary name
     then rename; the work folder removed)
 
-The work folder is srn-deblur's (`deblur_video.VideoWork`, beside the output), with
-the same settings, so a rerun of either command skips the segments the other
-finished. These are plain functions; srn_tf/batch/pipeline.py wraps them in Beam
-transforms.
+The work folder is srn-deblur's (`deblur_video.VideoWork`, beside the output), opened
+by the same `deblur_video.open_video_work` with the same settings, so a rerun of
+either command skips the segments the other finished. These are plain functions;
+srn_tf/batch/pipeline.py wraps them in Beam transforms.
 """
 
 import collections
@@ -37,7 +37,7 @@ def plan_video(item, settings):
     Args:
         item: the video's (source, relative, target); local paths.
         settings: the run's `BatchSettings` (model, options, precision, tiles, codec:
-            `deblur_video.work_settings` makes srn-deblur's manifest of them).
+            `deblur_video.open_video_work` makes srn-deblur's manifest of them).
 
     Returns:
         (VideoPlan, [SegmentTask of each segment not yet done]).
@@ -46,20 +46,19 @@ def plan_video(item, settings):
         ValueError (`VideoError`, one line naming the file), OSError, ImportError
         (`MissingVideoExtra`): the video cannot be planned; it fails alone.
     """
-    from srn_tf.data.video.encode import choose_encoding
     from srn_tf.data.video.probe import probe_video
-    from srn_tf.inference.deblur_video import VideoWork, work_settings
+    from srn_tf.inference.deblur_video import open_video_work
 
     if settings.height is not None:
         raise ValueError(f"{item.source}: --height/--width (the fixed-size mode) is for "
                          "photos; videos are deblurred at their own size")
     info = probe_video(item.source)
-    encoding = choose_encoding(item.target, info, settings.video_codec, settings.crf)
-    work = VideoWork.open(item.target, info, work_settings(
-        settings.checkpoint, settings.model_type, settings.options, settings.precision,
-        settings.tile, settings.tile_overlap, encoding))
+    encoding, work = open_video_work(
+        item.target, info, settings.checkpoint, settings.model_type, settings.options,
+        settings.precision, settings.tile, settings.tile_overlap, settings.video_codec,
+        settings.crf)
     pending = [SegmentTask(item, info, encoding, segment, work.segment_path(segment))
-               for segment in work.segments if not work.is_done(segment)]
+               for segment in work.pending()]
     return VideoPlan(item, info, encoding, work), pending
 
 
@@ -111,20 +110,16 @@ def deblur_task(model, task, settings, worker):
 
 def join_video(plan):
     """Joins the video's finished segments with its audio and subtitles into its
-    output (`join_segments`: temporary name, then rename), then removes the work
+    output (`VideoWork.join`: temporary name, then rename), then removes the work
     folder.
 
     Raises:
         ValueError: a segment's file is missing (named with its frame range), or what
-            `join_segments` raises (one line naming the file); OSError.
+            `VideoWork.join` raises (one line naming the file); OSError.
     """
-    from srn_tf.data.video.join import join_segments
-
-    for segment in plan.work.segments:
-        if not plan.work.is_done(segment):
-            raise ValueError(f"{plan.item.source}: frames {segment.start}-{segment.stop - 1}"
-                             " were not deblurred")
+    missing = plan.work.pending()
+    if missing:
+        raise ValueError(f"{plan.item.source}: frames {missing[0].start}-"
+                         f"{missing[0].stop - 1} were not deblurred")
     os.makedirs(os.path.dirname(os.path.abspath(plan.item.target)), exist_ok=True)
-    paths = [plan.work.segment_path(segment) for segment in plan.work.segments]
-    join_segments(plan.info, paths, plan.item.target, plan.encoding)
-    plan.work.remove()
+    plan.work.join(plan.info, plan.item.target, plan.encoding)

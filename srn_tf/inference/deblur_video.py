@@ -265,6 +265,30 @@ class VideoWork:
         """True when `segment`'s file exists (it is renamed into place only when complete)."""
         return os.path.isfile(self.segment_path(segment))
 
+    def pending(self):
+        """The segments whose file does not exist yet, in order: what a run has left to do."""
+        return [segment for segment in self.segments if not self.is_done(segment)]
+
+    def join(self, info, output_path, encoding):
+        """Joins every segment's file with the input's audio and subtitle packets into
+        `output_path` (`join.join_segments`: temporary name, then rename), then removes
+        the work folder.
+
+        Args:
+            info: the input's `VideoInfo`.
+            output_path: the video file to write.
+            encoding: the segments' `VideoEncoding`.
+
+        Raises:
+            VideoError: what `join_segments` raises (the segments do not hold exactly
+                the input's frames, or were written with other settings).
+        """
+        from srn_tf.data.video.join import join_segments
+
+        join_segments(info, [self.segment_path(segment) for segment in self.segments],
+                      output_path, encoding)
+        self.remove()
+
     def remove(self):
         """Deletes the segment files and manifest this tool wrote, then the folder if empty."""
         _remove_own_files(self.folder, _SEGMENT_NAME, MANIFEST)
@@ -272,6 +296,36 @@ class VideoWork:
             os.rmdir(self.folder)
         except OSError:
             pass
+
+
+def open_video_work(output_path, info, checkpoint, model_type, options, precision, tile,
+                    tile_overlap, codec, crf):
+    """The encoding of the video `output_path` and its work folder, made or resumed.
+
+    srn-deblur (`deblur_video`) and srn-batch (`video_segments.plan_video`) both open
+    a video's work here, with the same settings, so each resumes the other's folder.
+
+    Args:
+        output_path: the video file the run writes, its extension choosing the
+            container.
+        info: the input's `VideoInfo`.
+        checkpoint, model_type, options, precision, tile, tile_overlap: as
+            `work_settings` takes them.
+        codec, crf: as `encode.choose_encoding` takes them.
+
+    Returns:
+        (the segments' `VideoEncoding`, the `VideoWork`).
+
+    Raises:
+        VideoError: the codec does not suit the output's container, or what
+            `VideoWork.open` raises.
+    """
+    from srn_tf.data.video.encode import choose_encoding
+
+    encoding = choose_encoding(output_path, info, codec, crf)
+    work = VideoWork.open(output_path, info, work_settings(
+        checkpoint, model_type, options, precision, tile, tile_overlap, encoding))
+    return encoding, work
 
 
 def _deblurred_frames(model, info, segment, options, precision, tile, tile_overlap, on_frame):
@@ -431,14 +485,10 @@ def deblur_video(model, input_path, output_path, options=None, precision="auto",
         return _deblur_to_frames(model, info, output_path, options, precision, tile,
                                  tile_overlap, frames_only, settings, overwrite, progress,
                                  on_frame)
-    from srn_tf.data.video.encode import choose_encoding
-    from srn_tf.data.video.join import join_segments
-
-    encoding = choose_encoding(output_path, info, codec, crf)
-    work = VideoWork.open(output_path, info, work_settings(
-        identity, model_type, options, precision, tile, tile_overlap, encoding))
+    encoding, work = open_video_work(output_path, info, identity, model_type, options,
+                                     precision, tile, tile_overlap, codec, crf)
     segments = work.segments
-    pending = [segment for segment in segments if not work.is_done(segment)]
+    pending = work.pending()
     bar = _FrameProgress(input_path, info.frame_count,
                          info.frame_count - sum(s.frame_count for s in pending), progress,
                          on_frame)
@@ -450,9 +500,7 @@ def deblur_video(model, input_path, output_path, options=None, precision="auto",
         kept = sum(work.is_done(segment) for segment in segments)
         raise VideoInterrupted(f"{output_path}: not written; {kept} of {len(segments)} "
                                f"segments kept in {work.folder}") from None
-    join_segments(info, [work.segment_path(segment) for segment in segments], output_path,
-                  encoding)
-    work.remove()
+    work.join(info, output_path, encoding)
     return output_path
 
 
