@@ -11,19 +11,19 @@ segments, so the segments really are separate elements; equality is checked unde
 import csv
 import json
 import os
-import subprocess
-import sys
 
 import numpy as np
 import pytest
 
+from tests.serve_support import save_tiny_model
+from tests.test_batch import _script, beam  # noqa: F401 (beam is a fixture)
 from tests.test_deblur_video import audio_packets, make_clip
 
-# Skipped without Beam (the batch tests' rule), failed without PyAV (an extra's rule).
+# Skipped without Beam (test_batch's fixture: the batch tests' rule), failed without
+# PyAV (an extra's rule).
 pytestmark = [pytest.mark.batch, pytest.mark.video,
               pytest.mark.usefixtures("beam", "video_extra")]
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # 100 frames with a key frame every 48: segments of frames 0-47, 48-95 and 96-99 (at
 # least plan_segments' 48 frames each, the last excepted).
 FRAMES, KEY_FRAME_EVERY = 100, 48
@@ -39,11 +39,6 @@ def _cheap_options():
     return quality_options("network").override(steady_video=True)
 
 
-@pytest.fixture(scope="module")
-def beam():
-    pytest.importorskip("apache_beam", reason="needs Apache Beam: pip install -e '.[batch]'")
-
-
 def _frames(path):
     """[(pts, RGB uint8 frame)] of a video, decoded."""
     import av
@@ -53,16 +48,9 @@ def _frames(path):
                 for frame in container.decode(video=0)]
 
 
-def _script(name, *arguments):
-    code = f"import sys; from srn_tf.cli.{name} import run; sys.argv[0] = 'srn-{name}'; run()"
-    return subprocess.run([sys.executable, "-c", code, *arguments], capture_output=True,
-                          text=True, cwd=REPO, timeout=300)
-
-
 @pytest.fixture(scope="module")
 def clips(tmp_path_factory):
     """in/clip.mkv and in/photo.png; a tiny model's folder."""
-    import srn_tf
     from skimage import data
 
     from srn_tf.data import image_io
@@ -71,8 +59,7 @@ def clips(tmp_path_factory):
     (root / "in").mkdir()
     make_clip(root / "in" / "clip.mkv", frames=FRAMES, gop=KEY_FRAME_EVERY)
     image_io.write_image(root / "in" / "photo.png", data.astronaut()[:48, :64])
-    model = srn_tf.build_model("color", base_filters=4, blocks_per_stage=1, kernel_size=3)
-    srn_tf.save_model(model, str(root / "model"))
+    save_tiny_model(str(root / "model"))
     return root
 
 
