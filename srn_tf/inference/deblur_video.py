@@ -328,17 +328,26 @@ def open_video_work(output_path, info, checkpoint, model_type, options, precisio
     return encoding, work
 
 
-def _deblurred_frames(model, info, segment, options, precision, tile, tile_overlap, on_frame):
+def _deblurred_frames(model, info, segment, options, precision, tile, tile_overlap, on_frame,
+                      skip=None):
     """Yields (pts, deblurred frame) for `segment`, decoded in a prefetch thread.
 
     With `options.steady_video` each frame is steadied by the previous one
     (`video_steadying.steady_frame`), starting afresh at the segment's first frame,
-    so a segment's frames are the same whichever run or worker deblurs it."""
+    so a segment's frames are the same whichever run or worker deblurs it.
+
+    `skip`, a predicate on a frame's pts, leaves out the frames it is true for (not
+    deblurred, not yielded); it is not applied with `options.steady_video`, since a
+    steadied frame depends on the segment's frames before it."""
     from srn_tf.data.video.decode import prefetched, segment_frames
     from srn_tf.inference.video_steadying import steady_frame
 
+    if options.steady_video:
+        skip = None
     previous = None
     for pts, frame in prefetched(segment_frames(info, segment), PIPELINE_DEPTH):
+        if skip is not None and skip(pts):
+            continue
         result = per_file.deblur_decoded(model, frame, options, precision, tile=tile,
                                          tile_overlap=tile_overlap)
         if options.steady_video:
@@ -523,10 +532,10 @@ def _deblur_to_frames(model, info, folder, options, precision, tile, tile_overla
     """`deblur_video`'s `frames_only`: numbered image files, frames already there skipped.
 
     A segment whose frames all exist is not decoded; in the others only the frames
-    missing are deblurred. The manifest is marked complete at the end
-    (`frames_complete`); `overwrite` clears the frames of an earlier run first."""
-    from srn_tf.data.video.decode import prefetched, segment_frames
-
+    missing are deblurred (with `options.steady_video` the segment is redone from its
+    start, and only the frames missing count as progress). The manifest is marked
+    complete at the end (`frames_complete`); `overwrite` clears the frames of an
+    earlier run first."""
     if extension not in FRAME_EXTENSIONS:
         raise ValueError(f"frames_only must be one of {', '.join(FRAME_EXTENSIONS)}. "
                          f"Received: {extension}")
@@ -540,31 +549,21 @@ def _deblur_to_frames(model, info, folder, options, precision, tile, tile_overla
     def written():
         return sum(os.path.exists(path_of(index)) for index in range(info.frame_count))
 
+    def exists(pts):
+        return os.path.exists(path_of(index_of[pts]))
+
     bar = _FrameProgress(info.path, info.frame_count, written(), progress, on_frame)
     try:
         for segment in _segments_of(manifest):
             if all(os.path.exists(path_of(index)) for index in range(segment.start,
                                                                     segment.stop)):
                 continue
-            if options.steady_video:
-                # A steadied frame depends on the segment's frames before it: the
-                # segment is redone from its start.
-                for pts, result in _deblurred_frames(model, info, segment, options, precision,
-                                                     tile, tile_overlap, None):
-                    target = path_of(index_of[pts])
-                    new = not os.path.exists(target)
-                    image_io.write_image(target, result)
-                    if new:
-                        bar.advance(1)
-                continue
-            for pts, frame in prefetched(segment_frames(info, segment), PIPELINE_DEPTH):
-                target = path_of(index_of[pts])
-                if os.path.exists(target):
-                    continue
-                result = per_file.deblur_decoded(model, frame, options, precision, tile=tile,
-                                                 tile_overlap=tile_overlap)
-                image_io.write_image(target, result)
-                bar.advance(1)
+            for pts, result in _deblurred_frames(model, info, segment, options, precision,
+                                                 tile, tile_overlap, None, skip=exists):
+                new = not exists(pts)
+                image_io.write_image(path_of(index_of[pts]), result)
+                if new:
+                    bar.advance(1)
     except KeyboardInterrupt:
         raise VideoInterrupted(f"{folder}: {written()} of {info.frame_count} frames written "
                                "and kept") from None
