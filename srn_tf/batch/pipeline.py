@@ -13,12 +13,13 @@
     with the audio into the output
 
 Each file gets what srn-deblur gives it: the same listing for local paths
-(`image_io.list_images`), the same output names, the same deblurring, format
-fitting and encoding (`srn_tf.inference.per_file`, `image_io.write_image`), so
-the outputs are the same bit for bit; a video gets srn-deblur's frames, segment by
-segment, in srn-deblur's work folder. A file that fails (unreadable, corrupt,
-unwritable output) is named with its reason in failures.csv and the others
-still run; a rerun skips every output that exists unless `overwrite`.
+(`srn_tf.data.video.list_images_and_videos`), the same output names, the same
+deblurring, format fitting and encoding (`srn_tf.inference.per_file`,
+`image_io.write_image`), so the outputs are the same bit for bit; a video gets
+srn-deblur's frames, segment by segment, in srn-deblur's work folder. A file that
+fails (unreadable, corrupt, unwritable output) is named with its reason in
+failures.csv and the others still run; a rerun skips every output that exists
+unless `overwrite`.
 
 The images are deblurred one at a time, as srn-deblur does: stacking same-size
 images into one network call gives other float32 sums (docs/batch.md), and the
@@ -44,6 +45,7 @@ from apache_beam.ml.inference.base import ModelHandler, PredictionResult, RunInf
 from srn_tf.atomic_files import temporary_name
 from srn_tf.batch import video_segments
 from srn_tf.data import image_io
+from srn_tf.data.video import is_image_or_video_path, is_video_path, list_images_and_videos
 from srn_tf.inference import per_file
 from srn_tf.models.inference_options import InferenceOptions
 from srn_tf.write_safety import OutputRefused, replaced_input_message
@@ -120,11 +122,11 @@ def _uri_root(pattern):
     return pattern[:pattern.rindex("/", 0, first)]
 
 
-def _match_uri(pattern, exclude=None, accept=image_io.is_image_file):
-    """Lists the images (or the files `accept` takes by name) a URI names, as
-    `image_io.list_images` does local paths: one file, a folder's non-hidden images
-    (recursive), or a glob's images; those under the URI folder `exclude` are left
-    out when it lies inside the input's root."""
+def _match_uri(pattern, exclude, accept):
+    """Lists the files a URI names whose name `accept` takes, as `image_io.list_files`
+    does local paths: one file, a folder's non-hidden files (recursive), or a glob's
+    files; those under the URI folder `exclude` (None: none) are left out when it lies
+    inside the input's root."""
     pattern = pattern.rstrip("/")
     if any(char in pattern for char in _WILDCARDS):
         root, glob, hidden_too = _uri_root(pattern), pattern, True
@@ -147,26 +149,21 @@ def _match_uri(pattern, exclude=None, accept=image_io.is_image_file):
 
 
 def list_inputs(input_pattern, output_path=None):
-    """Sorted (path, relative path) pairs of the images `input_pattern` names: srn-deblur's
-    `image_io.list_images` for local paths, `_match_uri` for URIs; the output folder
-    `output_path` is left out when it lies inside the input, as srn-deblur does."""
+    """Sorted (path, relative path) pairs of the images and videos `input_pattern` names,
+    in one search (`is_video_path` tells them apart): srn-deblur's
+    `srn_tf.data.video.list_images_and_videos` for local paths, `_match_uri` for URIs;
+    the output folder `output_path` is left out when it lies inside the input, as
+    srn-deblur does."""
     if is_uri(input_pattern):
         return _match_uri(input_pattern, output_path if output_path and is_uri(output_path)
-                          else None)
+                          else None, accept=is_image_or_video_path)
     exclude = [output_path] if output_path and not is_uri(output_path) else []
-    return image_io.list_images(input_pattern, exclude=exclude)
+    return list_images_and_videos(input_pattern, exclude=exclude)
 
 
-def list_video_inputs(input_pattern, output_path=None):
-    """Sorted (path, relative path) pairs of the videos `input_pattern` names, found as
-    `list_inputs` finds images (`srn_tf.data.video.list_videos` for local paths)."""
-    from srn_tf.data.video import is_video_path, list_videos
-
-    if is_uri(input_pattern):
-        return _match_uri(input_pattern, output_path if output_path and is_uri(output_path)
-                          else None, accept=is_video_path)
-    exclude = [output_path] if output_path and not is_uri(output_path) else []
-    return list_videos(input_pattern, exclude=exclude)
+def _photo_or_video(listed, num_partitions):  # pylint: disable=unused-argument
+    """`beam.Partition`'s index of a listed (path, relative path): 0 a photo, 1 a video."""
+    return int(is_video_path(listed[0]))
 
 
 def check_outputs_spare_inputs(settings):
@@ -178,7 +175,8 @@ def check_outputs_spare_inputs(settings):
 
     if is_uri(settings.input_pattern) != is_uri(settings.output_path):
         return  # one local, one remote: no output can be an input
-    videos = list_video_inputs(settings.input_pattern, settings.output_path)
+    listed = list_inputs(settings.input_pattern, settings.output_path)
+    videos = [pair for pair in listed if is_video_path(pair[0])]
     if not is_uri(settings.input_pattern):
         planned = per_file.plan_outputs(settings.input_pattern, settings.output_path,
                                         settings.output_format)
@@ -188,10 +186,9 @@ def check_outputs_spare_inputs(settings):
         if replaced is not None:
             raise OutputRefused(replaced_input_message(replaced, "output folder"))
         return
-    listed = list_inputs(settings.input_pattern, settings.output_path)
-    sources = {source for source, _ in listed + videos}
+    sources = {source for source, _ in listed}
     targets = [_join(settings.output_path, per_file.output_name(relative, settings.output_format))
-               for _, relative in listed]
+               for source, relative in listed if not is_video_path(source)]
     for target in targets + [video_output_path(settings, relative) for _, relative in videos]:
         if target in sources:
             raise OutputRefused(replaced_input_message((target, target), "output folder"))
@@ -509,15 +506,15 @@ def build_pipeline(pipeline, settings):
     listed = (pipeline
               | "Pattern" >> beam.Create([settings.input_pattern])
               | "List" >> beam.FlatMap(list_inputs, settings.output_path))
-    todo = listed | "SkipExisting" >> beam.ParDo(_SkipExisting(settings)).with_outputs(
+    photos_listed, videos_listed = listed | "PhotosAndVideos" >> beam.Partition(
+        _photo_or_video, 2)
+    todo = photos_listed | "SkipExisting" >> beam.ParDo(_SkipExisting(settings)).with_outputs(
         _SKIPPED, main="todo")
     decoded = (todo.todo
                | "Spread" >> beam.Reshuffle()
                | "Decode" >> beam.ParDo(_Decode(settings.max_megapixels)).with_outputs(
                    _FAILED, main="work"))
-    videos = (pipeline
-              | "VideoPattern" >> beam.Create([settings.input_pattern])
-              | "ListVideos" >> beam.FlatMap(list_video_inputs, settings.output_path)
+    videos = (videos_listed
               | "SkipExistingVideos" >> beam.ParDo(_SkipExisting(settings, videos=True))
               .with_outputs(_SKIPPED, main="todo"))
     plans = videos.todo | "PlanVideos" >> beam.ParDo(_PlanVideo(settings)).with_outputs(
