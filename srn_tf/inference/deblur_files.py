@@ -191,17 +191,20 @@ def deblur_files(input_path, output_path, checkpoint=None, model_type=None, opti
         int8_network(model)
     summary = DeblurSummary(
         unsupported=image_io.list_unsupported_images(input_path, exclude=[output_path]))
+    # `deblur_video`'s keyword arguments, the same for every video of the run.
+    video_args = dict(options=options, precision=precision, tile=tile,
+                      tile_overlap=tile_overlap, codec=codec, crf=crf, frames_only=frames_only,
+                      overwrite=overwrite, progress=progress, model_source=model_source,
+                      model_type=model_type)
     strips = []
     bar = _Progress(len(planned), progress)
     start = time.time()
     current = None
     try:
         for count, (source, relative, target) in enumerate(planned, start=1):
-            if videos and is_video_path(source):
+            if is_video_path(source):  # planned only with `videos`
                 current = source
-                _deblur_one_video(summary, bar, count, model, source, target, options,
-                                  precision, tile, tile_overlap, codec, crf, frames_only,
-                                  overwrite, progress, model_source, model_type)
+                _deblur_one_video(summary, bar, count, model, source, target, video_args)
                 current = None
                 continue
             if os.path.exists(target) and not overwrite:
@@ -244,24 +247,22 @@ def deblur_files(input_path, output_path, checkpoint=None, model_type=None, opti
     return summary
 
 
-def _deblur_one_video(summary, bar, count, model, source, target, options, precision, tile,
-                      tile_overlap, codec, crf, frames_only, overwrite, progress, model_source,
-                      model_type):
+def _deblur_one_video(summary, bar, count, model, source, target, video_args):
     """`deblur_files`' step for a video: skipped when its output exists (a video file, or
-    a frames folder marked complete) unless `overwrite`, else `deblur_video`; a
-    failure (PyAV missing, unreadable video) is recorded in `summary` in one line."""
+    a frames folder marked complete) unless `video_args["overwrite"]`, else
+    `deblur_video` with the keyword arguments `video_args`; a failure (PyAV missing,
+    unreadable video) is recorded in `summary` in one line."""
     from srn_tf.data.video import MissingVideoExtra
     from srn_tf.inference.deblur_video import deblur_video, frames_complete
 
-    exists = frames_complete(target) if frames_only else os.path.isfile(target)
-    if exists and not overwrite:
+    exists = frames_complete(target) if video_args["frames_only"] else os.path.isfile(target)
+    if exists and not video_args["overwrite"]:
         summary.skipped.append(source)
         bar.update(count, source, "skipped (output exists)")
         return
     began = time.time()
     try:
-        deblur_video(model, source, target, options, precision, tile, tile_overlap, codec,
-                     crf, frames_only, overwrite, progress, model_source, model_type)
+        deblur_video(model, source, target, **video_args)
     except per_file.file_errors() + (MissingVideoExtra,) as error:
         summary.failed.append((source, per_file.failure_reason(source, error)))
         bar.update(count, source, "FAILED")
